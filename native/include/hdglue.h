@@ -1,0 +1,122 @@
+/*
+ * hdglue core: C ABI over bit-packed binary hypervectors.
+ *
+ * This header knows nothing of N-API or JavaScript, so the same core is linked
+ * into the Node addon, the C++ tests and any cross build.
+ *
+ * Layout (DESIGN.md invariant 1): a hypervector of dimension D is W = ceil(D/64)
+ * little-endian 64-bit words; bit i lives in word i >> 6 at bit i & 63. Bits at
+ * and above D are zero in every input and every output. A batch is n rows of W
+ * words, contiguous. Pointers need not be 8-byte aligned: kernels use unaligned
+ * loads, because JavaScript Uint32Array views are only 4-byte aligned.
+ *
+ * Bipolar meaning: bit 0 = +1, bit 1 = -1. Bind is XOR. A bundle (majority) bit
+ * is 1 when more rows have 1 than 0 there, 0 when fewer, and a tie is resolved
+ * by the tie rule: with a tie-breaker HV the tie takes that HV's bit; with none
+ * (the "ones" rule, vsax's) a tie gives +1, i.e. bit 0.
+ *
+ * Counters (class accumulators) are int32 per bit, bipolar: adding a row with
+ * weight w adds +w where the row's bit is 0 and -w where it is 1. Arithmetic
+ * wraps modulo 2^32 (two's complement) in every backend, so results agree bit
+ * for bit; callers keep magnitudes in range.
+ *
+ * Every function is pure apart from writing its outputs, touches no global
+ * mutable state except the once-filled dispatch table, and never throws.
+ */
+#ifndef HDGLUE_H
+#define HDGLUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest supported dimension (2^24 bits); larger ones are rejected at the boundary. */
+#define HDG_MAX_DIM (1u << 24)
+
+/* Number of 64-bit words that hold `dim` bits. */
+static inline size_t hdg_words(uint32_t dim) { return ((size_t)dim + 63u) >> 6; }
+
+/* Instruction-set levels, ordered: a higher value may use everything below it on its architecture. */
+typedef enum hdg_isa_t {
+  HDG_ISA_SCALAR = 0,
+  HDG_ISA_NEON = 1,
+  HDG_ISA_AVX2 = 2,
+  HDG_ISA_AVX512 = 3
+} hdg_isa_t;
+
+/* ---- random hypervectors (rng.cc) ---- */
+
+/* Stable 64-bit hash of a byte string (FNV-1a 64 followed by the SplitMix64 finalizer). */
+uint64_t hdg_hash_name(const uint8_t* name, size_t len);
+
+/* SplitMix64 finalizer: the bijective mixer every generator output passes through. */
+uint64_t hdg_mix64(uint64_t z);
+
+/* Random HV as a pure function of (seed, name): word j = mix64(key + (j + 1) * golden)
+ * with key = mix64(seed ^ hash(name)); the last word is masked to `dim` bits. */
+void hdg_random_hv(uint64_t seed, const uint8_t* name, size_t name_len, uint32_t dim, uint64_t* out);
+
+/* ---- kernel function table (filled once by dispatch) ---- */
+
+typedef struct hdg_kernels_t {
+  /* out[r] = a[r] ^ b[b_stride ? r : 0] for r < n; b_stride is 0 (broadcast one HV) or 1. */
+  void (*bind)(const uint64_t* a, const uint64_t* b, int b_stride, size_t n, size_t words, uint64_t* out);
+  /* out[r] = popcount(q ^ batch[r]) for r < n. */
+  void (*hamming_1xn)(const uint64_t* q, const uint64_t* batch, size_t n, size_t words, uint32_t* out);
+  /* out[i * n + r] = popcount(a[i] ^ b[r]) for i < m, r < n. */
+  void (*hamming_mxn)(const uint64_t* a, size_t m, const uint64_t* b, size_t n, size_t words, uint32_t* out);
+  /* Majority of k rows of `batch`, ties by `tie` (NULL: the ones rule, tie -> bit 0). */
+  void (*bundle)(const uint64_t* batch, size_t k, size_t words, const uint64_t* tie, uint64_t* out);
+  /* counters[i] += weight(r) * (bit i of row r ? -1 : +1) for every row r; weights NULL means 1 each.
+   * `dim` counters per call, one counter row shared by all rows. */
+  void (*acc_add)(int32_t* counters, uint32_t dim, const uint64_t* batch, size_t n, const int32_t* weights);
+  /* m counter rows of `dim` each to m HVs: bit = c < 0 ? 1 : c > 0 ? 0 : tie rule. */
+  void (*threshold)(const int32_t* counters, size_t m, uint32_t dim, const uint64_t* tie, uint64_t* out);
+  /* out[r * m + c] = sum_i counters[c][i] * (bit i of hv r ? -1 : +1), exact as int64. */
+  void (*dot_counters)(const uint64_t* hvs, size_t n, const int32_t* counters, size_t m, uint32_t dim, int64_t* out);
+} hdg_kernels_t;
+
+/* Highest level this CPU and OS support (ignores HDGLUE_MAX_ISA). */
+hdg_isa_t hdg_detect_isa(void);
+
+/* Level selected at first use: detected level capped by HDGLUE_MAX_ISA. */
+hdg_isa_t hdg_active_isa(void);
+
+/* Kernel table for a given level; NULL when that level is not compiled in or not supported here. */
+const hdg_kernels_t* hdg_kernels_for(hdg_isa_t isa);
+
+/* Kernel table for the active level (never NULL). */
+const hdg_kernels_t* hdg_kernels(void);
+
+/* Name of a level: "scalar", "neon", "avx2", "avx512". */
+const char* hdg_isa_name(hdg_isa_t isa);
+
+/* Parse a level name; returns -1 for an unknown name. */
+int hdg_isa_parse(const char* name);
+
+/* ---- operations with no ISA variants (ops.cc) ---- */
+
+/* Cyclic rotation by k bits within dim: bit (i + k) mod dim of out = bit i of in. Rows processed
+ * independently; k may be any value (reduced modulo dim). out must not alias in. */
+void hdg_permute(const uint64_t* in, size_t n, uint32_t dim, int64_t k, uint64_t* out);
+
+/* Top-k nearest rows of `batch` to each of m queries by Hamming distance, selected in the same
+ * pass that computes the distances: the batch is read once, in L2-sized blocks, for all queries,
+ * and no n-sized temporary is made. Order: ascending distance, ties by ascending row index.
+ * Requires k <= n. out_idx and out_dist hold m * k entries (they double as the heaps). */
+void hdg_topk(const hdg_kernels_t* kt, const uint64_t* queries, size_t m, const uint64_t* batch, size_t n,
+              size_t words, size_t k, uint32_t* out_idx, uint32_t* out_dist);
+
+/* Weighted bundle: sign of sum_r w_r * bipolar(row r), ties by `tie` (NULL: ones rule).
+ * `scratch` holds dim int32. */
+void hdg_bundle_weighted(const hdg_kernels_t* kt, const uint64_t* batch, size_t k, uint32_t dim,
+                         const int32_t* weights, const uint64_t* tie, int32_t* scratch, uint64_t* out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HDGLUE_H */

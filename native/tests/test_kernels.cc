@@ -1,0 +1,347 @@
+// Kernel tests run by ctest: every level's kernel table against a naive per-bit oracle (which
+// shares no code with the kernels), on random inputs and the edge cases that break bit-sliced
+// and SIMD code: D not a multiple of 64 or below 64, counts of 0, 1, 2, even and odd, all ties,
+// unaligned pointers. Usage: hdglue_kernel_tests <scalar|avx2|avx512|neon>; exits 77 (skipped)
+// when this CPU lacks the level, unless HDGLUE_REQUIRE_ISA lists it.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "hdglue.h"
+
+namespace {
+
+int g_failed = 0, g_passed = 0;
+
+#define CHECK(cond, ...)                                   \
+  do {                                                     \
+    if (cond) {                                            \
+      g_passed++;                                          \
+    } else {                                               \
+      g_failed++;                                          \
+      if (g_failed <= 20) {                                \
+        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+        fprintf(stderr, __VA_ARGS__);                      \
+        fprintf(stderr, "\n");                             \
+      }                                                    \
+    }                                                      \
+  } while (0)
+
+struct Rng {
+  uint64_t s;
+  uint64_t next() {
+    s += 0x9e3779b97f4a7c15ULL;
+    uint64_t z = s;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+};
+
+// Storage offset by 4 bytes from 8-byte alignment, as a JavaScript subarray view may be.
+struct Buf {
+  std::vector<uint32_t> raw;
+  uint64_t* p;
+  explicit Buf(size_t words) : raw(words * 2 + 3, 0xdeadbeefu) {
+    uintptr_t a = (uintptr_t)raw.data();
+    uint32_t* base = raw.data() + ((a & 7) == 0 ? 1 : 0);
+    p = reinterpret_cast<uint64_t*>(base);
+    memset(p, 0, words * 8);
+  }
+};
+
+int bit(const uint64_t* v, size_t i) {
+  uint64_t w;
+  memcpy(&w, v + (i >> 6), 8);
+  return (int)((w >> (i & 63)) & 1);
+}
+void set_bit(uint64_t* v, size_t i, int b) {
+  uint64_t w;
+  memcpy(&w, v + (i >> 6), 8);
+  w = (w & ~(1ULL << (i & 63))) | ((uint64_t)b << (i & 63));
+  memcpy(v + (i >> 6), &w, 8);
+}
+
+void fill_random(uint64_t* v, size_t rows, uint32_t dim, Rng& r, int density_mode) {
+  size_t words = hdg_words(dim);
+  for (size_t row = 0; row < rows; row++)
+    for (uint32_t i = 0; i < dim; i++) {
+      int b;
+      if (density_mode == 1) b = (r.next() & 7) == 0;          // sparse ones
+      else if (density_mode == 2) b = (r.next() & 7) != 0;     // dense ones
+      else b = (int)(r.next() & 1);
+      set_bit(v + row * words, i, b);
+    }
+}
+
+bool padding_zero(const uint64_t* v, size_t rows, uint32_t dim) {
+  size_t words = hdg_words(dim);
+  for (size_t row = 0; row < rows; row++)
+    for (size_t i = dim; i < words * 64; i++)
+      if (bit(v + row * words, i)) return false;
+  return true;
+}
+
+bool equal_words(const uint64_t* a, const uint64_t* b, size_t words) { return memcmp(a, b, words * 8) == 0; }
+
+const uint32_t kDims[] = {1, 2, 63, 64, 65, 127, 128, 129, 255, 511, 512, 513, 1000, 1023, 1024, 1025, 10000};
+
+void test_bind_hamming(const hdg_kernels_t* kt, Rng& r) {
+  for (uint32_t dim : kDims) {
+    size_t words = hdg_words(dim);
+    for (size_t n : {0, 1, 2, 3, 7, 8, 9, 17, 33}) {
+      Buf a(n * words + 1), b(n * words + 1), q(words), out(n * words + 1);
+      fill_random(a.p, n, dim, r, 0);
+      fill_random(b.p, n, dim, r, 0);
+      fill_random(q.p, 1, dim, r, (int)(n % 3));
+      for (int stride = 0; stride <= 1; stride++) {
+        kt->bind(a.p, stride ? b.p : q.p, stride, n, words, out.p);
+        bool ok = true;
+        for (size_t row = 0; row < n && ok; row++)
+          for (uint32_t i = 0; i < dim; i++) {
+            int want = bit(a.p + row * words, i) ^ bit(stride ? b.p + row * words : q.p, i);
+            if (bit(out.p + row * words, i) != want) { ok = false; break; }
+          }
+        CHECK(ok && padding_zero(out.p, n, dim), "bind dim=%u n=%zu stride=%d", dim, n, stride);
+      }
+      std::vector<uint32_t> d(n + 1, 12345);
+      kt->hamming_1xn(q.p, a.p, n, words, d.data());
+      bool ok = true;
+      for (size_t row = 0; row < n; row++) {
+        uint32_t want = 0;
+        for (uint32_t i = 0; i < dim; i++) want += bit(q.p, i) != bit(a.p + row * words, i);
+        if (d[row] != want) ok = false;
+      }
+      CHECK(ok && d[n] == 12345, "hamming_1xn dim=%u n=%zu", dim, n);
+      // m x n against the 1 x n kernel of the oracle above, row by row.
+      size_t m = n % 5;
+      std::vector<uint32_t> mm(m * n + 1, 777);
+      kt->hamming_mxn(b.p, m, a.p, n, words, mm.data());
+      ok = true;
+      for (size_t i = 0; i < m; i++)
+        for (size_t row = 0; row < n; row++) {
+          uint32_t want = 0;
+          for (uint32_t x = 0; x < dim; x++) want += bit(b.p + i * words, x) != bit(a.p + row * words, x);
+          if (mm[i * n + row] != want) ok = false;
+        }
+      CHECK(ok && mm[m * n] == 777, "hamming_mxn dim=%u m=%zu n=%zu", dim, m, n);
+    }
+  }
+  // Large popcounts: all ones against all zeros, where per-lane counters could overflow.
+  for (uint32_t dim : {65535u, 65536u, 200000u}) {
+    size_t words = hdg_words(dim);
+    Buf ones(words), zeros(words);
+    for (uint32_t i = 0; i < dim; i++) set_bit(ones.p, i, 1);
+    uint32_t d = 0;
+    kt->hamming_1xn(zeros.p, ones.p, 1, words, &d);
+    CHECK(d == dim, "hamming all ones dim=%u got %u", dim, d);
+  }
+}
+
+void naive_bundle(const uint64_t* batch, size_t k, uint32_t dim, const uint64_t* tie, uint64_t* out) {
+  size_t words = hdg_words(dim);
+  memset(out, 0, words * 8);
+  for (uint32_t i = 0; i < dim; i++) {
+    size_t ones = 0;
+    for (size_t row = 0; row < k; row++) ones += bit(batch + row * words, i);
+    int b = 2 * ones > k ? 1 : 2 * ones < k ? 0 : (tie ? bit(tie, i) : 0);
+    set_bit(out, i, b);
+  }
+}
+
+void test_bundle(const hdg_kernels_t* kt, Rng& r) {
+  for (uint32_t dim : kDims) {
+    size_t words = hdg_words(dim);
+    for (size_t k : {0, 1, 2, 3, 4, 5, 6, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257}) {
+      if (dim > 1100 && k > 70 && k != 128) continue;  // the oracle is per bit: keep the run short
+      Buf batch(k * words + 1), tie(words), out(words), want(words);
+      fill_random(batch.p, k, dim, r, (int)(k % 3));
+      fill_random(tie.p, 1, dim, r, 0);
+      for (int use_tie = 0; use_tie <= 1; use_tie++) {
+        const uint64_t* t = use_tie ? tie.p : nullptr;
+        kt->bundle(batch.p, k, words, t, out.p);
+        naive_bundle(batch.p, k, dim, t, want.p);
+        CHECK(equal_words(out.p, want.p, words), "bundle dim=%u k=%zu tie=%d", dim, k, use_tie);
+      }
+      if (k >= 2 && k % 2 == 0) {
+        // All ties: rows in complementary pairs, so every bit is an exact tie.
+        for (size_t row = 0; row < k; row += 2)
+          for (uint32_t i = 0; i < dim; i++) set_bit(batch.p + (row + 1) * words, i, !bit(batch.p + row * words, i));
+        kt->bundle(batch.p, k, words, tie.p, out.p);
+        CHECK(equal_words(out.p, tie.p, words), "bundle all-ties tiebreak dim=%u k=%zu", dim, k);
+        kt->bundle(batch.p, k, words, nullptr, out.p);
+        bool zero = true;
+        for (size_t j = 0; j < words; j++) zero &= out.p[j] == 0;
+        CHECK(zero, "bundle all-ties ones rule dim=%u k=%zu", dim, k);
+      }
+    }
+  }
+}
+
+void test_counters(const hdg_kernels_t* kt, Rng& r) {
+  for (uint32_t dim : kDims) {
+    size_t words = hdg_words(dim);
+    for (size_t n : {0, 1, 2, 5, 16, 33}) {
+      Buf batch(n * words + 1), tie(words);
+      fill_random(batch.p, n, dim, r, (int)(n % 3));
+      fill_random(tie.p, 1, dim, r, 0);
+      std::vector<int32_t> w(n + 1), c(dim + 1), want(dim + 1);
+      for (size_t row = 0; row < n; row++) w[row] = (int32_t)(r.next() % 21) - 10;
+      if (n > 2) w[0] = 2147483647, w[1] = -2147483647 - 1;  // wrap-around must agree too
+      for (uint32_t i = 0; i < dim; i++) c[i] = want[i] = (int32_t)(r.next() % 9) - 4;
+      c[dim] = want[dim] = 424242;
+      for (int weighted = 0; weighted <= 1; weighted++) {
+        kt->acc_add(c.data(), dim, batch.p, n, weighted ? w.data() : nullptr);
+        for (size_t row = 0; row < n; row++)
+          for (uint32_t i = 0; i < dim; i++) {
+            int64_t ww = weighted ? w[row] : 1;
+            uint32_t delta = (uint32_t)(bit(batch.p + row * words, i) ? -ww : ww);
+            want[i] = (int32_t)((uint32_t)want[i] + delta);
+          }
+        CHECK(c == want, "acc_add dim=%u n=%zu weighted=%d", dim, n, weighted);
+      }
+      // Thresholds of m rows, including exact zeros, with and without a tie-breaker.
+      size_t m = 3;
+      std::vector<int32_t> rows(m * dim);
+      for (auto& v : rows) v = (int32_t)(r.next() % 5) - 2;
+      Buf out(m * words), exp(m * words);
+      for (int use_tie = 0; use_tie <= 1; use_tie++) {
+        kt->threshold(rows.data(), m, dim, use_tie ? tie.p : nullptr, out.p);
+        memset(exp.p, 0, m * words * 8);
+        for (size_t cr = 0; cr < m; cr++)
+          for (uint32_t i = 0; i < dim; i++) {
+            int32_t v = rows[cr * dim + i];
+            set_bit(exp.p + cr * words, i, v < 0 ? 1 : v > 0 ? 0 : (use_tie ? bit(tie.p, i) : 0));
+          }
+        CHECK(equal_words(out.p, exp.p, m * words), "threshold dim=%u tie=%d", dim, use_tie);
+      }
+      // Dot of n HVs against m counter rows, with counters near the int32 limits.
+      for (auto& v : rows) v = (int32_t)r.next();
+      std::vector<int64_t> dot(n * m + 1, -99);
+      kt->dot_counters(batch.p, n, rows.data(), m, dim, dot.data());
+      bool ok = dot[n * m] == -99;
+      for (size_t row = 0; row < n; row++)
+        for (size_t cr = 0; cr < m; cr++) {
+          int64_t s = 0;
+          for (uint32_t i = 0; i < dim; i++) s += bit(batch.p + row * words, i) ? -(int64_t)rows[cr * dim + i] : rows[cr * dim + i];
+          if (dot[row * m + cr] != s) ok = false;
+        }
+      CHECK(ok, "dot_counters dim=%u n=%zu", dim, n);
+      // Weighted bundle = sign of the weighted bipolar sum.
+      if (n > 0) {
+        std::vector<int32_t> scratch(dim);
+        for (size_t row = 0; row < n; row++) w[row] = (int32_t)(r.next() % 7) - 3;
+        Buf wb(words), wexp(words);
+        hdg_bundle_weighted(kt, batch.p, n, dim, w.data(), tie.p, scratch.data(), wb.p);
+        for (uint32_t i = 0; i < dim; i++) {
+          int64_t s = 0;
+          for (size_t row = 0; row < n; row++) s += bit(batch.p + row * words, i) ? -w[row] : w[row];
+          set_bit(wexp.p, i, s < 0 ? 1 : s > 0 ? 0 : bit(tie.p, i));
+        }
+        CHECK(equal_words(wb.p, wexp.p, words), "bundle_weighted dim=%u n=%zu", dim, n);
+      }
+    }
+  }
+}
+
+void test_permute_topk(const hdg_kernels_t* kt, Rng& r) {
+  for (uint32_t dim : kDims) {
+    size_t words = hdg_words(dim);
+    Buf in(2 * words), out(2 * words);
+    fill_random(in.p, 2, dim, r, 0);
+    for (int64_t k : {0LL, 1LL, -1LL, 63LL, 64LL, 65LL, (long long)dim, -(long long)dim, 3LL * dim + 5, -7LL, 12345LL}) {
+      hdg_permute(in.p, 2, dim, k, out.p);
+      bool ok = true;
+      int64_t s = ((k % (int64_t)dim) + dim) % dim;
+      for (size_t row = 0; row < 2; row++)
+        for (uint32_t i = 0; i < dim; i++)
+          if (bit(out.p + row * words, (size_t)((i + s) % dim)) != bit(in.p + row * words, i)) ok = false;
+      CHECK(ok && padding_zero(out.p, 2, dim), "permute dim=%u k=%lld", dim, (long long)k);
+    }
+    // Top-k with many equal distances (a batch of repeated rows) checks the index tie rule.
+    for (size_t n : {1, 2, 5, 300, 600}) {
+      if (dim > 1100 && n > 5) continue;
+      Buf batch(n * words), q(3 * words);
+      fill_random(batch.p, n, dim, r, 0);
+      for (size_t row = 0; row + 3 < n; row += 4) memcpy(batch.p + (row + 2) * words, batch.p + row * words, words * 8);
+      fill_random(q.p, 3, dim, r, 0);
+      for (size_t k : {(size_t)1, (size_t)2, n / 2, n}) {
+        if (k == 0 || k > n) continue;
+        std::vector<uint32_t> idx(3 * k), dist(3 * k);
+        hdg_topk(kt, q.p, 3, batch.p, n, words, k, idx.data(), dist.data());
+        bool ok = true;
+        for (size_t qi = 0; qi < 3; qi++) {
+          std::vector<std::pair<uint32_t, uint32_t>> all(n);
+          for (size_t row = 0; row < n; row++) {
+            uint32_t d = 0;
+            for (uint32_t i = 0; i < dim; i++) d += bit(q.p + qi * words, i) != bit(batch.p + row * words, i);
+            all[row] = {d, (uint32_t)row};
+          }
+          std::sort(all.begin(), all.end());
+          for (size_t j = 0; j < k; j++)
+            if (idx[qi * k + j] != all[j].second || dist[qi * k + j] != all[j].first) ok = false;
+        }
+        CHECK(ok, "topk dim=%u n=%zu k=%zu", dim, n, k);
+      }
+    }
+  }
+}
+
+void test_rng() {
+  // Locked known answers: these bits are the package's compatibility promise (saved codebooks,
+  // model files) and lib/rng.ts must produce the same; changing them is a breaking change.
+  const uint8_t name[] = {'a', 'b', 'c'};
+  uint64_t hv[2];
+  hdg_random_hv(42, name, 3, 100, hv);
+  printf("rng kat: hash(abc)=%016llx hv(42,abc,100)=%016llx %016llx\n", (unsigned long long)hdg_hash_name(name, 3),
+         (unsigned long long)hv[0], (unsigned long long)hv[1]);
+  CHECK((hv[1] >> 36) == 0, "random_hv padding");
+  uint64_t again[2];
+  hdg_random_hv(42, name, 3, 100, again);
+  CHECK(hv[0] == again[0] && hv[1] == again[1], "random_hv is deterministic");
+  hdg_random_hv(43, name, 3, 100, again);
+  CHECK(hv[0] != again[0], "random_hv depends on the seed");
+  // A wide vector is balanced: about half ones.
+  std::vector<uint64_t> wide(hdg_words(100000));
+  hdg_random_hv(7, name, 3, 100000, wide.data());
+  size_t ones = 0;
+  for (uint64_t w : wide) ones += (size_t)__builtin_popcountll(w);
+  CHECK(ones > 49000 && ones < 51000, "random_hv balance %zu", ones);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s <scalar|avx2|avx512|neon>\n", argv[0]);
+    return 2;
+  }
+  int lvl = hdg_isa_parse(argv[1]);
+  if (lvl < 0) {
+    fprintf(stderr, "unknown level %s\n", argv[1]);
+    return 2;
+  }
+  const hdg_kernels_t* kt = hdg_kernels_for((hdg_isa_t)lvl);
+  printf("detected: %s, testing: %s\n", hdg_isa_name(hdg_detect_isa()), argv[1]);
+  if (!kt) {
+    const char* req = getenv("HDGLUE_REQUIRE_ISA");
+    if (req && std::string(",") .append(req).append(",").find(std::string(",") + argv[1] + ",") != std::string::npos) {
+      fprintf(stderr, "FAIL: level %s is required (HDGLUE_REQUIRE_ISA=%s) but this CPU lacks it\n", argv[1], req);
+      return 1;
+    }
+    printf("skipped: this CPU lacks %s\n", argv[1]);
+    return 77;
+  }
+  Rng r{0x5eed0000u + (uint64_t)lvl};
+  test_rng();
+  test_bind_hamming(kt, r);
+  test_bundle(kt, r);
+  test_counters(kt, r);
+  test_permute_topk(kt, r);
+  printf("%s: %d passed, %d failed\n", argv[1], g_passed, g_failed);
+  return g_failed ? 1 : 0;
+}
