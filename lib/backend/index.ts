@@ -1,0 +1,90 @@
+/**
+ * Backend choice. `HDGLUE_BACKEND=js|native` forces one (`native` fails loudly rather than
+ * falling back); unset, the native addon is tried and, if it does not load, the TypeScript
+ * backend is used with exactly one `process.emitWarning` carrying a code.
+ * @internal
+ */
+import { ErrorCode, HdglueError } from '../errors.js';
+import { jsKernels } from './js.js';
+import { loadNative, platformTuple } from './native.js';
+import type { Backend } from './types.js';
+
+const ISA_NAMES = ['scalar', 'avx2', 'avx512', 'neon'];
+
+/** The TypeScript backend: the kernels, with async twins that yield once before running. */
+export const jsBackend: Backend = {
+  ...jsKernels,
+  name: 'js',
+  isa: 'js',
+  detectedIsa: 'js',
+  hamming1xNAsync: (...a) => deferred(() => jsKernels.hamming1xN(...a)),
+  hammingMxNAsync: (...a) => deferred(() => jsKernels.hammingMxN(...a)),
+  topKAsync: (...a) => deferred(() => jsKernels.topK(...a)),
+  bundleAsync: (...a) => deferred(() => jsKernels.bundle(...a)),
+  accAddAsync: (...a) => deferred(() => jsKernels.accAdd(...a)),
+  dotCountersAsync: (...a) => deferred(() => jsKernels.dotCounters(...a)),
+};
+
+// A promise that settles on a later turn, like the native worker's: callers must not rely on
+// synchronous completion with either backend.
+function deferred(work: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        work();
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+let chosen: Backend | undefined;
+let loadError: unknown;
+
+/** Why the native backend is not in use, if it was tried and failed. @internal */
+export function nativeLoadError(): unknown {
+  return loadError;
+}
+
+/** The backend in use, chosen on first call. @internal */
+export function backend(): Backend {
+  if (chosen) return chosen;
+  const want = process.env.HDGLUE_BACKEND ?? '';
+  const cap = process.env.HDGLUE_MAX_ISA ?? '';
+  if (cap !== '' && !ISA_NAMES.includes(cap)) {
+    throw new HdglueError(
+      ErrorCode.INVALID_ENV,
+      `HDGLUE_MAX_ISA=${cap} is not one of ${ISA_NAMES.join(', ')}; unset it to use the best level this CPU has`,
+    );
+  }
+  if (want === 'js') {
+    chosen = jsBackend;
+    return chosen;
+  }
+  if (want !== '' && want !== 'native') {
+    throw new HdglueError(ErrorCode.INVALID_ENV, `HDGLUE_BACKEND=${want} is not one of js, native; unset it to choose automatically`);
+  }
+  const load = loadNative();
+  if (load.ok) {
+    chosen = load.backend;
+    return chosen;
+  }
+  loadError = load.error;
+  const reason = load.error instanceof Error ? load.error.message.split('\n')[0] : String(load.error);
+  if (want === 'native') {
+    throw new HdglueError(
+      ErrorCode.NATIVE_UNAVAILABLE,
+      `HDGLUE_BACKEND=native but no hdglue binary loads for ${platformTuple()}: ${reason}. ` +
+        'Install with a compiler present (npm install hdglue --build-from-source), or unset HDGLUE_BACKEND to use the TypeScript backend.',
+      { cause: load.error },
+    );
+  }
+  process.emitWarning(
+    `hdglue: no native binary loads for ${platformTuple()} (${reason}); using the TypeScript backend, which gives the same results more slowly.`,
+    { code: ErrorCode.FALLBACK },
+  );
+  chosen = jsBackend;
+  return chosen;
+}

@@ -1,0 +1,101 @@
+/**
+ * The contract both backends implement: raw kernels over packed hypervectors.
+ *
+ * Layout (DESIGN.md invariant 1): a hypervector of dimension D is W = ceil(D / 64)
+ * little-endian 64-bit words, stored here as 2W `Uint32Array` entries (low half first);
+ * bit i is entry i >>> 5, bit i & 31. Bits at and above D are zero. A batch is rows of
+ * 2W entries, contiguous. `words` below is always W (64-bit words per row).
+ *
+ * Callers (lib/ops.ts) validate every argument before calling; these functions assume
+ * valid shapes. Semantics are those of native/include/hdglue.h, bit for bit.
+ *
+ * @internal Not exported from the package.
+ */
+export interface Kernels {
+  /** Random HV as a pure function of (seed, UTF-8 name bytes). */
+  randomHV(seed: bigint, name: Uint8Array, dim: number, out: Uint32Array): void;
+  /** out[r] = a[r] ^ b[bStride ? r : 0] for r < n. */
+  bind(a: Uint32Array, b: Uint32Array, bStride: 0 | 1, n: number, words: number, out: Uint32Array): void;
+  /** out[r] = popcount(q ^ batch[r]). */
+  hamming1xN(q: Uint32Array, batch: Uint32Array, n: number, words: number, out: Uint32Array): void;
+  /** out[i * n + r] = popcount(a[i] ^ b[r]). */
+  hammingMxN(a: Uint32Array, m: number, b: Uint32Array, n: number, words: number, out: Uint32Array): void;
+  /** k nearest rows per query: ascending distance, ties by ascending index; k <= n; outputs m * k. */
+  topK(
+    queries: Uint32Array,
+    m: number,
+    batch: Uint32Array,
+    n: number,
+    words: number,
+    k: number,
+    outIdx: Uint32Array,
+    outDist: Uint32Array,
+  ): void;
+  /** Majority of k rows; ties take `tie`'s bit, or 0 (+1) when `tie` is null. */
+  bundle(batch: Uint32Array, k: number, words: number, tie: Uint32Array | null, out: Uint32Array): void;
+  /** Sign of the weighted bipolar sum of k rows; ties as in bundle. */
+  bundleWeighted(
+    batch: Uint32Array,
+    k: number,
+    dim: number,
+    weights: Int32Array,
+    tie: Uint32Array | null,
+    out: Uint32Array,
+  ): void;
+  /** counters[i] += w_r * (bit ? -1 : +1), wrapping int32; weights null = all 1. */
+  accAdd(counters: Int32Array, dim: number, batch: Uint32Array, n: number, weights: Int32Array | null): void;
+  /** m counter rows to HVs: c < 0 -> 1, c > 0 -> 0, c == 0 -> tie bit (or 0). */
+  threshold(counters: Int32Array, m: number, dim: number, tie: Uint32Array | null, out: Uint32Array): void;
+  /** out[r * m + c] = sum_i counters[c][i] * (bit i of hv r ? -1 : +1). */
+  dotCounters(hvs: Uint32Array, n: number, counters: Int32Array, m: number, dim: number, out: Float64Array): void;
+  /** Cyclic rotation of each of n rows by k bits within dim (bit i -> bit (i + k) mod dim). */
+  permute(input: Uint32Array, n: number, dim: number, k: number, out: Uint32Array): void;
+}
+
+/** Async twins of the batch kernels: same arguments, resolved once outputs are written. */
+export interface AsyncKernels {
+  hamming1xNAsync(q: Uint32Array, batch: Uint32Array, n: number, words: number, out: Uint32Array): Promise<void>;
+  hammingMxNAsync(
+    a: Uint32Array,
+    m: number,
+    b: Uint32Array,
+    n: number,
+    words: number,
+    out: Uint32Array,
+  ): Promise<void>;
+  topKAsync(
+    queries: Uint32Array,
+    m: number,
+    batch: Uint32Array,
+    n: number,
+    words: number,
+    k: number,
+    outIdx: Uint32Array,
+    outDist: Uint32Array,
+  ): Promise<void>;
+  bundleAsync(batch: Uint32Array, k: number, words: number, tie: Uint32Array | null, out: Uint32Array): Promise<void>;
+  accAddAsync(
+    counters: Int32Array,
+    dim: number,
+    batch: Uint32Array,
+    n: number,
+    weights: Int32Array | null,
+  ): Promise<void>;
+  dotCountersAsync(
+    hvs: Uint32Array,
+    n: number,
+    counters: Int32Array,
+    m: number,
+    dim: number,
+    out: Float64Array,
+  ): Promise<void>;
+}
+
+/** A loaded backend: kernels plus what it reports about itself. */
+export interface Backend extends Kernels, AsyncKernels {
+  readonly name: 'native' | 'js';
+  /** Instruction-set level in use: 'scalar' | 'avx2' | 'avx512' | 'neon' for native, 'js' for TypeScript. */
+  readonly isa: string;
+  /** Best level this CPU supports (native), or 'js'. */
+  readonly detectedIsa: string;
+}

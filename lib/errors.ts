@@ -1,0 +1,58 @@
+/**
+ * Errors with stable codes. Wrong types raise `TypeError`, bad lengths or ranges `RangeError`,
+ * and everything else an {@link HdglueError}; all three carry a `code` from {@link ErrorCode}
+ * so callers can branch on it without parsing messages. Both backends raise the same errors
+ * with the same messages, because lib/ops.ts validates before either is called.
+ */
+
+/** Every error code hdglue raises, and the warning code of the backend fallback. */
+export const ErrorCode = {
+  /** An argument has the wrong type (TypeError). */
+  INVALID_TYPE: 'ERR_HDGLUE_INVALID_TYPE',
+  /** A dimension is not an integer in [1, 2^24] (RangeError). */
+  INVALID_DIM: 'ERR_HDGLUE_INVALID_DIM',
+  /** An array's length does not fit the stated shape (RangeError). */
+  SHAPE: 'ERR_HDGLUE_SHAPE',
+  /** A number is out of its allowed range or not an integer (RangeError). */
+  OUT_OF_RANGE: 'ERR_HDGLUE_OUT_OF_RANGE',
+  /** Bits at or above the dimension are set in packed data (RangeError). */
+  PADDING: 'ERR_HDGLUE_PADDING',
+  /** Two operands have different dimensions (HdglueError). */
+  DIM_MISMATCH: 'ERR_HDGLUE_DIM_MISMATCH',
+  /** HDGLUE_BACKEND=native was asked for and no binary loads (HdglueError). */
+  NATIVE_UNAVAILABLE: 'ERR_HDGLUE_NATIVE_UNAVAILABLE',
+  /** An environment variable hdglue reads has an unknown value (HdglueError). */
+  INVALID_ENV: 'ERR_HDGLUE_INVALID_ENV',
+  /** Warning code: no native binary loaded, the TypeScript backend is in use. */
+  FALLBACK: 'HDGLUE_FALLBACK_TO_JS',
+} as const;
+
+/** One of the values of {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error of hdglue's own, with a stable `code`. */
+export class HdglueError extends Error {
+  /** Stable identifier of the failure, e.g. `ERR_HDGLUE_DIM_MISMATCH`. */
+  readonly code: ErrorCode;
+
+  /**
+   * @param code - stable identifier
+   * @param message - what went wrong and, where known, how to fix it
+   * @param options - `cause`: the underlying error, kept for diagnosis
+   */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HdglueError';
+    this.code = code;
+  }
+}
+
+/** A `TypeError` carrying {@link ErrorCode.INVALID_TYPE}. @internal */
+export function typeError(message: string): TypeError & { code: ErrorCode } {
+  return Object.assign(new TypeError(message), { code: ErrorCode.INVALID_TYPE });
+}
+
+/** A `RangeError` carrying a range-kind code. @internal */
+export function rangeError(code: ErrorCode, message: string): RangeError & { code: ErrorCode } {
+  return Object.assign(new RangeError(message), { code });
+}

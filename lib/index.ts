@@ -1,0 +1,62 @@
+/**
+ * hdglue: glue trained neural networks through a hyperdimensional-computing symbolic layer.
+ *
+ * This entry point exports the packed-hypervector core: {@link Hypervector} and
+ * {@link HVBatch}, the operations on them, class {@link Accumulators}, errors with stable
+ * codes, and {@link backendInfo}.
+ * @packageDocumentation
+ */
+import { backend, nativeLoadError } from './backend/index.js';
+import { platformTuple } from './backend/native.js';
+
+export { Accumulators, type AccumulateOptions, type ThresholdOptions } from './accumulators.js';
+export { ErrorCode, HdglueError } from './errors.js';
+export { HVBatch, Hypervector } from './hv.js';
+export {
+  type BundleOptions,
+  bind,
+  bundle,
+  bundleAsync,
+  hamming,
+  hammingMany,
+  hammingManyAsync,
+  hammingMatrix,
+  hammingMatrixAsync,
+  permute,
+  randomBatch,
+  randomHV,
+  type SeedOptions,
+  similarity,
+  type TieRule,
+  type TopK,
+  tieBreaker,
+  topK,
+  topKAsync,
+} from './ops.js';
+export { MAX_DIM } from './validate.js';
+
+/** What {@link backendInfo} reports. */
+export interface BackendInfo {
+  /** `'native'` (the compiled addon) or `'js'` (the TypeScript backend). */
+  backend: 'native' | 'js';
+  /** Instruction-set level of the kernels in use: `'avx512' | 'avx2' | 'neon' | 'scalar'`, or `'js'`. */
+  isa: string;
+  /** Best level this CPU supports (native), or `'js'`. */
+  detectedIsa: string;
+  /** Platform tuple, e.g. `linux-x64-glibc (node 20.20.2, napi 10)`. */
+  platform: string;
+  /** Why the native backend is not in use, when it was tried and failed. */
+  nativeError?: string;
+}
+
+/**
+ * Which backend and instruction set hdglue runs on here. Loads the backend if not yet loaded
+ * (and so may emit the one fallback warning).
+ */
+export function backendInfo(): BackendInfo {
+  const be = backend();
+  const info: BackendInfo = { backend: be.name, isa: be.isa, detectedIsa: be.detectedIsa, platform: platformTuple() };
+  const err = nativeLoadError();
+  if (err !== undefined) info.nativeError = err instanceof Error ? err.message : String(err);
+  return info;
+}

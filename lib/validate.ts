@@ -1,0 +1,121 @@
+/**
+ * Argument checks shared by every public entry point, so both backends see only valid input
+ * and raise identical errors. Each check runs before any kernel reads memory.
+ * @internal
+ */
+import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
+
+/** Largest supported dimension, as in native/include/hdglue.h. */
+export const MAX_DIM = 1 << 24;
+
+/** 64-bit words per row of a `dim`-bit hypervector. */
+export function wordsOf(dim: number): number {
+  return Math.ceil(dim / 64);
+}
+
+/** A dimension: an integer in [1, 2^24]. */
+export function checkDim(dim: unknown, what = 'dim'): number {
+  if (typeof dim !== 'number') throw typeError(`${what} must be a number, got ${describe(dim)}`);
+  if (!Number.isInteger(dim) || dim < 1 || dim > MAX_DIM) {
+    throw rangeError(ErrorCode.INVALID_DIM, `${what} must be an integer in [1, ${MAX_DIM}], got ${dim}`);
+  }
+  return dim;
+}
+
+/** A count or index: an integer in [0, max]. */
+export function checkCount(n: unknown, what: string, max = 0xffffffff): number {
+  if (typeof n !== 'number') throw typeError(`${what} must be a number, got ${describe(n)}`);
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw rangeError(ErrorCode.OUT_OF_RANGE, `${what} must be an integer in [0, ${max}], got ${n}`);
+  }
+  return n;
+}
+
+/** A safe integer of either sign. */
+export function checkSafeInteger(n: unknown, what: string): number {
+  if (typeof n !== 'number') throw typeError(`${what} must be a number, got ${describe(n)}`);
+  if (!Number.isSafeInteger(n)) throw rangeError(ErrorCode.OUT_OF_RANGE, `${what} must be a safe integer, got ${n}`);
+  return n;
+}
+
+/** A seed: a non-negative safe integer or a bigint in [0, 2^64). */
+export function checkSeed(seed: unknown): bigint {
+  if (typeof seed === 'bigint') {
+    if (seed < 0n || seed >= 1n << 64n) throw rangeError(ErrorCode.OUT_OF_RANGE, `seed must be in [0, 2^64), got ${seed}`);
+    return seed;
+  }
+  if (typeof seed === 'number') {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `seed must be a non-negative safe integer or a bigint, got ${seed}`);
+    }
+    return BigInt(seed);
+  }
+  throw typeError(`seed must be a number or a bigint, got ${describe(seed)}`);
+}
+
+/** A Uint32Array of exactly `length` entries. */
+export function checkU32(a: unknown, what: string, length?: number): Uint32Array {
+  if (!(a instanceof Uint32Array)) throw typeError(`${what} must be a Uint32Array, got ${describe(a)}`);
+  if (length !== undefined && a.length !== length) {
+    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${a.length}`);
+  }
+  return a;
+}
+
+/** An Int32Array of exactly `length` entries. */
+export function checkI32(a: unknown, what: string, length?: number): Int32Array {
+  if (!(a instanceof Int32Array)) throw typeError(`${what} must be an Int32Array, got ${describe(a)}`);
+  if (length !== undefined && a.length !== length) {
+    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${a.length}`);
+  }
+  return a;
+}
+
+/** Integer weights, one per row: an Int32Array or an array of int32 integers. */
+export function checkWeights(w: unknown, rows: number): Int32Array {
+  if (w instanceof Int32Array) return checkI32(w, 'weights', rows);
+  if (!Array.isArray(w)) throw typeError(`weights must be an Int32Array or an array of integers, got ${describe(w)}`);
+  if (w.length !== rows) throw rangeError(ErrorCode.SHAPE, `weights must have ${rows} entries, got ${w.length}`);
+  const out = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const v: unknown = w[i];
+    if (typeof v !== 'number') throw typeError(`weights[${i}] must be a number, got ${describe(v)}`);
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `weights[${i}] must be an int32 integer, got ${v}`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/** Packed rows must have zero padding above `dim` (DESIGN.md invariant 1). */
+export function checkPadding(data: Uint32Array, dim: number, rows: number, what: string): void {
+  const stride = 2 * wordsOf(dim);
+  const full = dim >>> 5;
+  const rem = dim & 31;
+  for (let r = 0; r < rows; r++) {
+    const base = r * stride;
+    if (rem !== 0 && (data[base + full] >>> rem) !== 0) throw paddingError(what, r, dim);
+    for (let j = full + (rem !== 0 ? 1 : 0); j < stride; j++) {
+      if (data[base + j] !== 0) throw paddingError(what, r, dim);
+    }
+  }
+}
+
+function paddingError(what: string, row: number, dim: number): RangeError {
+  return rangeError(ErrorCode.PADDING, `${what}: row ${row} has bits set at or above dim ${dim}`);
+}
+
+/** Two operands must share a dimension. */
+export function checkSameDim(a: number, b: number, what: string): void {
+  if (a !== b) throw new HdglueError(ErrorCode.DIM_MISMATCH, `${what}: dimensions differ (${a} vs ${b})`);
+}
+
+/** A short description of a value's type for error messages. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'no prototype'})`;
+  return `a ${typeof v}`;
+}

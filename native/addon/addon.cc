@@ -1,0 +1,277 @@
+// N-API binding of the hdglue core. Only argument checking, zero-copy views and async plumbing
+// live here; every computation is a call into the C ABI (native/include/hdglue.h). Inputs are
+// read in place from TypedArrays, outputs are caller-provided, nothing is allocated for the
+// caller, and no external ArrayBuffers are created (Electron forbids them).
+#include <napi.h>
+
+#include <cstring>
+#include <vector>
+
+#include "args.h"
+#include "hdglue.h"
+#include "worker.h"
+
+namespace hdg_addon {
+namespace {
+
+using Work = std::function<void()>;
+
+// Per-environment state (worker threads each get their own); the kernel table itself is
+// immutable and shared.
+struct Instance {
+  const hdg_kernels_t* kt;
+};
+
+const hdg_kernels_t* kernels(Napi::Env env) { return env.GetInstanceData<Instance>()->kt; }
+
+bool overlaps(const Napi::TypedArray& a, const Napi::TypedArray& b) {
+  if (a.ArrayBuffer().Data() != b.ArrayBuffer().Data()) return false;
+  size_t a0 = a.ByteOffset(), a1 = a0 + a.ByteLength(), b0 = b.ByteOffset(), b1 = b0 + b.ByteLength();
+  return a0 < b1 && b0 < a1 && a.ByteLength() && b.ByteLength();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", hdg_isa_name(hdg_active_isa()));
+  o.Set("detected", hdg_isa_name(hdg_detect_isa()));
+  Napi::Array levels = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (hdg_isa_t l : {HDG_ISA_SCALAR, HDG_ISA_NEON, HDG_ISA_AVX2, HDG_ISA_AVX512})
+    if (hdg_kernels_for(l)) levels.Set(n++, hdg_isa_name(l));
+  o.Set("available", levels);
+  o.Set("napiVersion", NAPI_VERSION);
+  return o;
+}
+
+Napi::Value RandomHV(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBigInt()) throw_type(env, "seed must be a bigint");
+  bool lossless = false;
+  uint64_t seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE", "seed must be in [0, 2^64)");
+  auto name = typed<uint8_t>(info, 1, "name");
+  uint32_t dim = dimension(info, 2);
+  auto out = typed<uint32_t>(info, 3, "out");
+  need_rows(info, out.ElementLength(), 1, hdg_words(dim), "out");
+  hdg_random_hv(seed, name.Data(), name.ElementLength(), dim, reinterpret_cast<uint64_t*>(out.Data()));
+  return env.Undefined();
+}
+
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  auto a = typed<uint32_t>(info, 0, "a");
+  auto b = typed<uint32_t>(info, 1, "b");
+  size_t stride = count(info, 2, "bStride", 1);
+  size_t n = count(info, 3, "n");
+  size_t words = words_arg(info, 4);
+  auto out = typed<uint32_t>(info, 5, "out");
+  need_rows(info, a.ElementLength(), n, words, "a");
+  need_rows(info, b.ElementLength(), stride ? n : (n ? 1 : 0), words, "b");
+  need_rows(info, out.ElementLength(), n, words, "out");
+  kernels(info.Env())->bind(reinterpret_cast<const uint64_t*>(a.Data()), reinterpret_cast<const uint64_t*>(b.Data()),
+                            (int)stride, n, words, reinterpret_cast<uint64_t*>(out.Data()));
+  return info.Env().Undefined();
+}
+
+Work PrepHamming1xN(const Napi::CallbackInfo& info) {
+  auto q = typed<uint32_t>(info, 0, "query");
+  auto batch = typed<uint32_t>(info, 1, "batch");
+  size_t n = count(info, 2, "n");
+  size_t words = words_arg(info, 3);
+  auto out = typed<uint32_t>(info, 4, "out");
+  need_rows(info, q.ElementLength(), 1, words, "query");
+  need_rows(info, batch.ElementLength(), n, words, "batch");
+  need_len(info, out.ElementLength(), n, 1, "out");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  const uint64_t* qp = reinterpret_cast<const uint64_t*>(q.Data());
+  const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
+  uint32_t* op = out.Data();
+  return [=] { kt->hamming_1xn(qp, bp, n, words, op); };
+}
+
+Work PrepHammingMxN(const Napi::CallbackInfo& info) {
+  auto a = typed<uint32_t>(info, 0, "a");
+  size_t m = count(info, 1, "m");
+  auto b = typed<uint32_t>(info, 2, "b");
+  size_t n = count(info, 3, "n");
+  size_t words = words_arg(info, 4);
+  auto out = typed<uint32_t>(info, 5, "out");
+  need_rows(info, a.ElementLength(), m, words, "a");
+  need_rows(info, b.ElementLength(), n, words, "b");
+  if (n && m > out.ElementLength() / n) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  const uint64_t* ap = reinterpret_cast<const uint64_t*>(a.Data());
+  const uint64_t* bp = reinterpret_cast<const uint64_t*>(b.Data());
+  uint32_t* op = out.Data();
+  return [=] { kt->hamming_mxn(ap, m, bp, n, words, op); };
+}
+
+Work PrepTopK(const Napi::CallbackInfo& info) {
+  auto q = typed<uint32_t>(info, 0, "queries");
+  size_t m = count(info, 1, "m");
+  auto batch = typed<uint32_t>(info, 2, "batch");
+  size_t n = count(info, 3, "n");
+  size_t words = words_arg(info, 4);
+  size_t k = count(info, 5, "k");
+  auto idx = typed<uint32_t>(info, 6, "outIdx");
+  auto dist = typed<uint32_t>(info, 7, "outDist");
+  if (k > n) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "k must not exceed the batch count");
+  need_rows(info, q.ElementLength(), m, words, "queries");
+  need_rows(info, batch.ElementLength(), n, words, "batch");
+  need_len(info, idx.ElementLength(), m, k, "outIdx");
+  need_len(info, dist.ElementLength(), m, k, "outDist");
+  if (overlaps(idx, dist)) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "outIdx and outDist must not overlap");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  const uint64_t* qp = reinterpret_cast<const uint64_t*>(q.Data());
+  const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
+  uint32_t* ip = idx.Data();
+  uint32_t* dp = dist.Data();
+  return [=] { hdg_topk(kt, qp, m, bp, n, words, k, ip, dp); };
+}
+
+Work PrepBundle(const Napi::CallbackInfo& info) {
+  auto batch = typed<uint32_t>(info, 0, "batch");
+  size_t k = count(info, 1, "k");
+  size_t words = words_arg(info, 2);
+  const uint32_t* tie = optional_typed<uint32_t>(info, 3, "tie", 2 * words);
+  auto out = typed<uint32_t>(info, 4, "out");
+  need_rows(info, batch.ElementLength(), k, words, "batch");
+  need_rows(info, out.ElementLength(), 1, words, "out");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
+  const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie);
+  uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
+  return [=] { kt->bundle(bp, k, words, tp, op); };
+}
+
+Napi::Value BundleWeighted(const Napi::CallbackInfo& info) {
+  auto batch = typed<uint32_t>(info, 0, "batch");
+  size_t k = count(info, 1, "k");
+  uint32_t dim = dimension(info, 2);
+  auto weights = typed<int32_t>(info, 3, "weights");
+  size_t words = hdg_words(dim);
+  const uint32_t* tie = optional_typed<uint32_t>(info, 4, "tie", 2 * words);
+  auto out = typed<uint32_t>(info, 5, "out");
+  need_rows(info, batch.ElementLength(), k, words, "batch");
+  need_len(info, weights.ElementLength(), k, 1, "weights");
+  need_rows(info, out.ElementLength(), 1, words, "out");
+  std::vector<int32_t> scratch(dim);
+  hdg_bundle_weighted(kernels(info.Env()), reinterpret_cast<const uint64_t*>(batch.Data()), k, dim, weights.Data(),
+                      reinterpret_cast<const uint64_t*>(tie), scratch.data(), reinterpret_cast<uint64_t*>(out.Data()));
+  return info.Env().Undefined();
+}
+
+Work PrepAccAdd(const Napi::CallbackInfo& info) {
+  auto counters = typed<int32_t>(info, 0, "counters");
+  uint32_t dim = dimension(info, 1);
+  auto batch = typed<uint32_t>(info, 2, "batch");
+  size_t n = count(info, 3, "n");
+  const int32_t* w = optional_typed<int32_t>(info, 4, "weights", n);
+  need_len(info, counters.ElementLength(), 1, dim, "counters");
+  need_rows(info, batch.ElementLength(), n, hdg_words(dim), "batch");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  int32_t* cp = counters.Data();
+  const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
+  return [=] { kt->acc_add(cp, dim, bp, n, w); };
+}
+
+Napi::Value Threshold(const Napi::CallbackInfo& info) {
+  auto counters = typed<int32_t>(info, 0, "counters");
+  size_t m = count(info, 1, "m");
+  uint32_t dim = dimension(info, 2);
+  size_t words = hdg_words(dim);
+  const uint32_t* tie = optional_typed<uint32_t>(info, 3, "tie", 2 * words);
+  auto out = typed<uint32_t>(info, 4, "out");
+  need_len(info, counters.ElementLength(), m, dim, "counters");
+  need_rows(info, out.ElementLength(), m, words, "out");
+  kernels(info.Env())->threshold(counters.Data(), m, dim, reinterpret_cast<const uint64_t*>(tie),
+                                 reinterpret_cast<uint64_t*>(out.Data()));
+  return info.Env().Undefined();
+}
+
+Work PrepDotCounters(const Napi::CallbackInfo& info) {
+  auto hvs = typed<uint32_t>(info, 0, "hvs");
+  size_t n = count(info, 1, "n");
+  auto counters = typed<int32_t>(info, 2, "counters");
+  size_t m = count(info, 3, "m");
+  uint32_t dim = dimension(info, 4);
+  auto out = typed<double>(info, 5, "out");
+  need_rows(info, hvs.ElementLength(), n, hdg_words(dim), "hvs");
+  need_len(info, counters.ElementLength(), m, dim, "counters");
+  if (m && n > out.ElementLength() / m) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  const uint64_t* hp = reinterpret_cast<const uint64_t*>(hvs.Data());
+  const int32_t* cp = counters.Data();
+  double* op = out.Data();
+  return [=] {
+    // Float64Array storage is 8-byte aligned and 8 bytes per entry: the exact int64 results are
+    // written in place, then converted entry by entry, with no temporary buffer.
+    int64_t* ip = reinterpret_cast<int64_t*>(op);
+    kt->dot_counters(hp, n, cp, m, dim, ip);
+    for (size_t i = 0; i < n * m; i++) {
+      int64_t v;
+      std::memcpy(&v, ip + i, 8);
+      double d = (double)v;
+      std::memcpy(op + i, &d, 8);
+    }
+  };
+}
+
+Napi::Value Permute(const Napi::CallbackInfo& info) {
+  auto in = typed<uint32_t>(info, 0, "input");
+  size_t n = count(info, 1, "n");
+  uint32_t dim = dimension(info, 2);
+  if (!info[3].IsNumber()) throw_type(info.Env(), "k must be a number");
+  double kd = info[3].As<Napi::Number>().DoubleValue();
+  if (!(std::fabs(kd) <= 9007199254740991.0) || std::floor(kd) != kd)
+    throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "k must be a safe integer");
+  auto out = typed<uint32_t>(info, 4, "out");
+  size_t words = hdg_words(dim);
+  need_rows(info, in.ElementLength(), n, words, "input");
+  need_rows(info, out.ElementLength(), n, words, "out");
+  if (overlaps(in, out)) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "permute output must not overlap its input");
+  hdg_permute(reinterpret_cast<const uint64_t*>(in.Data()), n, dim, (int64_t)kd,
+              reinterpret_cast<uint64_t*>(out.Data()));
+  return info.Env().Undefined();
+}
+
+template <Work (*Prep)(const Napi::CallbackInfo&)>
+Napi::Value Sync(const Napi::CallbackInfo& info) {
+  Prep(info)();
+  return info.Env().Undefined();
+}
+
+template <Work (*Prep)(const Napi::CallbackInfo&)>
+Napi::Value Async(const Napi::CallbackInfo& info) {
+  return run_async(info, Prep(info));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new Instance{hdg_kernels()});
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("randomHV", Napi::Function::New(env, RandomHV, "randomHV"));
+  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
+  exports.Set("hamming1xN", Napi::Function::New(env, Sync<PrepHamming1xN>, "hamming1xN"));
+  exports.Set("hamming1xNAsync", Napi::Function::New(env, Async<PrepHamming1xN>, "hamming1xNAsync"));
+  exports.Set("hammingMxN", Napi::Function::New(env, Sync<PrepHammingMxN>, "hammingMxN"));
+  exports.Set("hammingMxNAsync", Napi::Function::New(env, Async<PrepHammingMxN>, "hammingMxNAsync"));
+  exports.Set("topK", Napi::Function::New(env, Sync<PrepTopK>, "topK"));
+  exports.Set("topKAsync", Napi::Function::New(env, Async<PrepTopK>, "topKAsync"));
+  exports.Set("bundle", Napi::Function::New(env, Sync<PrepBundle>, "bundle"));
+  exports.Set("bundleAsync", Napi::Function::New(env, Async<PrepBundle>, "bundleAsync"));
+  exports.Set("bundleWeighted", Napi::Function::New(env, BundleWeighted, "bundleWeighted"));
+  exports.Set("accAdd", Napi::Function::New(env, Sync<PrepAccAdd>, "accAdd"));
+  exports.Set("accAddAsync", Napi::Function::New(env, Async<PrepAccAdd>, "accAddAsync"));
+  exports.Set("threshold", Napi::Function::New(env, Threshold, "threshold"));
+  exports.Set("dotCounters", Napi::Function::New(env, Sync<PrepDotCounters>, "dotCounters"));
+  exports.Set("dotCountersAsync", Napi::Function::New(env, Async<PrepDotCounters>, "dotCountersAsync"));
+  exports.Set("permute", Napi::Function::New(env, Permute, "permute"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace hdg_addon
+
+static Napi::Object InitHdglue(Napi::Env env, Napi::Object exports) { return hdg_addon::Init(env, exports); }
+
+NODE_API_MODULE(hdglue, InitHdglue)
