@@ -20,6 +20,7 @@ using Work = std::function<void()>;
 // immutable and shared.
 struct Instance {
   const hdg_kernels_t* kt;
+  hdg_isa_t isa;
 };
 
 const hdg_kernels_t* kernels(Napi::Env env) { return env.GetInstanceData<Instance>()->kt; }
@@ -33,7 +34,7 @@ bool overlaps(const Napi::TypedArray& a, const Napi::TypedArray& b) {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("isa", hdg_isa_name(hdg_active_isa()));
+  o.Set("isa", hdg_isa_name(info.Env().GetInstanceData<Instance>()->isa));
   o.Set("detected", hdg_isa_name(hdg_detect_isa()));
   Napi::Array levels = Napi::Array::New(env);
   uint32_t n = 0;
@@ -42,6 +43,21 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("available", levels);
   o.Set("napiVersion", NAPI_VERSION);
   return o;
+}
+
+// Switch this environment to another level the CPU supports. For benchmarks and tests that
+// compare levels in one process; never exposed by the package's public API.
+Napi::Value UseIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_type(env, "level must be a string");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int lvl = hdg_isa_parse(name.c_str());
+  const hdg_kernels_t* kt = lvl < 0 ? nullptr : hdg_kernels_for((hdg_isa_t)lvl);
+  if (!kt) throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE", "level " + name + " is not available on this CPU");
+  Instance* inst = env.GetInstanceData<Instance>();
+  inst->kt = kt;
+  inst->isa = (hdg_isa_t)lvl;
+  return env.Undefined();
 }
 
 Napi::Value RandomHV(const Napi::CallbackInfo& info) {
@@ -247,8 +263,9 @@ Napi::Value Async(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new Instance{hdg_kernels()});
+  env.SetInstanceData(new Instance{hdg_kernels(), hdg_active_isa()});
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("_useIsa", Napi::Function::New(env, UseIsa, "_useIsa"));
   exports.Set("randomHV", Napi::Function::New(env, RandomHV, "randomHV"));
   exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
   exports.Set("hamming1xN", Napi::Function::New(env, Sync<PrepHamming1xN>, "hamming1xN"));

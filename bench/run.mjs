@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// hdglue benchmarks: native kernels at every ISA level this CPU has, the TypeScript backend,
+// and a peer (simsimd's per-vector `hamming`) in the same process, with ratios.
+//   npm run bench [-- --filter NAME] [-- --json FILE]
+// Records: { op, impl, isa, dim, perSecond, unit }. Uses the compiled dist/ and the local addon.
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const Benchmark = require('benchmark');
+const raw = require('node-gyp-build')(root);
+const { jsBackend } = await import(join(root, 'dist/backend/index.js'));
+const { loadNative } = await import(join(root, 'dist/backend/native.js'));
+
+const args = process.argv.slice(2);
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const filter = opt('--filter');
+const jsonFile = opt('--json');
+
+const load = loadNative();
+if (!load.ok) throw load.error;
+const native = load.backend; // shares the raw addon's per-environment level, switched below
+const levels = raw.info().available;
+let simsimd;
+try {
+  simsimd = require('simsimd');
+} catch {
+  simsimd = undefined;
+}
+
+const DIM = 10000;
+const W = Math.ceil(DIM / 64);
+const S = 2 * W;
+
+function randomRows(n, seed) {
+  const out = new Uint32Array(n * S);
+  let s = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (t ^ (t >>> 14)) >>> 0;
+  }
+  const rem = DIM & 31;
+  for (let r = 0; r < n; r++) {
+    const row = out.subarray(r * S, (r + 1) * S);
+    row[DIM >>> 5] &= (1 << rem) - 1;
+    row.fill(0, (DIM >>> 5) + 1);
+  }
+  return out;
+}
+
+const records = [];
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  node: process.version,
+  detectedIsa: raw.info().detected,
+  platform: `${process.platform}-${process.arch}`,
+};
+console.log(`CPU: ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, detected ISA: ${machine.detectedIsa}`);
+
+// One measurement: `perCall` units per call of fn.
+function measure(fn) {
+  return new Promise((resolve) => {
+    const b = new Benchmark({ fn, minSamples: 8, maxTime: 1.5, onComplete: () => resolve(b) });
+    b.run({ async: false });
+  });
+}
+
+async function op(name, unit, perCall, impls) {
+  if (filter && !name.includes(filter)) return;
+  console.log(`\n${name} (D = ${DIM}, ${unit})`);
+  const rows = [];
+  for (const impl of impls) {
+    if (impl.before) impl.before();
+    const b = await measure(impl.fn);
+    const perSecond = b.hz * perCall;
+    rows.push({ ...impl, perSecond, rme: b.stats.rme });
+    records.push({ op: name, impl: impl.impl, isa: impl.isa, dim: DIM, perSecond, unit });
+  }
+  const js = rows.find((r) => r.impl === 'js');
+  const peer = rows.find((r) => r.impl === 'simsimd');
+  for (const r of rows) {
+    const vsJs = js ? `${(r.perSecond / js.perSecond).toFixed(2)}x js` : '';
+    const vsPeer = peer ? `${(r.perSecond / peer.perSecond).toFixed(2)}x simsimd` : '';
+    console.log(
+      `  ${`${r.impl}/${r.isa}`.padEnd(16)} ${(r.perSecond / 1e6).toFixed(2).padStart(9)} M/s  ±${r.rme.toFixed(1)}%  ${vsJs.padStart(11)}  ${vsPeer}`,
+    );
+  }
+}
+
+function nativeImpls(fn) {
+  return levels.map((isa) => ({ impl: 'native', isa, before: () => raw._useIsa(isa), fn }));
+}
+
+// Hamming 1 x N: one call over 100,000 rows (125 MB), far larger than any cache.
+{
+  const N = 100_000;
+  const batch = randomRows(N, 1);
+  const q = randomRows(1, 2);
+  const out = new Uint32Array(N);
+  const impls = [...nativeImpls(() => native.hamming1xN(q, batch, N, W, out))];
+  impls.push({ impl: 'js', isa: 'js', fn: () => jsBackend.hamming1xN(q, batch, N, W, out) });
+  if (simsimd) {
+    const bytes = new Uint8Array(batch.buffer);
+    const qb = new Uint8Array(q.buffer, 0, DIM / 8);
+    const views = Array.from({ length: N }, (_, r) => bytes.subarray(r * S * 4, r * S * 4 + DIM / 8));
+    impls.push({
+      impl: 'simsimd',
+      isa: 'auto',
+      fn: () => {
+        for (let r = 0; r < N; r++) out[r] = simsimd.hamming(qb, views[r]);
+      },
+    });
+  }
+  await op('hamming_1xN', 'vectors/s', N, impls);
+}
+
+// Bundle of K = 128 vectors: majority with the tie-breaker.
+{
+  const K = 128;
+  const batch = randomRows(K, 3);
+  const tie = randomRows(1, 4);
+  const out = new Uint32Array(S);
+  await op('bundle_k128', 'input vectors/s', K, [
+    ...nativeImpls(() => native.bundle(batch, K, W, tie, out)),
+    { impl: 'js', isa: 'js', fn: () => jsBackend.bundle(batch, K, W, tie, out) },
+  ]);
+}
+
+// Bind one vector against a batch of 10,000.
+{
+  const N = 10_000;
+  const batch = randomRows(N, 5);
+  const key = randomRows(1, 6);
+  const out = new Uint32Array(N * S);
+  await op('bind', 'vectors/s', N, [
+    ...nativeImpls(() => native.bind(batch, key, 0, N, W, out)),
+    { impl: 'js', isa: 'js', fn: () => jsBackend.bind(batch, key, 0, N, W, out) },
+  ]);
+}
+
+raw._useIsa(machine.detectedIsa);
+if (jsonFile) {
+  writeFileSync(jsonFile, `${JSON.stringify(records.map((r) => ({ ...r, ...{ machine } })), null, 2)}\n`);
+  console.log(`\nwrote ${records.length} records to ${jsonFile}`);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm test`: the whole suite, in layers, with one summary line at the end.
+//   1. C++ kernel tests (ctest): every ISA level this CPU has against a per-bit oracle.
+//   2. NEON kernels cross-compiled for aarch64 and run under qemu-user (skipped with a notice
+//      when the toolchain is missing, unless HDGLUE_REQUIRE_NEON=1, as CI sets).
+//   3. vitest on the native backend at its best level, then the parity and API files again at
+//      every lower level (HDGLUE_MAX_ISA), then the whole suite forced to the TS backend.
+// The addon and dist/ are built by `pretest`.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const results = [];
+
+function step(name, cmd, args, env = {}, { skipCode } = {}) {
+  console.log(`\n=== ${name} ===`);
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  const status = r.status === 0 ? 'passed' : r.status === skipCode ? 'skipped' : 'failed';
+  results.push({ name, status, secs });
+  console.log(`=== ${name}: ${status} (${secs} s) ===`);
+}
+
+const only = process.argv[2];
+
+if (!only || only === 'cpp') step('C++ kernel tests (ctest)', process.execPath, ['scripts/test-cpp.mjs']);
+if (!only || only === 'neon') step('NEON kernels under qemu-aarch64', 'bash', ['scripts/test-neon.sh'], {}, { skipCode: 77 });
+
+if (!only || only === 'js') {
+  const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+  const raw = createRequire(import.meta.url)('node-gyp-build')(root);
+  const { available, detected } = raw.info();
+  step(`vitest, native backend (${detected})`, process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'native', HDGLUE_MAX_ISA: '' });
+  for (const isa of available.filter((l) => l !== detected)) {
+    step(`vitest parity + API, native capped at ${isa}`, process.execPath, [vitest, 'run', 'test/parity.test.ts', 'test/api.test.ts'], {
+      HDGLUE_BACKEND: 'native',
+      HDGLUE_MAX_ISA: isa,
+    });
+  }
+  step('vitest, TypeScript backend', process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'js', HDGLUE_MAX_ISA: '' });
+}
+
+console.log('\n=== summary ===');
+for (const r of results) console.log(`${r.status.padEnd(8)} ${r.name} (${r.secs} s)`);
+const count = (s) => results.filter((r) => r.status === s).length;
+for (const r of results.filter((x) => x.status === 'skipped')) console.log(`NOTICE: skipped: ${r.name}`);
+console.log(`steps: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped`);
+process.exit(count('failed') ? 1 : 0);

@@ -1,0 +1,75 @@
+// The raw addon checks every argument itself before reading memory, so even a caller that
+// bypasses lib/ops.ts gets a coded TypeError / RangeError, never a crash or an overread.
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../lib/backend/native.js';
+
+type Fn = (...args: unknown[]) => unknown;
+const raw = createRequire(import.meta.url)('node-gyp-build')(packageRoot) as Record<string, Fn>;
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    expect(err).toBeInstanceOf(err instanceof TypeError ? TypeError : RangeError);
+    return `${err.name}:${err.code}`;
+  }
+  return 'no error';
+}
+
+const T = 'TypeError:ERR_HDGLUE_INVALID_TYPE';
+const SHAPE = 'RangeError:ERR_HDGLUE_SHAPE';
+const RANGE = 'RangeError:ERR_HDGLUE_OUT_OF_RANGE';
+const DIM = 'RangeError:ERR_HDGLUE_INVALID_DIM';
+
+describe('raw addon boundary', () => {
+  const u = (n: number) => new Uint32Array(n);
+  it('rejects wrong types', () => {
+    const hamming1xN = raw.hamming1xN as Fn;
+    expect(code(() => hamming1xN([0, 0], u(2), 1, 1, u(1)))).toBe(T);
+    expect(code(() => hamming1xN(new Int32Array(2), u(2), 1, 1, u(1)))).toBe(T);
+    expect(code(() => hamming1xN(u(2), u(2), '1', 1, u(1)))).toBe(T);
+    expect(code(() => hamming1xN(u(2), u(2), 1, 1, new Float64Array(1)))).toBe(T);
+    expect(code(() => hamming1xN())).toBe(T);
+    expect(code(() => (raw.randomHV as Fn)(1, new Uint8Array(0), 64, u(2)))).toBe(T);
+    expect(code(() => (raw.dotCounters as Fn)(u(2), 1, u(64), 1, 64, new Float64Array(1)))).toBe(T);
+  });
+
+  it('rejects short arrays and bad sizes before touching memory', () => {
+    const hamming1xN = raw.hamming1xN as Fn;
+    expect(code(() => hamming1xN(u(2), u(2), 2, 1, u(2)))).toBe(SHAPE);
+    expect(code(() => hamming1xN(u(2), u(4), 2, 1, u(1)))).toBe(SHAPE);
+    expect(code(() => hamming1xN(u(1), u(2), 1, 1, u(1)))).toBe(SHAPE);
+    expect(code(() => hamming1xN(u(2), u(2), 2 ** 40, 1, u(1)))).toBe(RANGE);
+    expect(code(() => hamming1xN(u(2), u(2), -1, 1, u(1)))).toBe(RANGE);
+    expect(code(() => hamming1xN(u(2), u(2), 1, 0, u(1)))).toBe(DIM);
+    expect(code(() => hamming1xN(u(2), u(2), 1.5, 1, u(1)))).toBe(RANGE);
+    expect(code(() => (raw.bundle as Fn)(u(4), 3, 1, null, u(2)))).toBe(SHAPE);
+    expect(code(() => (raw.bundle as Fn)(u(4), 2, 1, u(1), u(2)))).toBe(SHAPE);
+    expect(code(() => (raw.accAdd as Fn)(new Int32Array(63), 64, u(2), 1, null))).toBe(SHAPE);
+    expect(code(() => (raw.accAdd as Fn)(new Int32Array(64), 0, u(2), 1, null))).toBe(DIM);
+    expect(code(() => (raw.accAdd as Fn)(new Int32Array(64), 2 ** 24 + 1, u(2), 1, null))).toBe(DIM);
+    expect(code(() => (raw.topK as Fn)(u(2), 1, u(2), 1, 1, 2, u(2), u(2)))).toBe(RANGE);
+    expect(code(() => (raw.topK as Fn)(u(2), 1, u(4), 2, 1, 2, u(1), u(2)))).toBe(SHAPE);
+    const shared = u(4);
+    expect(code(() => (raw.permute as Fn)(shared, 1, 64, 3, shared))).toBe(SHAPE);
+    expect(code(() => (raw.permute as Fn)(u(2), 1, 64, 0.5, u(2)))).toBe(RANGE);
+    expect(code(() => (raw.randomHV as Fn)(-1n, new Uint8Array(0), 64, u(2)))).toBe(RANGE);
+    expect(code(() => (raw.randomHV as Fn)(1n, new Uint8Array(0), 65, u(2)))).toBe(SHAPE);
+  });
+
+  it('rejects bad async calls synchronously, before queueing work', () => {
+    expect(code(() => (raw.hamming1xNAsync as Fn)(u(2), u(2), 2, 1, u(2)))).toBe(SHAPE);
+    expect(code(() => (raw.bundleAsync as Fn)([], 0, 1, null, u(2)))).toBe(T);
+  });
+
+  it('accepts views at a 4-byte offset (JavaScript subarrays are not 8-byte aligned)', () => {
+    const buf = new Uint32Array(7);
+    buf.set([0xffffffff, 0x1, 0xffffffff, 0x1], 1);
+    const q = buf.subarray(1, 3);
+    const out = u(2);
+    (raw.hamming1xN as Fn)(q, buf.subarray(1, 5), 2, 1, out);
+    expect(Array.from(out)).toEqual([0, 0]);
+  });
+});
