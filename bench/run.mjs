@@ -150,6 +150,13 @@ function nativeImpls(fn) {
 
 raw._useIsa(machine.detectedIsa);
 if (jsonFile) {
-  writeFileSync(jsonFile, `${JSON.stringify(records.map((r) => ({ ...r, ...{ machine } })), null, 2)}\n`);
+  writeFileSync(
+    jsonFile,
+    `${JSON.stringify(
+      records.map((r) => ({ ...r, ...{ machine } })),
+      null,
+      2,
+    )}\n`,
+  );
   console.log(`\nwrote ${records.length} records to ${jsonFile}`);
 }

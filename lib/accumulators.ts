@@ -107,7 +107,8 @@ export class Accumulators {
   private prep(row: number, batch: HVBatch, options: AccumulateOptions, negate: boolean) {
     checkCount(row, 'row', this.rows - 1);
     this.checkBatch(batch);
-    if (options === null || typeof options !== 'object') throw typeError(`options must be an object, got ${describe(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw typeError(`options must be an object, got ${describe(options)}`);
     let weights: Int32Array | null = options.weights === undefined ? null : checkWeights(options.weights, batch.count);
     if (negate) {
       // Copy before negating: the caller's weights are never modified.

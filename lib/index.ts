@@ -9,7 +9,7 @@
 import { backend, nativeLoadError } from './backend/index.js';
 import { platformTuple } from './backend/native.js';
 
-export { Accumulators, type AccumulateOptions, type ThresholdOptions } from './accumulators.js';
+export { type AccumulateOptions, Accumulators, type ThresholdOptions } from './accumulators.js';
 export { ErrorCode, HdglueError } from './errors.js';
 export { HVBatch, Hypervector } from './hv.js';
 export {

@@ -6,7 +6,16 @@
 import { backend } from './backend/index.js';
 import { ErrorCode, rangeError, typeError } from './errors.js';
 import { HVBatch, Hypervector } from './hv.js';
-import { checkCount, checkDim, checkSafeInteger, checkSameDim, checkSeed, checkWeights, describe, wordsOf } from './validate.js';
+import {
+  checkCount,
+  checkDim,
+  checkSafeInteger,
+  checkSameDim,
+  checkSeed,
+  checkWeights,
+  describe,
+  wordsOf,
+} from './validate.js';
 
 /** Options naming the seed of the random vectors a call derives. */
 export interface SeedOptions {
@@ -106,7 +115,8 @@ export function bind(a: Hypervector, b: Hypervector): Hypervector;
 export function bind(a: HVBatch, b: Hypervector | HVBatch): HVBatch;
 export function bind(a: Hypervector | HVBatch, b: Hypervector | HVBatch): Hypervector | HVBatch {
   if (a instanceof Hypervector) {
-    if (!(b instanceof Hypervector)) throw typeError(`bind(Hypervector, b): b must be a Hypervector, got ${describe(b)}`);
+    if (!(b instanceof Hypervector))
+      throw typeError(`bind(Hypervector, b): b must be a Hypervector, got ${describe(b)}`);
     checkSameDim(a.dim, b.dim, 'bind');
     const out = new Hypervector(a.dim);
     backend().bind(a.data, b.data, 0, 1, a.words, out.data);
@@ -219,7 +229,10 @@ export function bundle(rows: HVBatch | readonly Hypervector[], options: BundleOp
 }
 
 /** {@link bundle} off the event loop (on the native backend; weighted bundles run synchronously). */
-export async function bundleAsync(rows: HVBatch | readonly Hypervector[], options: BundleOptions = {}): Promise<Hypervector> {
+export async function bundleAsync(
+  rows: HVBatch | readonly Hypervector[],
+  options: BundleOptions = {},
+): Promise<Hypervector> {
   const { batch, tie, weights } = prepBundle(rows, options);
   const out = new Hypervector(batch.dim);
   if (weights) backend().bundleWeighted(batch.data, batch.count, batch.dim, weights, tie, out.data);
@@ -261,11 +274,13 @@ function prepTopK(queries: Hypervector | HVBatch, batch: HVBatch, k: number) {
 }
 
 function prepBundle(rows: HVBatch | readonly Hypervector[], options: BundleOptions) {
-  if (options === null || typeof options !== 'object') throw typeError(`options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw typeError(`options must be an object, got ${describe(options)}`);
   let batch: HVBatch;
   if (rows instanceof HVBatch) batch = rows;
   else if (Array.isArray(rows)) {
-    if (rows.length === 0) throw rangeError(ErrorCode.SHAPE, 'bundle([]) has no dimension: pass an empty HVBatch instead');
+    if (rows.length === 0)
+      throw rangeError(ErrorCode.SHAPE, 'bundle([]) has no dimension: pass an empty HVBatch instead');
     batch = HVBatch.from(rows);
   } else throw typeError(`bundle: rows must be an HVBatch or an array of Hypervector, got ${describe(rows)}`);
   const tie = tieData(batch.dim, options.tie, options.seed);

@@ -41,7 +41,8 @@ export function checkSafeInteger(n: unknown, what: string): number {
 /** A seed: a non-negative safe integer or a bigint in [0, 2^64). */
 export function checkSeed(seed: unknown): bigint {
   if (typeof seed === 'bigint') {
-    if (seed < 0n || seed >= 1n << 64n) throw rangeError(ErrorCode.OUT_OF_RANGE, `seed must be in [0, 2^64), got ${seed}`);
+    if (seed < 0n || seed >= 1n << 64n)
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `seed must be in [0, 2^64), got ${seed}`);
     return seed;
   }
   if (typeof seed === 'number') {
@@ -95,7 +96,7 @@ export function checkPadding(data: Uint32Array, dim: number, rows: number, what:
   const rem = dim & 31;
   for (let r = 0; r < rows; r++) {
     const base = r * stride;
-    if (rem !== 0 && (data[base + full] >>> rem) !== 0) throw paddingError(what, r, dim);
+    if (rem !== 0 && data[base + full] >>> rem !== 0) throw paddingError(what, r, dim);
     for (let j = full + (rem !== 0 ? 1 : 0); j < stride; j++) {
       if (data[base + j] !== 0) throw paddingError(what, r, dim);
     }

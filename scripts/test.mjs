@@ -27,18 +27,27 @@ function step(name, cmd, args, env = {}, { skipCode } = {}) {
 const only = process.argv[2];
 
 if (!only || only === 'cpp') step('C++ kernel tests (ctest)', process.execPath, ['scripts/test-cpp.mjs']);
-if (!only || only === 'neon') step('NEON kernels under qemu-aarch64', 'bash', ['scripts/test-neon.sh'], {}, { skipCode: 77 });
+if (!only || only === 'neon')
+  step('NEON kernels under qemu-aarch64', 'bash', ['scripts/test-neon.sh'], {}, { skipCode: 77 });
 
 if (!only || only === 'js') {
   const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
   const raw = createRequire(import.meta.url)('node-gyp-build')(root);
   const { available, detected } = raw.info();
-  step(`vitest, native backend (${detected})`, process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'native', HDGLUE_MAX_ISA: '' });
+  step(`vitest, native backend (${detected})`, process.execPath, [vitest, 'run'], {
+    HDGLUE_BACKEND: 'native',
+    HDGLUE_MAX_ISA: '',
+  });
   for (const isa of available.filter((l) => l !== detected)) {
-    step(`vitest parity + API, native capped at ${isa}`, process.execPath, [vitest, 'run', 'test/parity.test.ts', 'test/api.test.ts'], {
-      HDGLUE_BACKEND: 'native',
-      HDGLUE_MAX_ISA: isa,
-    });
+    step(
+      `vitest parity + API, native capped at ${isa}`,
+      process.execPath,
+      [vitest, 'run', 'test/parity.test.ts', 'test/api.test.ts'],
+      {
+        HDGLUE_BACKEND: 'native',
+        HDGLUE_MAX_ISA: isa,
+      },
+    );
   }
   step('vitest, TypeScript backend', process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'js', HDGLUE_MAX_ISA: '' });
 }

@@ -139,7 +139,12 @@ describe(`API on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend`, () => 
     acc.subtract(0, batch.slice(3), { weights: [5] });
     expect(acc.counters).toEqual(before);
     expect(acc.thresholdRow(0).equals(bundle(batch.slice(0, 3)))).toBe(true);
-    expect(acc.threshold({ tie: 'ones' }).row(1).equals(bundle(batch, { weights: [1, 2, 3, 4], tie: 'ones' }))).toBe(true);
+    expect(
+      acc
+        .threshold({ tie: 'ones' })
+        .row(1)
+        .equals(bundle(batch, { weights: [1, 2, 3, 4], tie: 'ones' })),
+    ).toBe(true);
     const dots = acc.dot(batch);
     const bip = batch.toBipolar();
     for (let r = 0; r < 4; r++) {
@@ -163,7 +168,11 @@ describe(`API on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend`, () => 
     });
 
     it('storage of the wrong type, length or padding', () => {
-      expectCode(() => new Hypervector(64, new Int32Array(2) as unknown as Uint32Array), TypeError, ErrorCode.INVALID_TYPE);
+      expectCode(
+        () => new Hypervector(64, new Int32Array(2) as unknown as Uint32Array),
+        TypeError,
+        ErrorCode.INVALID_TYPE,
+      );
       expectCode(() => new Hypervector(64, [0, 0] as unknown as Uint32Array), TypeError, ErrorCode.INVALID_TYPE);
       expectCode(() => new Hypervector(64, new Uint32Array(3)), RangeError, ErrorCode.SHAPE);
       expectCode(() => new Hypervector(65, new Uint32Array([0, 0, 2, 0])), RangeError, ErrorCode.PADDING);

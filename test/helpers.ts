@@ -39,7 +39,7 @@ export function randomRows(dim: number, n: number, next: () => number, density =
 export function clearPadding(row: Uint32Array, dim: number): void {
   const full = dim >>> 5;
   const rem = dim & 31;
-  if (rem) row[full] = (row[full] as number) & ((1 << rem) - 1) >>> 0;
+  if (rem) row[full] = (row[full] as number) & (((1 << rem) - 1) >>> 0);
   for (let j = full + (rem ? 1 : 0); j < row.length; j++) row[j] = 0;
 }
 

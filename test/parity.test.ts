@@ -218,7 +218,24 @@ describe(`parity native(${native.isa}) vs js`, () => {
     const next = prng(6);
     for (const dim of DIMS) {
       const input = randomRows(dim, 3, next);
-      for (const k of [0, 1, -1, 31, 32, 33, 63, 64, 65, dim, -dim, 3 * dim + 5, -7, 12345, 2 ** 40 + 3, -(2 ** 53 - 1)]) {
+      for (const k of [
+        0,
+        1,
+        -1,
+        31,
+        32,
+        33,
+        63,
+        64,
+        65,
+        dim,
+        -dim,
+        3 * dim + 5,
+        -7,
+        12345,
+        2 ** 40 + 3,
+        -(2 ** 53 - 1),
+      ]) {
         const [x, y] = both(
           () => new Uint32Array(3 * stride(dim)),
           (be, out) => be.permute(input, 3, dim, k, out),

@@ -64,7 +64,10 @@ export function backend(): Backend {
     return chosen;
   }
   if (want !== '' && want !== 'native') {
-    throw new HdglueError(ErrorCode.INVALID_ENV, `HDGLUE_BACKEND=${want} is not one of js, native; unset it to choose automatically`);
+    throw new HdglueError(
+      ErrorCode.INVALID_ENV,
+      `HDGLUE_BACKEND=${want} is not one of js, native; unset it to choose automatically`,
+    );
   }
   const load = loadNative();
   if (load.ok) {

@@ -55,14 +55,7 @@ export interface Kernels {
 /** Async twins of the batch kernels: same arguments, resolved once outputs are written. */
 export interface AsyncKernels {
   hamming1xNAsync(q: Uint32Array, batch: Uint32Array, n: number, words: number, out: Uint32Array): Promise<void>;
-  hammingMxNAsync(
-    a: Uint32Array,
-    m: number,
-    b: Uint32Array,
-    n: number,
-    words: number,
-    out: Uint32Array,
-  ): Promise<void>;
+  hammingMxNAsync(a: Uint32Array, m: number, b: Uint32Array, n: number, words: number, out: Uint32Array): Promise<void>;
   topKAsync(
     queries: Uint32Array,
     m: number,
