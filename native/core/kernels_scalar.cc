@@ -7,15 +7,43 @@
 
 namespace hdg {
 
-static inline unsigned popcount64(uint64_t x) {
-#if defined(__GNUC__) || defined(__clang__)
-  return (unsigned)__builtin_popcountll(x);
+// At the x86-64 baseline there is no POPCNT instruction and __builtin_popcountll becomes a
+// libgcc call, so x86 uses SWAR; on arm64 the builtin is a short NEON sequence.
+static inline uint64_t popcount64(uint64_t x) {
+#if defined(__aarch64__)
+  return (uint64_t)__builtin_popcountll(x);
 #else
   x = x - ((x >> 1) & 0x5555555555555555ULL);
   x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
   x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-  return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+  return (x * 0x0101010101010101ULL) >> 56;
 #endif
+}
+
+// Carry-save adder: (h, l) = a + b + c, bit by bit.
+static inline void csa(uint64_t& h, uint64_t& l, uint64_t a, uint64_t b, uint64_t c) {
+  uint64_t u = a ^ b;
+  h = (a & b) | (u & c);
+  l = u ^ c;
+}
+
+// Harley-Seal: eight words cost seven CSAs and one popcount instead of eight popcounts.
+static uint64_t popcount_xor(const uint64_t* a, const uint64_t* b, size_t words) {
+  uint64_t total = 0, ones = 0, twos = 0, fours = 0, eights, twos_a, twos_b, fours_a, fours_b;
+  size_t j = 0;
+  for (; j + 8 <= words; j += 8) {
+    csa(twos_a, ones, ones, ld64(a + j) ^ ld64(b + j), ld64(a + j + 1) ^ ld64(b + j + 1));
+    csa(twos_b, ones, ones, ld64(a + j + 2) ^ ld64(b + j + 2), ld64(a + j + 3) ^ ld64(b + j + 3));
+    csa(fours_a, twos, twos, twos_a, twos_b);
+    csa(twos_a, ones, ones, ld64(a + j + 4) ^ ld64(b + j + 4), ld64(a + j + 5) ^ ld64(b + j + 5));
+    csa(twos_b, ones, ones, ld64(a + j + 6) ^ ld64(b + j + 6), ld64(a + j + 7) ^ ld64(b + j + 7));
+    csa(fours_b, twos, twos, twos_a, twos_b);
+    csa(eights, fours, fours, fours_a, fours_b);
+    total += popcount64(eights);
+  }
+  total = 8 * total + 4 * popcount64(fours) + 2 * popcount64(twos) + popcount64(ones);
+  for (; j < words; j++) total += popcount64(ld64(a + j) ^ ld64(b + j));
+  return total;
 }
 
 void bind_scalar(const uint64_t* a, const uint64_t* b, int b_stride, size_t n, size_t words, uint64_t* out) {
@@ -29,10 +57,7 @@ void bind_scalar(const uint64_t* a, const uint64_t* b, int b_stride, size_t n, s
 
 void hamming_1xn_scalar(const uint64_t* q, const uint64_t* batch, size_t n, size_t words, uint32_t* out) {
   for (size_t r = 0; r < n; r++) {
-    const uint64_t* row = batch + r * words;
-    uint32_t d = 0;
-    for (size_t j = 0; j < words; j++) d += popcount64(ld64(q + j) ^ ld64(row + j));
-    out[r] = d;
+    out[r] = (uint32_t)popcount_xor(q, batch + r * words, words);
   }
 }
 
@@ -60,26 +85,46 @@ static inline uint64_t majority_from_planes(const uint64_t* planes, unsigned npl
   return gt | (tie & tie_bits);
 }
 
+// Adds x (worth 2^p) into bit-sliced counter planes, carrying upwards while bits remain.
+static inline void ripple_add(uint64_t* planes, unsigned p, uint64_t x) {
+  for (; x != 0; p++) {
+    uint64_t carry = planes[p] & x;
+    planes[p] ^= x;
+    x = carry;
+  }
+}
+
 void bundle_scalar(const uint64_t* batch, size_t k, size_t words, const uint64_t* tie, uint64_t* out) {
   unsigned nplanes = 0;
   while (nplanes < 64 && (k >> nplanes) != 0) nplanes++;
-  // A block of words keeps its planes in L1 while every row streams past once.
-  const size_t BLOCK = 8;
-  uint64_t planes[8][64];
+  // Per column word, rows go through a carry-save tree eight at a time (ones, twos and fours
+  // stay carry-save; each group's eights ripple into the planes from plane 3 up), so a row
+  // costs under one CSA instead of a branchy ripple. Count = ones + 2 twos + 4 fours + 8 high,
+  // which makes [ones, twos, fours, high...] an exact binary count at the end.
+  const size_t BLOCK = 4;
+  uint64_t planes[4][64];
   for (size_t j0 = 0; j0 < words; j0 += BLOCK) {
     size_t bw = words - j0 < BLOCK ? words - j0 : BLOCK;
-    for (size_t b = 0; b < bw; b++)
-      for (unsigned p = 0; p < nplanes; p++) planes[b][p] = 0;
-    for (size_t r = 0; r < k; r++) {
-      const uint64_t* row = batch + r * words + j0;
-      for (size_t b = 0; b < bw; b++) {
-        uint64_t x = ld64(row + b);
-        for (unsigned p = 0; x != 0; p++) {
-          uint64_t carry = planes[b][p] & x;
-          planes[b][p] ^= x;
-          x = carry;
-        }
+    for (size_t b = 0; b < bw; b++) {
+      for (unsigned p = 0; p < nplanes + 1 && p < 64; p++) planes[b][p] = 0;
+      const uint64_t* col = batch + j0 + b;
+      uint64_t ones = 0, twos = 0, fours = 0, eights, twos_a, twos_b, fours_a, fours_b;
+      size_t r = 0;
+      for (; r + 8 <= k; r += 8) {
+        const uint64_t* x = col + r * words;
+        csa(twos_a, ones, ones, ld64(x), ld64(x + words));
+        csa(twos_b, ones, ones, ld64(x + 2 * words), ld64(x + 3 * words));
+        csa(fours_a, twos, twos, twos_a, twos_b);
+        csa(twos_a, ones, ones, ld64(x + 4 * words), ld64(x + 5 * words));
+        csa(twos_b, ones, ones, ld64(x + 6 * words), ld64(x + 7 * words));
+        csa(fours_b, twos, twos, twos_a, twos_b);
+        csa(eights, fours, fours, fours_a, fours_b);
+        ripple_add(planes[b], 3, eights);
       }
+      ripple_add(planes[b], 0, ones);
+      ripple_add(planes[b], 1, twos);
+      ripple_add(planes[b], 2, fours);
+      for (; r < k; r++) ripple_add(planes[b], 0, ld64(col + r * words));
     }
     for (size_t b = 0; b < bw; b++) {
       uint64_t tb = tie ? ld64(tie + j0 + b) : 0;
