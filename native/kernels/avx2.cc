@@ -1,13 +1,344 @@
-// PLACEHOLDER: forwards to scalar until the avx2 kernels land.
+// AVX2 kernels (with POPCNT, BMI1/2, which every AVX2 CPU has). Bit-identical to
+// kernels_scalar.cc; the tests compare against a per-bit oracle. Loads and stores are unaligned
+// (JavaScript views are only 4-byte aligned). Partial vectors at the end of a row or of the
+// counters use vpmaskmov, which neither reads nor writes the masked-off lanes and cannot fault
+// there, or plain word-at-a-time code where that is simpler.
+#include <immintrin.h>
+
 #include "../core/kernels_scalar.h"
-#if defined(__x86_64__)
+#include "../core/load.h"
+#include "target.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+
 namespace hdg {
-void bind_avx2(const uint64_t* a, const uint64_t* b, int s, size_t n, size_t w, uint64_t* o) { bind_scalar(a, b, s, n, w, o); }
-void hamming_1xn_avx2(const uint64_t* q, const uint64_t* b, size_t n, size_t w, uint32_t* o) { hamming_1xn_scalar(q, b, n, w, o); }
-void hamming_mxn_avx2(const uint64_t* a, size_t m, const uint64_t* b, size_t n, size_t w, uint32_t* o) { hamming_mxn_scalar(a, m, b, n, w, o); }
-void bundle_avx2(const uint64_t* b, size_t k, size_t w, const uint64_t* t, uint64_t* o) { bundle_scalar(b, k, w, t, o); }
-void acc_add_avx2(int32_t* c, uint32_t d, const uint64_t* b, size_t n, const int32_t* w) { acc_add_scalar(c, d, b, n, w); }
-void threshold_avx2(const int32_t* c, size_t m, uint32_t d, const uint64_t* t, uint64_t* o) { threshold_scalar(c, m, d, t, o); }
-void dot_counters_avx2(const uint64_t* h, size_t n, const int32_t* c, size_t m, uint32_t d, int64_t* o) { dot_counters_scalar(h, n, c, m, d, o); }
+
+HDG_TARGET_BEGIN("avx2,popcnt,bmi,bmi2")
+
+namespace {
+
+inline __m256i ldu(const void* p) { return _mm256_loadu_si256((const __m256i*)p); }
+inline void stu(void* p, __m256i v) { _mm256_storeu_si256((__m256i*)p, v); }
+
+// All-ones in the first n of the four 64-bit lanes (n <= 4).
+inline __m256i lanes64(size_t n) {
+  return _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)n), _mm256_setr_epi64x(0, 1, 2, 3));
 }
+
+// All-ones in the first n of the eight 32-bit lanes (n <= 8).
+inline __m256i lanes32(unsigned n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+inline __m256i ld_part(const uint64_t* p, __m256i lanes) { return _mm256_maskload_epi64((const long long*)p, lanes); }
+
+// Popcount of each byte by nibble lookup (AVX2 has no vector popcount).
+inline __m256i popcount_bytes(__m256i x) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                       0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
+  __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(x, 4), low));
+  return _mm256_add_epi8(lo, hi);
+}
+
+inline uint64_t hsum64(__m256i v) {
+  __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_extract_epi64(s, 1);
+}
+
+const size_t kPrefetchRows = 8;
+
+// G rows share each query load. Byte counts (at most 8 per vector) add up in 8-bit lanes for
+// up to 31 vectors before one vpsadbw widens them, instead of a widening step per vector.
+template <int G>
+inline void hamming_rows(const uint64_t* q, const uint64_t* rows, size_t words, uint32_t* out) {
+  __m256i acc[G];
+  for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_si256();
+  size_t j = 0, vec_end = words & ~(size_t)3;
+  while (j < vec_end) {
+    size_t stop = vec_end - j > 4 * 31 ? j + 4 * 31 : vec_end;
+    __m256i bytes[G];
+    for (int g = 0; g < G; g++) bytes[g] = _mm256_setzero_si256();
+    for (; j < stop; j += 4) {
+      __m256i qv = ldu(q + j);
+      for (int g = 0; g < G; g++) {
+        // Rows further on stream in while these are counted (see the AVX-512 kernel).
+        _mm_prefetch((const char*)(rows + (kPrefetchRows + g) * words + j), _MM_HINT_T0);
+        bytes[g] = _mm256_add_epi8(bytes[g], popcount_bytes(_mm256_xor_si256(qv, ldu(rows + g * words + j))));
+      }
+    }
+    for (int g = 0; g < G; g++) acc[g] = _mm256_add_epi64(acc[g], _mm256_sad_epu8(bytes[g], _mm256_setzero_si256()));
+  }
+  for (int g = 0; g < G; g++) {
+    uint64_t d = hsum64(acc[g]);
+    for (size_t t = vec_end; t < words; t++) d += (uint64_t)_mm_popcnt_u64(ld64(q + t) ^ ld64(rows + g * words + t));
+    out[g] = (uint32_t)d;
+  }
+}
+
+void hamming_1xn(const uint64_t* q, const uint64_t* batch, size_t n, size_t words, uint32_t* out) {
+  size_t r = 0;
+  for (; r + 2 <= n; r += 2) hamming_rows<2>(q, batch + r * words, words, out + r);
+  for (; r < n; r++) hamming_rows<1>(q, batch + r * words, words, out + r);
+}
+
+// Carry-save adder: (hi, lo) = a + b + c per bit position.
+inline void csa(__m256i& hi, __m256i& lo, __m256i a, __m256i b, __m256i c) {
+  __m256i u = _mm256_xor_si256(a, b);
+  hi = _mm256_or_si256(_mm256_and_si256(a, b), _mm256_and_si256(u, c));
+  lo = _mm256_xor_si256(u, c);
+}
+
+// Adds one bit vector to bit-sliced counter planes p[0..np).
+inline void ripple(__m256i* p, unsigned np, __m256i x) {
+  for (unsigned i = 0; i < np; i++) {
+    __m256i carry = _mm256_and_si256(p[i], x);
+    p[i] = _mm256_xor_si256(p[i], x);
+    x = carry;
+  }
+}
+
+// A column of up to 4 words: full loads, or masked ones for the last, partial column.
+struct Column {
+  __m256i lanes;
+  bool partial;
+  __m256i load(const uint64_t* p) const { return partial ? ld_part(p, lanes) : ldu(p); }
+};
+
+// Majority of k rows over one column, counted in np >= 4 bit-sliced planes. Harley-Seal:
+// planes 0..3 stay in registers while groups of 16 rows pass through a CSA tree; only each
+// group's carry, worth 16, ripples into the higher planes, which live in L1.
+inline __m256i bundle_column(const uint64_t* col, size_t k, size_t words, const Column& cl, unsigned np,
+                             __m256i tie) {
+  __m256i p[64];
+  for (unsigned i = 0; i < np; i++) p[i] = _mm256_setzero_si256();
+  __m256i ones = p[0], twos = p[0], fours = p[0], eights = p[0];
+  size_t r = 0;
+  for (; r + 16 <= k; r += 16) {
+    const uint64_t* row = col + r * words;
+    __m256i twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+    csa(twosA, ones, ones, cl.load(row), cl.load(row + words));
+    csa(twosB, ones, ones, cl.load(row + 2 * words), cl.load(row + 3 * words));
+    csa(foursA, twos, twos, twosA, twosB);
+    csa(twosA, ones, ones, cl.load(row + 4 * words), cl.load(row + 5 * words));
+    csa(twosB, ones, ones, cl.load(row + 6 * words), cl.load(row + 7 * words));
+    csa(foursB, twos, twos, twosA, twosB);
+    csa(eightsA, fours, fours, foursA, foursB);
+    csa(twosA, ones, ones, cl.load(row + 8 * words), cl.load(row + 9 * words));
+    csa(twosB, ones, ones, cl.load(row + 10 * words), cl.load(row + 11 * words));
+    csa(foursA, twos, twos, twosA, twosB);
+    csa(twosA, ones, ones, cl.load(row + 12 * words), cl.load(row + 13 * words));
+    csa(twosB, ones, ones, cl.load(row + 14 * words), cl.load(row + 15 * words));
+    csa(foursB, twos, twos, twosA, twosB);
+    csa(eightsB, fours, fours, foursA, foursB);
+    csa(sixteens, eights, eights, eightsA, eightsB);
+    ripple(p + 4, np - 4, sixteens);
+  }
+  p[0] = ones, p[1] = twos, p[2] = fours, p[3] = eights;
+  for (; r < k; r++) ripple(p, np, cl.load(col + r * words));
+  // Bit-sliced count > k/2 from the top plane down; eq tracks count == k/2 so far.
+  uint64_t half = k >> 1;
+  __m256i gt = _mm256_setzero_si256(), eq = _mm256_set1_epi64x(-1);
+  for (unsigned i = np; i-- > 0;) {
+    if ((half >> i) & 1) {
+      eq = _mm256_and_si256(eq, p[i]);
+    } else {
+      gt = _mm256_or_si256(gt, _mm256_and_si256(eq, p[i]));
+      eq = _mm256_andnot_si256(p[i], eq);
+    }
+  }
+  // Ties (count == k/2, only for even k) take the tie HV's bit, zero without one.
+  return (k & 1) ? gt : _mm256_or_si256(gt, _mm256_and_si256(eq, tie));
+}
+
+// One word's 64 counters for G rows at once: each block of 8 counters is loaded and stored once
+// per group rather than once per row. Every row adds +w, then rows with a 1 subtract 2w
+// (-w = w - 2w modulo 2^32). `valid` counts the counters that exist (< dim), 1..64.
+template <int G>
+inline void acc_word(int32_t* c, const uint64_t* x, __m256i sum_w, const __m256i* w2, unsigned valid) {
+  const __m256i sel = _mm256_setr_epi32(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7);
+  for (int half = 0; half < 2; half++) {
+    __m256i xb[G];
+    for (int g = 0; g < G; g++) xb[g] = _mm256_set1_epi32((int)(uint32_t)(x[g] >> (32 * half)));
+    for (int q = 0; q < 4; q++) {
+      unsigned base = 32 * half + 8 * q;
+      if (base >= valid) return;
+      int32_t* cq = c + base;
+      __m256i s = _mm256_slli_epi32(sel, 8 * q), lanes = lanes32(valid - base);
+      bool full = valid - base >= 8;
+      __m256i v = full ? ldu(cq) : _mm256_maskload_epi32(cq, lanes);
+      v = _mm256_add_epi32(v, sum_w);
+      for (int g = 0; g < G; g++) {
+        __m256i bit = _mm256_cmpeq_epi32(_mm256_and_si256(xb[g], s), s);
+        v = _mm256_sub_epi32(v, _mm256_and_si256(bit, w2[g]));
+      }
+      if (full) stu(cq, v);
+      else _mm256_maskstore_epi32(cq, lanes, v);
+    }
+  }
+}
+
+template <int G>
+inline void acc_rows(int32_t* counters, uint32_t dim, const uint64_t* rows, size_t words, const int32_t* weights) {
+  int32_t sum = 0;
+  __m256i w2[G];
+  for (int g = 0; g < G; g++) {
+    int32_t w = weights ? ld32(weights + g) : 1;
+    sum = wrap_add(sum, w);
+    w2[g] = _mm256_set1_epi32(wrap_add(w, w));
+  }
+  __m256i sum_w = _mm256_set1_epi32(sum);
+  size_t full = dim >> 6;
+  uint64_t x[G];
+  for (size_t j = 0; j < full; j++) {
+    for (int g = 0; g < G; g++) x[g] = ld64(rows + g * words + j);
+    acc_word<G>(counters + (j << 6), x, sum_w, w2, 64);
+  }
+  if (full < words) {
+    for (int g = 0; g < G; g++) x[g] = ld64(rows + g * words + full);
+    acc_word<G>(counters + (full << 6), x, sum_w, w2, dim & 63);
+  }
+}
+
+inline uint64_t threshold_word(const int32_t* c, uint64_t tie, unsigned valid) {
+  uint64_t w = 0;
+  for (unsigned base = 0; base < valid; base += 8) {
+    bool full = valid - base >= 8;
+    __m256i v = full ? ldu(c + base) : _mm256_maskload_epi32(c + base, lanes32(valid - base));
+    uint64_t neg = (uint64_t)_mm256_movemask_ps(_mm256_castsi256_ps(v));
+    uint64_t zero = (uint64_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(v, _mm256_setzero_si256())));
+    // Lanes past dim load as zero: never negative, and cut from the tie term by the mask.
+    if (!full) zero &= ((uint64_t)1 << (valid - base)) - 1;
+    w |= (neg | (zero & (tie >> base))) << base;
+  }
+  return w;
+}
+
+// Sum of the counters under each row's set bits, for G rows sharing each counter load, in int64
+// lanes (exact: no lane takes 2^32 additions).
+template <int G>
+inline void dot_word(const int32_t* c, const uint64_t* x, __m256i* acc, unsigned valid) {
+  const __m256i sel = _mm256_setr_epi64x(1, 2, 4, 8);
+  __m256i xb[G];
+  for (int g = 0; g < G; g++) xb[g] = _mm256_set1_epi64x((long long)x[g]);
+  for (int b = 0; b < 16; b++) {
+    unsigned base = 4 * b;
+    if (base >= valid) return;
+    __m128i raw = valid - base >= 4 ? _mm_loadu_si128((const __m128i*)(c + base))
+                                    : _mm_maskload_epi32(c + base, _mm256_castsi256_si128(lanes32(valid - base)));
+    __m256i cv = _mm256_cvtepi32_epi64(raw), s = _mm256_slli_epi64(sel, base);
+    for (int g = 0; g < G; g++) {
+      __m256i bit = _mm256_cmpeq_epi64(_mm256_and_si256(xb[g], s), s);
+      acc[g] = _mm256_add_epi64(acc[g], _mm256_and_si256(bit, cv));
+    }
+  }
+}
+
+template <int G>
+inline void neg_sums(const uint64_t* rows, size_t words, const int32_t* cr, uint32_t dim, int64_t* neg) {
+  __m256i acc[G];
+  for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_si256();
+  size_t full = dim >> 6;
+  uint64_t x[G];
+  for (size_t j = 0; j < full; j++) {
+    for (int g = 0; g < G; g++) x[g] = ld64(rows + g * words + j);
+    dot_word<G>(cr + (j << 6), x, acc, 64);
+  }
+  if (full < words) {
+    for (int g = 0; g < G; g++) x[g] = ld64(rows + g * words + full);
+    dot_word<G>(cr + (full << 6), x, acc, dim & 63);
+  }
+  for (int g = 0; g < G; g++) neg[g] = (int64_t)hsum64(acc[g]);
+}
+
+inline int64_t counter_total(const int32_t* cr, uint32_t dim) {
+  __m256i acc = _mm256_setzero_si256();
+  uint32_t i = 0;
+  for (; i + 4 <= dim; i += 4)
+    acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i*)(cr + i))));
+  int64_t t = (int64_t)hsum64(acc);
+  for (; i < dim; i++) t += ld32(cr + i);
+  return t;
+}
+
+}  // namespace
+
+void bind_avx2(const uint64_t* a, const uint64_t* b, int b_stride, size_t n, size_t words, uint64_t* out) {
+  // With b_stride both operands are flat arrays of n * words words: one stream, one tail.
+  size_t rows = b_stride ? 1 : n, len = b_stride ? n * words : words;
+  for (size_t r = 0; r < rows; r++) {
+    const uint64_t* ar = a + r * len;
+    uint64_t* o = out + r * len;
+    size_t j = 0;
+    for (; j + 4 <= len; j += 4) stu(o + j, _mm256_xor_si256(ldu(ar + j), ldu(b + j)));
+    for (; j < len; j++) st64(o + j, ld64(ar + j) ^ ld64(b + j));
+  }
+}
+
+void hamming_1xn_avx2(const uint64_t* q, const uint64_t* batch, size_t n, size_t words, uint32_t* out) {
+  hamming_1xn(q, batch, n, words, out);
+}
+
+void hamming_mxn_avx2(const uint64_t* a, size_t m, const uint64_t* b, size_t n, size_t words, uint32_t* out) {
+  // Blocks of b rows sized to stay in L2 while every query of a scans them.
+  size_t block = words ? (256 * 1024 / 8) / words : n;
+  if (block == 0) block = 1;
+  for (size_t r0 = 0; r0 < n; r0 += block) {
+    size_t bn = n - r0 < block ? n - r0 : block;
+    for (size_t i = 0; i < m; i++) hamming_1xn(a + i * words, b + r0 * words, bn, words, out + i * n + r0);
+  }
+}
+
+void bundle_avx2(const uint64_t* batch, size_t k, size_t words, const uint64_t* tie, uint64_t* out) {
+  unsigned np = 4;  // the planes Harley-Seal keeps in registers, whatever k
+  while (np < 64 && (k >> np) != 0) np++;
+  for (size_t j = 0; j < words; j += 4) {
+    Column cl{lanes64(words - j), words - j < 4};
+    __m256i t = tie ? cl.load(tie + j) : _mm256_setzero_si256();
+    __m256i v = bundle_column(batch + j, k, words, cl, np, t);
+    if (cl.partial) _mm256_maskstore_epi64((long long*)(out + j), cl.lanes, v);
+    else stu(out + j, v);
+  }
+}
+
+void acc_add_avx2(int32_t* counters, uint32_t dim, const uint64_t* batch, size_t n, const int32_t* weights) {
+  size_t words = hdg_words(dim);
+  size_t r = 0;
+  for (; r + 4 <= n; r += 4) acc_rows<4>(counters, dim, batch + r * words, words, weights ? weights + r : nullptr);
+  for (; r < n; r++) acc_rows<1>(counters, dim, batch + r * words, words, weights ? weights + r : nullptr);
+}
+
+void threshold_avx2(const int32_t* counters, size_t m, uint32_t dim, const uint64_t* tie, uint64_t* out) {
+  size_t words = hdg_words(dim), full = dim >> 6;
+  for (size_t c = 0; c < m; c++) {
+    const int32_t* cr = counters + c * (size_t)dim;
+    uint64_t* o = out + c * words;
+    for (size_t j = 0; j < full; j++) st64(o + j, threshold_word(cr + (j << 6), tie ? ld64(tie + j) : 0, 64));
+    if (full < words) st64(o + full, threshold_word(cr + (full << 6), tie ? ld64(tie + full) : 0, dim & 63));
+  }
+}
+
+void dot_counters_avx2(const uint64_t* hvs, size_t n, const int32_t* counters, size_t m, uint32_t dim,
+                       int64_t* out) {
+  size_t words = hdg_words(dim);
+  for (size_t c = 0; c < m; c++) {
+    const int32_t* cr = counters + c * (size_t)dim;
+    int64_t total = counter_total(cr, dim), neg[4];
+    size_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+      neg_sums<4>(hvs + r * words, words, cr, dim, neg);
+      for (int g = 0; g < 4; g++) out[(r + g) * m + c] = total - 2 * neg[g];
+    }
+    for (; r < n; r++) {
+      neg_sums<1>(hvs + r * words, words, cr, dim, neg);
+      out[r * m + c] = total - 2 * neg[0];
+    }
+  }
+}
+
+HDG_TARGET_END
+
+}  // namespace hdg
+
 #endif
