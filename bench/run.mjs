@@ -65,7 +65,9 @@ const machine = {
   detectedIsa: raw.info().detected,
   platform: `${process.platform}-${process.arch}`,
 };
-console.log(`CPU: ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, detected ISA: ${machine.detectedIsa}`);
+console.log(
+  `CPU: ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${machine.platform}, detected ISA: ${machine.detectedIsa}`,
+);
 
 // One measurement: `perCall` units per call of fn.
 function measure(fn) {
@@ -97,8 +99,30 @@ async function op(name, unit, perCall, impls) {
   }
 }
 
-function nativeImpls(fn) {
-  return levels.map((isa) => ({ impl: 'native', isa, before: () => raw._useIsa(isa), fn }));
+// Single-core figures for every level; the large scans are also measured with every core.
+const cores = raw.info().threads;
+function nativeImpls(fn, { multicore = false } = {}) {
+  const impls = levels.map((isa) => ({
+    impl: 'native',
+    isa,
+    before: () => {
+      raw._useIsa(isa);
+      raw._setThreads(1);
+    },
+    fn,
+  }));
+  if (multicore && cores > 1) {
+    impls.push({
+      impl: `native-${cores}t`,
+      isa: machine.detectedIsa,
+      before: () => {
+        raw._useIsa(machine.detectedIsa);
+        raw._setThreads(cores);
+      },
+      fn,
+    });
+  }
+  return impls;
 }
 
 // Hamming 1 x N: one call over 100,000 rows (125 MB), far larger than any cache.
@@ -107,7 +131,7 @@ function nativeImpls(fn) {
   const batch = randomRows(N, 1);
   const q = randomRows(1, 2);
   const out = new Uint32Array(N);
-  const impls = [...nativeImpls(() => native.hamming1xN(q, batch, N, W, out))];
+  const impls = nativeImpls(() => native.hamming1xN(q, batch, N, W, out), { multicore: true });
   impls.push({ impl: 'js', isa: 'js', fn: () => jsBackend.hamming1xN(q, batch, N, W, out) });
   if (simsimd) {
     const bytes = new Uint8Array(batch.buffer);
@@ -149,14 +173,8 @@ function nativeImpls(fn) {
 }
 
 raw._useIsa(machine.detectedIsa);
+raw._setThreads(cores);
 if (jsonFile) {
-  writeFileSync(
-    jsonFile,
-    `${JSON.stringify(
-      records.map((r) => ({ ...r, ...{ machine } })),
-      null,
-      2,
-    )}\n`,
-  );
+  writeFileSync(jsonFile, `${JSON.stringify(records, null, 2)}\n`);
   console.log(`\nwrote ${records.length} records to ${jsonFile}`);
 }

@@ -43,6 +43,8 @@ export interface BackendInfo {
   isa: string;
   /** Best level this CPU supports (native), or `'js'`. */
   detectedIsa: string;
+  /** Threads the large native scans (Hamming, top-k) may use; set with HDGLUE_THREADS. 1 on the js backend. */
+  threads: number;
   /** Platform tuple, e.g. `linux-x64-glibc (node 20.20.2, napi 10)`. */
   platform: string;
   /** Why the native backend is not in use, when it was tried and failed. */
@@ -55,7 +57,13 @@ export interface BackendInfo {
  */
 export function backendInfo(): BackendInfo {
   const be = backend();
-  const info: BackendInfo = { backend: be.name, isa: be.isa, detectedIsa: be.detectedIsa, platform: platformTuple() };
+  const info: BackendInfo = {
+    backend: be.name,
+    isa: be.isa,
+    detectedIsa: be.detectedIsa,
+    threads: be.threads,
+    platform: platformTuple(),
+  };
   const err = nativeLoadError();
   if (err !== undefined) info.nativeError = err instanceof Error ? err.message : String(err);
   return info;

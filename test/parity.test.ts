@@ -97,6 +97,30 @@ describe(`parity native(${native.isa}) vs js`, () => {
     }
   });
 
+  it('large scans split across threads give the single-thread results', () => {
+    const next = prng(8);
+    const dim = 1000;
+    const w = stride(dim) / 2;
+    const n = 60001;
+    const batch = randomRows(dim, n, next);
+    const q = randomRows(dim, 3, next);
+    const [x, y] = both(
+      () => new Uint32Array(n),
+      (be, out) => be.hamming1xN(q, batch, n, w, out),
+    );
+    expect(x).toEqual(y);
+    const [u, v] = both(
+      () => new Uint32Array(3 * n),
+      (be, out) => be.hammingMxN(q, 3, batch, n, w, out),
+    );
+    expect(u).toEqual(v);
+    const [i1, i2] = both(
+      () => new Uint32Array(3 * 7),
+      (be, out) => be.topK(q, 3, batch, n, w, 7, out, new Uint32Array(21)),
+    );
+    expect(i1).toEqual(i2);
+  });
+
   it('top-k, with duplicate rows so equal distances test the index order', () => {
     const next = prng(3);
     for (const dim of [1, 63, 64, 65, 1000, 10000]) {

@@ -17,6 +17,7 @@ export const jsBackend: Backend = {
   name: 'js',
   isa: 'js',
   detectedIsa: 'js',
+  threads: 1,
   hamming1xNAsync: (...a) => deferred(() => jsKernels.hamming1xN(...a)),
   hammingMxNAsync: (...a) => deferred(() => jsKernels.hammingMxN(...a)),
   topKAsync: (...a) => deferred(() => jsKernels.topK(...a)),

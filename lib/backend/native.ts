@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, Kernels } from './types.js';
 
 /** The raw addon's surface: the kernels plus its own report. Never exported from the package. */
-interface RawAddon extends Kernels, Omit<Backend, 'name' | 'isa' | 'detectedIsa' | keyof Kernels> {
-  info(): { isa: string; detected: string; available: string[]; napiVersion: number };
+interface RawAddon extends Kernels, Omit<Backend, 'name' | 'isa' | 'detectedIsa' | 'threads' | keyof Kernels> {
+  info(): { isa: string; detected: string; available: string[]; napiVersion: number; threads: number };
 }
 
 /** Package root: this file is dist/backend/native.js (or lib/backend/native.ts under vitest). */
@@ -38,6 +38,7 @@ export function loadNative(): NativeLoad {
       name: 'native',
       isa: info.isa,
       detectedIsa: info.detected,
+      threads: info.threads,
       randomHV: raw.randomHV,
       bind: raw.bind,
       hamming1xN: raw.hamming1xN,

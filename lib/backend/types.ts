@@ -91,4 +91,6 @@ export interface Backend extends Kernels, AsyncKernels {
   readonly isa: string;
   /** Best level this CPU supports (native), or 'js'. */
   readonly detectedIsa: string;
+  /** Threads the large scans (Hamming, top-k) may use: HDGLUE_THREADS or the core count (native), 1 (js). */
+  readonly threads: number;
 }

@@ -21,9 +21,12 @@ using Work = std::function<void()>;
 struct Instance {
   const hdg_kernels_t* kt;
   hdg_isa_t isa;
+  unsigned threads;
 };
 
 const hdg_kernels_t* kernels(Napi::Env env) { return env.GetInstanceData<Instance>()->kt; }
+
+unsigned threads(Napi::Env env) { return env.GetInstanceData<Instance>()->threads; }
 
 bool overlaps(const Napi::TypedArray& a, const Napi::TypedArray& b) {
   if (a.ArrayBuffer().Data() != b.ArrayBuffer().Data()) return false;
@@ -42,6 +45,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     if (hdg_kernels_for(l)) levels.Set(n++, hdg_isa_name(l));
   o.Set("available", levels);
   o.Set("napiVersion", NAPI_VERSION);
+  o.Set("threads", info.Env().GetInstanceData<Instance>()->threads);
   return o;
 }
 
@@ -58,6 +62,15 @@ Napi::Value UseIsa(const Napi::CallbackInfo& info) {
   inst->kt = kt;
   inst->isa = (hdg_isa_t)lvl;
   return env.Undefined();
+}
+
+// Threads for the large scans of this environment (1 = the calling thread only); internal, for
+// benchmarks that measure one core and all of them in one process.
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  size_t t = count(info, 0, "threads", 64);
+  if (t == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "threads must be in [1, 64]");
+  info.Env().GetInstanceData<Instance>()->threads = (unsigned)t;
+  return info.Env().Undefined();
 }
 
 Napi::Value RandomHV(const Napi::CallbackInfo& info) {
@@ -99,10 +112,11 @@ Work PrepHamming1xN(const Napi::CallbackInfo& info) {
   need_rows(info, batch.ElementLength(), n, words, "batch");
   need_len(info, out.ElementLength(), n, 1, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
+  unsigned t = threads(info.Env());
   const uint64_t* qp = reinterpret_cast<const uint64_t*>(q.Data());
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
   uint32_t* op = out.Data();
-  return [=] { kt->hamming_1xn(qp, bp, n, words, op); };
+  return [=] { hdg_hamming_1xn_mt(kt, qp, bp, n, words, op, t); };
 }
 
 Work PrepHammingMxN(const Napi::CallbackInfo& info) {
@@ -116,10 +130,11 @@ Work PrepHammingMxN(const Napi::CallbackInfo& info) {
   need_rows(info, b.ElementLength(), n, words, "b");
   if (n && m > out.ElementLength() / n) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
   const hdg_kernels_t* kt = kernels(info.Env());
+  unsigned t = threads(info.Env());
   const uint64_t* ap = reinterpret_cast<const uint64_t*>(a.Data());
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(b.Data());
   uint32_t* op = out.Data();
-  return [=] { kt->hamming_mxn(ap, m, bp, n, words, op); };
+  return [=] { hdg_hamming_mxn_mt(kt, ap, m, bp, n, words, op, t); };
 }
 
 Work PrepTopK(const Napi::CallbackInfo& info) {
@@ -142,7 +157,8 @@ Work PrepTopK(const Napi::CallbackInfo& info) {
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
   uint32_t* ip = idx.Data();
   uint32_t* dp = dist.Data();
-  return [=] { hdg_topk(kt, qp, m, bp, n, words, k, ip, dp); };
+  unsigned t = threads(info.Env());
+  return [=] { hdg_topk_mt(kt, qp, m, bp, n, words, k, ip, dp, t); };
 }
 
 Work PrepBundle(const Napi::CallbackInfo& info) {
@@ -263,9 +279,10 @@ Napi::Value Async(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new Instance{hdg_kernels(), hdg_active_isa()});
+  env.SetInstanceData(new Instance{hdg_kernels(), hdg_active_isa(), hdg_default_threads()});
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("_useIsa", Napi::Function::New(env, UseIsa, "_useIsa"));
+  exports.Set("_setThreads", Napi::Function::New(env, SetThreads, "_setThreads"));
   exports.Set("randomHV", Napi::Function::New(env, RandomHV, "randomHV"));
   exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
   exports.Set("hamming1xN", Napi::Function::New(env, Sync<PrepHamming1xN>, "hamming1xN"));

@@ -115,6 +115,21 @@ void hdg_topk(const hdg_kernels_t* kt, const uint64_t* queries, size_t m, const 
 void hdg_bundle_weighted(const hdg_kernels_t* kt, const uint64_t* batch, size_t k, uint32_t dim,
                          const int32_t* weights, const uint64_t* tie, int32_t* scratch, uint64_t* out);
 
+/* ---- multi-threaded batch drivers (parallel.cc) ----
+ * Large scans are bound by memory bandwidth, which one core cannot saturate; these split the
+ * rows (or queries) over `threads` threads, the caller's included, giving results identical to
+ * the single-threaded kernels. Small inputs, or threads <= 1, run on the calling thread alone. */
+
+/* Threads to use by default: HDGLUE_THREADS if set to 1..64, else the hardware's count (max 16). */
+unsigned hdg_default_threads(void);
+
+void hdg_hamming_1xn_mt(const hdg_kernels_t* kt, const uint64_t* q, const uint64_t* batch, size_t n, size_t words,
+                        uint32_t* out, unsigned threads);
+void hdg_hamming_mxn_mt(const hdg_kernels_t* kt, const uint64_t* a, size_t m, const uint64_t* b, size_t n,
+                        size_t words, uint32_t* out, unsigned threads);
+void hdg_topk_mt(const hdg_kernels_t* kt, const uint64_t* queries, size_t m, const uint64_t* batch, size_t n,
+                 size_t words, size_t k, uint32_t* out_idx, uint32_t* out_dist, unsigned threads);
+
 #ifdef __cplusplus
 }
 #endif

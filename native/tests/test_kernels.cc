@@ -291,6 +291,36 @@ void test_permute_topk(const hdg_kernels_t* kt, Rng& r) {
   }
 }
 
+// The threaded drivers must equal the single-threaded kernels for any split, including uneven
+// chunks; sizes are above the 2 MiB-per-thread threshold so threads really start.
+void test_parallel(const hdg_kernels_t* kt, Rng& r) {
+  const uint32_t dim = 1000;
+  const size_t words = hdg_words(dim), n = 50001, m = 5;
+  Buf batch(n * words), q(m * words);
+  for (size_t j = 0; j < n * words; j++) batch.p[j] = r.next() & (j % words == words - 1 ? 0xffffffffffULL : ~0ULL);
+  fill_random(q.p, m, dim, r, 0);
+  std::vector<uint32_t> want(n), got(n);
+  kt->hamming_1xn(q.p, batch.p, n, words, want.data());
+  for (unsigned t : {1u, 2u, 3u, 7u}) {
+    std::fill(got.begin(), got.end(), 0u);
+    hdg_hamming_1xn_mt(kt, q.p, batch.p, n, words, got.data(), t);
+    CHECK(got == want, "hamming_1xn_mt threads=%u", t);
+  }
+  std::vector<uint32_t> wm(m * n), gm(m * n);
+  kt->hamming_mxn(q.p, m, batch.p, n, words, wm.data());
+  for (unsigned t : {2u, 3u}) {
+    hdg_hamming_mxn_mt(kt, q.p, m, batch.p, n, words, gm.data(), t);
+    CHECK(gm == wm, "hamming_mxn_mt threads=%u", t);
+  }
+  const size_t k = 9;
+  std::vector<uint32_t> wi(m * k), wd(m * k), gi(m * k), gd(m * k);
+  hdg_topk(kt, q.p, m, batch.p, n, words, k, wi.data(), wd.data());
+  for (unsigned t : {2u, 4u}) {
+    hdg_topk_mt(kt, q.p, m, batch.p, n, words, k, gi.data(), gd.data(), t);
+    CHECK(gi == wi && gd == wd, "topk_mt threads=%u", t);
+  }
+}
+
 void test_rng() {
   // Locked known answers: these bits are the package's compatibility promise (saved codebooks,
   // model files) and lib/rng.ts must produce the same; changing them is a breaking change.
@@ -342,6 +372,7 @@ int main(int argc, char** argv) {
   test_bundle(kt, r);
   test_counters(kt, r);
   test_permute_topk(kt, r);
+  test_parallel(kt, r);
   printf("%s: %d passed, %d failed\n", argv[1], g_passed, g_failed);
   return g_failed ? 1 : 0;
 }
