@@ -2,14 +2,14 @@
  * Class accumulators: one signed int32 counter per bit for each of `rows` classes. Adding a
  * hypervector with weight w adds +w where its bit is 0 (+1) and -w where it is 1 (-1), so the
  * sign of a row is the bundle of what was added, and subtracting undoes adding exactly
- * (DESIGN.md invariant 4). Counters wrap modulo 2^32 in both backends alike; keep the sum of
- * absolute weights per row below 2^31 to stay clear of it.
+ * (docs/ARCHITECTURE.md, invariant 4). Counters wrap modulo 2^32 in both backends alike; keep
+ * the sum of absolute weights per row below 2^31 to stay clear of it.
  */
 import { backend } from './backend/index.js';
-import { typeError } from './errors.js';
+import { ErrorCode, HdglueError, typeError } from './errors.js';
 import { HVBatch, Hypervector } from './hv.js';
-import { type SeedOptions, type TieRule, tieData } from './ops.js';
-import { checkCount, checkDim, checkI32, checkSameDim, checkWeights, describe } from './validate.js';
+import { checkBatch, type SeedOptions, type TieRule, tieData } from './ops.js';
+import { checkCount, checkDim, checkI32, checkOptions, checkSameDim, checkWeights, describe } from './validate.js';
 
 /** Options of {@link Accumulators.add} and {@link Accumulators.subtract}. */
 export interface AccumulateOptions {
@@ -23,7 +23,13 @@ export interface ThresholdOptions extends SeedOptions {
   tie?: TieRule;
 }
 
-/** Signed per-bit counters for `rows` classes of `dim`-bit hypervectors. */
+/**
+ * Signed per-bit counters for `rows` classes of `dim`-bit hypervectors.
+ *
+ * Async methods run one after another in call order (on the native backend they run off the
+ * event loop, and two at once would race on the counters); while any is pending, the
+ * synchronous methods throw `ERR_HDGLUE_BUSY` rather than read or write half-updated counters.
+ */
 export class Accumulators {
   /** Bits per hypervector. */
   readonly dim: number;
@@ -31,6 +37,8 @@ export class Accumulators {
   readonly rows: number;
   /** Counters, row-major: `rows * dim` int32 values. */
   readonly counters: Int32Array;
+  #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
 
   /**
    * @param dim - bits per hypervector
@@ -44,39 +52,51 @@ export class Accumulators {
   }
 
   /** Add every row of `batch` (with optional weights) into counter row `row`. */
-  add(row: number, batch: HVBatch, options: AccumulateOptions = {}): this {
-    const p = this.prep(row, batch, options, false);
+  add(row: number, batch: HVBatch, options?: AccumulateOptions): this {
+    this.#idle();
+    const p = this.#prep(row, batch, options, false);
     backend().accAdd(p.target, this.dim, batch.data, batch.count, p.weights);
     return this;
   }
 
   /** Subtract every row of `batch` (with optional weights) from counter row `row`: undoes {@link add}. */
-  subtract(row: number, batch: HVBatch, options: AccumulateOptions = {}): this {
-    const p = this.prep(row, batch, options, true);
+  subtract(row: number, batch: HVBatch, options?: AccumulateOptions): this {
+    this.#idle();
+    const p = this.#prep(row, batch, options, true);
     backend().accAdd(p.target, this.dim, batch.data, batch.count, p.weights);
     return this;
   }
 
-  /** {@link add} off the event loop (on the native backend). Do not touch the counters until it settles. */
-  async addAsync(row: number, batch: HVBatch, options: AccumulateOptions = {}): Promise<this> {
-    const p = this.prep(row, batch, options, false);
-    await backend().accAddAsync(p.target, this.dim, batch.data, batch.count, p.weights);
-    return this;
+  /**
+   * {@link add} off the event loop (on the native backend). Arguments are checked now; the
+   * work runs after every earlier async call on these counters. Do not modify or transfer
+   * `batch` until it settles.
+   */
+  addAsync(row: number, batch: HVBatch, options?: AccumulateOptions): Promise<this> {
+    const p = this.#prep(row, batch, options, false);
+    return this.#enqueue(async () => {
+      await backend().accAddAsync(p.target, this.dim, batch.data, batch.count, p.weights);
+      return this;
+    });
   }
 
   /** Binarize every row: counter < 0 gives bit 1, > 0 bit 0, 0 the tie rule. */
-  threshold(options: ThresholdOptions = {}): HVBatch {
+  threshold(options?: ThresholdOptions): HVBatch {
+    this.#idle();
+    const o = checkOptions(options);
     const out = new HVBatch(this.dim, this.rows);
-    backend().threshold(this.counters, this.rows, this.dim, tieData(this.dim, options.tie, options.seed), out.data);
+    backend().threshold(this.counters, this.rows, this.dim, tieData(this.dim, o.tie, o.seed), out.data);
     return out;
   }
 
   /** Binarize one row. */
-  thresholdRow(row: number, options: ThresholdOptions = {}): Hypervector {
+  thresholdRow(row: number, options?: ThresholdOptions): Hypervector {
+    this.#idle();
+    const o = checkOptions(options);
     checkCount(row, 'row', this.rows - 1);
     const out = new Hypervector(this.dim);
     const c = this.counters.subarray(row * this.dim, (row + 1) * this.dim);
-    backend().threshold(c, 1, this.dim, tieData(this.dim, options.tie, options.seed), out.data);
+    backend().threshold(c, 1, this.dim, tieData(this.dim, o.tie, o.seed), out.data);
     return out;
   }
 
@@ -85,30 +105,60 @@ export class Accumulators {
    * values, row-major by hypervector, exact integers (as long as they stay below 2^53).
    */
   dot(batch: HVBatch): Float64Array {
-    this.checkBatch(batch);
+    this.#idle();
+    this.#checkBatch(batch);
     const out = new Float64Array(batch.count * this.rows);
     backend().dotCounters(batch.data, batch.count, this.counters, this.rows, this.dim, out);
     return out;
   }
 
-  /** {@link dot} off the event loop (on the native backend). */
-  async dotAsync(batch: HVBatch): Promise<Float64Array> {
-    this.checkBatch(batch);
+  /** {@link dot} off the event loop (on the native backend), after earlier async calls. */
+  dotAsync(batch: HVBatch): Promise<Float64Array> {
+    this.#checkBatch(batch);
     const out = new Float64Array(batch.count * this.rows);
-    await backend().dotCountersAsync(batch.data, batch.count, this.counters, this.rows, this.dim, out);
-    return out;
+    return this.#enqueue(async () => {
+      await backend().dotCountersAsync(batch.data, batch.count, this.counters, this.rows, this.dim, out);
+      return out;
+    });
   }
 
-  private checkBatch(batch: HVBatch): void {
+  #idle(): void {
+    if (this.#pending > 0) {
+      throw new HdglueError(
+        ErrorCode.BUSY,
+        `Accumulators: ${this.#pending} async call(s) on these counters have not settled; await them first`,
+      );
+    }
+  }
+
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    this.#pending++;
+    // The count drops before the caller's await resumes, so `await acc.addAsync(...)` followed
+    // by a synchronous call is never refused.
+    const result = this.#tail.then(async () => {
+      try {
+        return await work();
+      } finally {
+        this.#pending--;
+      }
+    });
+    this.#tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  #checkBatch(batch: HVBatch): void {
     if (!(batch instanceof HVBatch)) throw typeError(`batch must be an HVBatch, got ${describe(batch)}`);
+    checkBatch(batch, 'batch');
     checkSameDim(batch.dim, this.dim, 'Accumulators');
   }
 
-  private prep(row: number, batch: HVBatch, options: AccumulateOptions, negate: boolean) {
+  #prep(row: number, batch: HVBatch, opts: AccumulateOptions | undefined, negate: boolean) {
+    const options = checkOptions(opts);
     checkCount(row, 'row', this.rows - 1);
-    this.checkBatch(batch);
-    if (options === null || typeof options !== 'object')
-      throw typeError(`options must be an object, got ${describe(options)}`);
+    this.#checkBatch(batch);
     let weights: Int32Array | null = options.weights === undefined ? null : checkWeights(options.weights, batch.count);
     if (negate) {
       // Copy before negating: the caller's weights are never modified.

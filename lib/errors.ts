@@ -19,6 +19,10 @@ export const ErrorCode = {
   PADDING: 'ERR_HDGLUE_PADDING',
   /** Two operands have different dimensions (HdglueError). */
   DIM_MISMATCH: 'ERR_HDGLUE_DIM_MISMATCH',
+  /** An object is in use by an async call that has not settled yet (HdglueError). */
+  BUSY: 'ERR_HDGLUE_BUSY',
+  /** An array given to an async call was detached, transferred or resized before it settled (Error). */
+  DETACHED: 'ERR_HDGLUE_DETACHED',
   /** HDGLUE_BACKEND=native was asked for and no binary loads (HdglueError). */
   NATIVE_UNAVAILABLE: 'ERR_HDGLUE_NATIVE_UNAVAILABLE',
   /** An environment variable hdglue reads has an unknown value (HdglueError). */

@@ -1,11 +1,20 @@
 /**
  * Packed hypervectors. A {@link Hypervector} is one row of `dim` bits and an {@link HVBatch}
- * is `count` rows, both stored as `Uint32Array` in the layout of DESIGN.md invariant 1
+ * is `count` rows, both stored as `Uint32Array` in the layout of docs/ARCHITECTURE.md, invariant 1
  * (2 * ceil(dim / 64) entries per row, little-endian halves of 64-bit words, zero padding), so
  * the native core reads them in place without copying.
  */
 import { ErrorCode, rangeError, typeError } from './errors.js';
-import { checkCount, checkDim, checkPadding, checkSameDim, checkU32, describe, wordsOf } from './validate.js';
+import {
+  checkCount,
+  checkDim,
+  checkPacked,
+  checkPadding,
+  checkSameDim,
+  checkU32,
+  describe,
+  wordsOf,
+} from './validate.js';
 
 /** One packed hypervector of `dim` bits; bit 0 means +1, bit 1 means -1. */
 export class Hypervector {
@@ -121,11 +130,14 @@ export class HVBatch {
     const d = dim ?? (first as Hypervector).dim;
     const batch = new HVBatch(d, hvs.length);
     const stride = 2 * wordsOf(d);
-    hvs.forEach((hv, i) => {
+    // A plain loop, not forEach: holes in a sparse array must be rejected, not skipped.
+    for (let i = 0; i < hvs.length; i++) {
+      const hv: unknown = hvs[i];
       if (!(hv instanceof Hypervector)) throw typeError(`hvs[${i}] must be a Hypervector, got ${describe(hv)}`);
       checkSameDim(hv.dim, d, `HVBatch.from: hvs[${i}]`);
+      checkPacked(hv.data, hv.dim, 1, `HVBatch.from: hvs[${i}]`);
       batch.data.set(hv.data, i * stride);
-    });
+    }
     return batch;
   }
 

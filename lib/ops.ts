@@ -9,6 +9,8 @@ import { HVBatch, Hypervector } from './hv.js';
 import {
   checkCount,
   checkDim,
+  checkOptions,
+  checkPacked,
   checkSafeInteger,
   checkSameDim,
   checkSeed,
@@ -57,10 +59,10 @@ const encoder = new TextEncoder();
  * @param dim - bits
  * @param name - any string; its UTF-8 bytes are hashed
  */
-export function randomHV(dim: number, name: string, options: SeedOptions = {}): Hypervector {
+export function randomHV(dim: number, name: string, options?: SeedOptions): Hypervector {
   checkDim(dim);
   if (typeof name !== 'string') throw typeError(`name must be a string, got ${describe(name)}`);
-  const seed = checkSeed(options.seed ?? 0);
+  const seed = checkSeed(checkOptions(options).seed ?? 0);
   const hv = new Hypervector(dim);
   backend().randomHV(seed, encoder.encode(name), dim, hv.data);
   return hv;
@@ -69,29 +71,27 @@ export function randomHV(dim: number, name: string, options: SeedOptions = {}): 
 /**
  * Random hypervectors for several names, one row each, in the order given.
  */
-export function randomBatch(dim: number, names: readonly string[], options: SeedOptions = {}): HVBatch {
+export function randomBatch(dim: number, names: readonly string[], options?: SeedOptions): HVBatch {
   checkDim(dim);
   if (!Array.isArray(names)) throw typeError(`names must be an array of strings, got ${describe(names)}`);
-  const seed = checkSeed(options.seed ?? 0);
+  const seed = checkSeed(checkOptions(options).seed ?? 0);
   const batch = new HVBatch(dim, names.length);
   const stride = 2 * wordsOf(dim);
   const be = backend();
-  names.forEach((name, i) => {
+  for (let i = 0; i < names.length; i++) {
+    const name: unknown = names[i];
     if (typeof name !== 'string') throw typeError(`names[${i}] must be a string, got ${describe(name)}`);
     be.randomHV(seed, encoder.encode(name), dim, batch.data.subarray(i * stride, (i + 1) * stride));
-  });
+  }
   return batch;
 }
 
 const tieCache = new Map<string, Hypervector>();
 
-/**
- * The tie-breaker vector of a seed and dimension (the random vector named `hdglue/tiebreak`),
- * used by bundles and thresholds with the `'tiebreak'` rule.
- */
-export function tieBreaker(dim: number, options: SeedOptions = {}): Hypervector {
-  const seed = checkSeed(options.seed ?? 0);
-  const key = `${seed}:${checkDim(dim)}`;
+// The cached vectors never leave this module (callers get copies), so no caller can change the
+// tie-breaker every later bundle relies on.
+function cachedTie(dim: number, seed: bigint): Hypervector {
+  const key = `${seed}:${dim}`;
   let hv = tieCache.get(key);
   if (!hv) {
     hv = randomHV(dim, 'hdglue/tiebreak', { seed });
@@ -101,9 +101,18 @@ export function tieBreaker(dim: number, options: SeedOptions = {}): Hypervector 
   return hv;
 }
 
+/**
+ * The tie-breaker vector of a seed and dimension (the random vector named `hdglue/tiebreak`),
+ * used by bundles and thresholds with the `'tiebreak'` rule. Returns a copy.
+ */
+export function tieBreaker(dim: number, options?: SeedOptions): Hypervector {
+  const seed = checkSeed(checkOptions(options).seed ?? 0);
+  return cachedTie(checkDim(dim), seed).clone();
+}
+
 /** The tie vector's storage for a rule, or null for the ones rule. @internal */
 export function tieData(dim: number, tie: unknown, seed: number | bigint | undefined): Uint32Array | null {
-  if (tie === undefined || tie === 'tiebreak') return tieBreaker(dim, seed === undefined ? {} : { seed }).data;
+  if (tie === undefined || tie === 'tiebreak') return cachedTie(dim, checkSeed(seed ?? 0)).data;
   if (tie === 'ones') return null;
   throw rangeError(ErrorCode.OUT_OF_RANGE, `tie must be 'tiebreak' or 'ones', got ${String(tie)}`);
 }
@@ -114,25 +123,21 @@ export function tieData(dim: number, tie: unknown, seed: number | bigint | undef
 export function bind(a: Hypervector, b: Hypervector): Hypervector;
 export function bind(a: HVBatch, b: Hypervector | HVBatch): HVBatch;
 export function bind(a: Hypervector | HVBatch, b: Hypervector | HVBatch): Hypervector | HVBatch {
+  checkEither(a, 'a');
+  checkEither(b, 'b');
+  checkSameDim(a.dim, b.dim, 'bind');
   if (a instanceof Hypervector) {
-    if (!(b instanceof Hypervector))
-      throw typeError(`bind(Hypervector, b): b must be a Hypervector, got ${describe(b)}`);
-    checkSameDim(a.dim, b.dim, 'bind');
+    if (!(b instanceof Hypervector)) throw typeError('bind(Hypervector, HVBatch): put the batch first');
     const out = new Hypervector(a.dim);
     backend().bind(a.data, b.data, 0, 1, a.words, out.data);
     return out;
   }
-  if (!(a instanceof HVBatch)) throw typeError(`bind: a must be a Hypervector or an HVBatch, got ${describe(a)}`);
   const out = new HVBatch(a.dim, a.count);
   if (b instanceof Hypervector) {
-    checkSameDim(a.dim, b.dim, 'bind');
     backend().bind(a.data, b.data, 0, a.count, a.words, out.data);
-  } else if (b instanceof HVBatch) {
-    checkSameDim(a.dim, b.dim, 'bind');
+  } else {
     if (a.count !== b.count) throw rangeError(ErrorCode.SHAPE, `bind: batches have ${a.count} and ${b.count} rows`);
     backend().bind(a.data, b.data, 1, a.count, a.words, out.data);
-  } else {
-    throw typeError(`bind: b must be a Hypervector or an HVBatch, got ${describe(b)}`);
   }
   return out;
 }
@@ -144,13 +149,13 @@ export function bind(a: Hypervector | HVBatch, b: Hypervector | HVBatch): Hyperv
 export function permute(x: Hypervector, k: number): Hypervector;
 export function permute(x: HVBatch, k: number): HVBatch;
 export function permute(x: Hypervector | HVBatch, k: number): Hypervector | HVBatch {
+  checkEither(x, 'x');
   checkSafeInteger(k, 'k');
   if (x instanceof Hypervector) {
     const out = new Hypervector(x.dim);
     backend().permute(x.data, 1, x.dim, k, out.data);
     return out;
   }
-  if (!(x instanceof HVBatch)) throw typeError(`permute: x must be a Hypervector or an HVBatch, got ${describe(x)}`);
   const out = new HVBatch(x.dim, x.count);
   backend().permute(x.data, x.count, x.dim, k, out.data);
   return out;
@@ -220,7 +225,7 @@ export async function topKAsync(queries: Hypervector | HVBatch, batch: HVBatch, 
  * Majority (bundle) of the rows, bit by bit, computed with bit-sliced counters; with `weights`,
  * the sign of the weighted bipolar sum. A bundle of no rows is all ties.
  */
-export function bundle(rows: HVBatch | readonly Hypervector[], options: BundleOptions = {}): Hypervector {
+export function bundle(rows: HVBatch | readonly Hypervector[], options?: BundleOptions): Hypervector {
   const { batch, tie, weights } = prepBundle(rows, options);
   const out = new Hypervector(batch.dim);
   if (weights) backend().bundleWeighted(batch.data, batch.count, batch.dim, weights, tie, out.data);
@@ -231,7 +236,7 @@ export function bundle(rows: HVBatch | readonly Hypervector[], options: BundleOp
 /** {@link bundle} off the event loop (on the native backend; weighted bundles run synchronously). */
 export async function bundleAsync(
   rows: HVBatch | readonly Hypervector[],
-  options: BundleOptions = {},
+  options?: BundleOptions,
 ): Promise<Hypervector> {
   const { batch, tie, weights } = prepBundle(rows, options);
   const out = new Hypervector(batch.dim);
@@ -240,12 +245,22 @@ export async function bundleAsync(
   return out;
 }
 
-function checkHV(x: unknown, what: string): asserts x is Hypervector {
+/** A Hypervector whose storage is still intact. @internal */
+export function checkHV(x: unknown, what: string): asserts x is Hypervector {
   if (!(x instanceof Hypervector)) throw typeError(`${what} must be a Hypervector, got ${describe(x)}`);
+  checkPacked(x.data, x.dim, 1, what);
 }
 
-function checkBatch(x: unknown, what: string): asserts x is HVBatch {
+/** An HVBatch whose storage is still intact. @internal */
+export function checkBatch(x: unknown, what: string): asserts x is HVBatch {
   if (!(x instanceof HVBatch)) throw typeError(`${what} must be an HVBatch, got ${describe(x)}`);
+  checkPacked(x.data, x.dim, x.count, what);
+}
+
+function checkEither(x: unknown, what: string): asserts x is Hypervector | HVBatch {
+  if (x instanceof Hypervector) checkHV(x, what);
+  else if (x instanceof HVBatch) checkBatch(x, what);
+  else throw typeError(`${what} must be a Hypervector or an HVBatch, got ${describe(x)}`);
 }
 
 function prepMany(query: Hypervector, batch: HVBatch): Uint32Array {
@@ -263,6 +278,7 @@ function prepMatrix(a: HVBatch, b: HVBatch): Uint32Array {
 }
 
 function prepTopK(queries: Hypervector | HVBatch, batch: HVBatch, k: number) {
+  checkEither(queries, 'queries');
   checkBatch(batch, 'batch');
   const q = queries instanceof Hypervector ? new HVBatch(queries.dim, 1, queries.data) : queries;
   checkBatch(q, 'queries');
@@ -273,17 +289,27 @@ function prepTopK(queries: Hypervector | HVBatch, batch: HVBatch, k: number) {
   return { q, queries: q.count, k, indices, distances, result: { queries: q.count, k, indices, distances } };
 }
 
-function prepBundle(rows: HVBatch | readonly Hypervector[], options: BundleOptions) {
-  if (options === null || typeof options !== 'object')
-    throw typeError(`options must be an object, got ${describe(options)}`);
+function prepBundle(rows: HVBatch | readonly Hypervector[], opts: BundleOptions | undefined) {
+  const options = checkOptions(opts);
   let batch: HVBatch;
-  if (rows instanceof HVBatch) batch = rows;
-  else if (Array.isArray(rows)) {
+  if (rows instanceof HVBatch) {
+    checkBatch(rows, 'rows');
+    batch = rows;
+  } else if (Array.isArray(rows)) {
     if (rows.length === 0)
       throw rangeError(ErrorCode.SHAPE, 'bundle([]) has no dimension: pass an empty HVBatch instead');
     batch = HVBatch.from(rows);
   } else throw typeError(`bundle: rows must be an HVBatch or an array of Hypervector, got ${describe(rows)}`);
   const tie = tieData(batch.dim, options.tie, options.seed);
   const weights = options.weights === undefined ? null : checkWeights(options.weights, batch.count);
+  if (weights) {
+    // A bundle is one-shot, so unlike accumulators (which wrap by design) an overflowing sum is
+    // cheap to rule out here, and would otherwise flip bits silently.
+    let total = 0;
+    for (const w of weights) total += Math.abs(w);
+    if (total > 0x7fffffff) {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `bundle weights: the sum of |weights| is ${total}, above 2^31 - 1`);
+    }
+  }
   return { batch, tie, weights };
 }

@@ -1,5 +1,5 @@
 /**
- * Counter-based generator, bit for bit the one in native/core/rng.cc (DESIGN.md invariant 2):
+ * Counter-based generator, bit for bit the one in native/core/rng.cc (docs/ARCHITECTURE.md, invariant 2):
  * every word of a random hypervector is a pure function of (seed, name, word index), so the
  * JavaScript and native backends agree and vectors never depend on creation order.
  *

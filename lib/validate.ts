@@ -25,6 +25,7 @@ export function checkDim(dim: unknown, what = 'dim'): number {
 /** A count or index: an integer in [0, max]. */
 export function checkCount(n: unknown, what: string, max = 0xffffffff): number {
   if (typeof n !== 'number') throw typeError(`${what} must be a number, got ${describe(n)}`);
+  if (max < 0) throw rangeError(ErrorCode.OUT_OF_RANGE, `${what} ${n} is out of range: there are none`);
   if (!Number.isInteger(n) || n < 0 || n > max) {
     throw rangeError(ErrorCode.OUT_OF_RANGE, `${what} must be an integer in [0, ${max}], got ${n}`);
   }
@@ -89,7 +90,32 @@ export function checkWeights(w: unknown, rows: number): Int32Array {
   return out;
 }
 
-/** Packed rows must have zero padding above `dim` (DESIGN.md invariant 1). */
+/** An options argument: undefined (use defaults) or an object. */
+export function checkOptions<T extends object>(options: T | undefined): Partial<T> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') {
+    throw typeError(`options must be an object, got ${describe(options)}`);
+  }
+  return options;
+}
+
+/**
+ * Storage of `rows` packed rows, re-checked on every use: its length (the buffer may have been
+ * detached, transferred or resized since construction) and its zero padding (the array is
+ * writable, and a stray bit above `dim` would corrupt distances and counter indexing).
+ */
+export function checkPacked(data: Uint32Array, dim: number, rows: number, what: string): void {
+  const want = rows * 2 * wordsOf(dim);
+  if (data.length !== want) {
+    throw rangeError(
+      ErrorCode.SHAPE,
+      `${what}: storage has ${data.length} entries where ${want} are needed (was its buffer detached or resized?)`,
+    );
+  }
+  checkPadding(data, dim, rows, what);
+}
+
+/** Packed rows must have zero padding above `dim` (docs/ARCHITECTURE.md, invariant 1). */
 export function checkPadding(data: Uint32Array, dim: number, rows: number, what: string): void {
   const stride = 2 * wordsOf(dim);
   const full = dim >>> 5;

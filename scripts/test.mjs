@@ -49,6 +49,10 @@ if (!only || only === 'js') {
       },
     );
   }
+  const all = process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
+  for (const isa of all.filter((l) => !available.includes(l))) {
+    results.push({ name: `vitest parity at ${isa} (this CPU lacks it)`, status: 'skipped', secs: '0.0' });
+  }
   step('vitest, TypeScript backend', process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'js', HDGLUE_MAX_ISA: '' });
 }
 

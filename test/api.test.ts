@@ -156,6 +156,73 @@ describe(`API on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend`, () => 
     }
   });
 
+  describe('misuse after construction is caught, not computed on', () => {
+    it('stray padding bits written into storage are rejected at the next use', () => {
+      const a = randomHV(33, 'a');
+      const b = randomHV(33, 'b');
+      a.data[1] = (a.data[1] as number) | (1 << 5);
+      expectCode(() => hamming(a, b), RangeError, ErrorCode.PADDING);
+      expectCode(() => bind(a, b), RangeError, ErrorCode.PADDING);
+      expectCode(() => HVBatch.from([b, a]), RangeError, ErrorCode.PADDING);
+      const acc = new Accumulators(33, 1);
+      const batch = randomBatch(33, ['x', 'y']);
+      batch.data[3] = 0xffffffff;
+      expectCode(() => acc.dot(batch), RangeError, ErrorCode.PADDING);
+      expectCode(() => acc.add(0, batch), RangeError, ErrorCode.PADDING);
+      expect(acc.counters.every((c) => c === 0)).toBe(true);
+    });
+
+    it('a detached buffer is reported the same way by both backends', () => {
+      const a = randomHV(64, 'a');
+      const b = randomHV(64, 'b');
+      structuredClone(a.data.buffer, { transfer: [a.data.buffer] });
+      expectCode(() => hamming(a, b), RangeError, ErrorCode.SHAPE);
+      expectCode(() => similarity(b, a), RangeError, ErrorCode.SHAPE);
+    });
+
+    it('an async call whose input is transferred mid-flight rejects with ERR_HDGLUE_DETACHED', async () => {
+      const batch = randomBatch(
+        4096,
+        Array.from({ length: 64 }, (_, i) => `r${i}`),
+      );
+      const q = randomHV(4096, 'q');
+      const pending = hammingManyAsync(q, batch);
+      const moved = structuredClone(batch.data.buffer, { transfer: [batch.data.buffer] });
+      await expect(pending).rejects.toMatchObject({ code: ErrorCode.DETACHED });
+      expect(moved.byteLength).toBeGreaterThan(0);
+    });
+
+    it('the tie-breaker handed out is a copy', () => {
+      const t = tieBreaker(64);
+      t.data[0] = (t.data[0] as number) ^ 1;
+      expect(tieBreaker(64).equals(t)).toBe(false);
+      const x = randomHV(64, 'x');
+      const pair = HVBatch.from([x, Hypervector.fromBipolar(Array.from(x.toBipolar(), (v) => -v))]);
+      expect(bundle(pair).equals(tieBreaker(64))).toBe(true);
+    });
+
+    it('async accumulation runs in call order; sync calls wait their turn or are refused', async () => {
+      const dim = 10000;
+      const batch = randomBatch(
+        dim,
+        Array.from({ length: 40 }, (_, i) => `v${i}`),
+      );
+      const serial = new Accumulators(dim, 1);
+      for (let i = 0; i < 8; i++) serial.add(0, batch);
+      const acc = new Accumulators(dim, 1);
+      const calls = Array.from({ length: 8 }, () => acc.addAsync(0, batch));
+      const dots = acc.dotAsync(batch);
+      expectCode(() => acc.add(0, batch), HdglueError, ErrorCode.BUSY);
+      expectCode(() => acc.threshold(), HdglueError, ErrorCode.BUSY);
+      await Promise.all(calls);
+      expect(await dots).toEqual(serial.dot(batch));
+      expect(acc.counters).toEqual(serial.counters);
+      acc.subtract(0, batch);
+      serial.subtract(0, batch);
+      expect(acc.counters).toEqual(serial.counters);
+    });
+  });
+
   describe('bad input gets a coded error and changes nothing', () => {
     it('dimensions', () => {
       expectCode(() => new Hypervector(0), RangeError, ErrorCode.INVALID_DIM);
@@ -207,6 +274,21 @@ describe(`API on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend`, () => 
       expectCode(() => bundle(batch, { weights: [1, 0.5] }), RangeError, ErrorCode.OUT_OF_RANGE);
       expectCode(() => bundle(batch, { weights: [1, 2 ** 31] }), RangeError, ErrorCode.OUT_OF_RANGE);
       expectCode(() => bundle(batch, { tie: 'coin' as 'ones' }), RangeError, ErrorCode.OUT_OF_RANGE);
+      // The weighted sum would wrap around int32 and flip the result: refused.
+      expectCode(() => bundle(batch, { weights: [2 ** 31 - 1, 2 ** 31 - 1] }), RangeError, ErrorCode.OUT_OF_RANGE);
+      expect(bundle(batch, { weights: [2 ** 30, -(2 ** 30) + 1] }).equals(batch.row(0))).toBe(true);
+      for (const bad of [null, 5, 'x']) {
+        const o = bad as unknown as undefined;
+        expectCode(() => randomHV(64, 'x', o), TypeError, ErrorCode.INVALID_TYPE);
+        expectCode(() => randomBatch(64, ['x'], o), TypeError, ErrorCode.INVALID_TYPE);
+        expectCode(() => tieBreaker(64, o), TypeError, ErrorCode.INVALID_TYPE);
+        expectCode(() => bundle(batch, o), TypeError, ErrorCode.INVALID_TYPE);
+        expectCode(() => new Accumulators(64, 1).threshold(o), TypeError, ErrorCode.INVALID_TYPE);
+      }
+      const holey = new Array<Hypervector>(3);
+      holey[0] = randomHV(64, 'x');
+      holey[2] = randomHV(64, 'y');
+      expectCode(() => HVBatch.from(holey), TypeError, ErrorCode.INVALID_TYPE);
       const acc = new Accumulators(64, 1);
       acc.add(0, batch);
       const before = acc.counters.slice();

@@ -7,20 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { jsKernels as K } from '../lib/backend/js.js';
 import { hashName, mix64, mix64Fast, randomHVInto } from '../lib/rng.js';
+import { prng as makeRng } from './helpers.js';
 
 const DIMS = [1, 2, 31, 32, 33, 63, 64, 65, 127, 129, 1000, 10000];
-
-/** mulberry32: small, seeded, deterministic. */
-function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 const entries = (dim: number): number => 2 * Math.ceil(dim / 64);
 

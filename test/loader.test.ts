@@ -31,7 +31,8 @@ symlinkSync(join(packageRoot, 'node_modules', 'node-gyp-build'), join(tmp, 'node
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function report(env: Record<string, string | undefined>, cwd = packageRoot) {
-  const r = runNode(REPORT, { HDGLUE_BACKEND: undefined, HDGLUE_MAX_ISA: undefined, ...env }, cwd);
+  const clean = { HDGLUE_BACKEND: undefined, HDGLUE_MAX_ISA: undefined, HDGLUE_THREADS: undefined };
+  const r = runNode(REPORT, { ...clean, ...env }, cwd);
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string);
 }
@@ -51,6 +52,9 @@ describe('backend loading', () => {
   it('an unknown HDGLUE_MAX_ISA or HDGLUE_BACKEND is an error with a code', () => {
     expect(report({ HDGLUE_MAX_ISA: 'sse9' }).error.code).toBe('ERR_HDGLUE_INVALID_ENV');
     expect(report({ HDGLUE_BACKEND: 'gpu' }).error.code).toBe('ERR_HDGLUE_INVALID_ENV');
+    expect(report({ HDGLUE_THREADS: '4abc' }).error.code).toBe('ERR_HDGLUE_INVALID_ENV');
+    expect(report({ HDGLUE_THREADS: '0' }).error.code).toBe('ERR_HDGLUE_INVALID_ENV');
+    expect(report({ HDGLUE_THREADS: '3' }).info.threads).toBe(3);
   });
 
   it('with no binary: falls back to TypeScript with one coded warning and the same bits', () => {

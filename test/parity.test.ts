@@ -1,9 +1,11 @@
-// Native vs TypeScript, bit for bit, for every kernel (DESIGN.md invariant 3). The native side
+// Native vs TypeScript, bit for bit, for every kernel (docs/ARCHITECTURE.md, invariant 3). The native side
 // runs at the level HDGLUE_MAX_ISA selects; `npm test` repeats this file at every level the CPU
 // has. Inputs: random rows and the edge cases that break bit-sliced and SIMD code.
+
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { jsBackend } from '../lib/backend/index.js';
-import { loadNative } from '../lib/backend/native.js';
+import { loadNative, packageRoot } from '../lib/backend/native.js';
 import type { Backend } from '../lib/backend/types.js';
 import { prng, randomRows, stride } from './helpers.js';
 
@@ -98,6 +100,13 @@ describe(`parity native(${native.isa}) vs js`, () => {
   });
 
   it('large scans split across threads give the single-thread results', () => {
+    // Force several threads whatever the runner's core count; restored below.
+    const raw = createRequire(import.meta.url)('node-gyp-build')(packageRoot) as {
+      _setThreads(t: number): void;
+      info(): { threads: number };
+    };
+    const before = raw.info().threads;
+    raw._setThreads(4);
     const next = prng(8);
     const dim = 1000;
     const w = stride(dim) / 2;
@@ -114,11 +123,26 @@ describe(`parity native(${native.isa}) vs js`, () => {
       (be, out) => be.hammingMxN(q, 3, batch, n, w, out),
     );
     expect(u).toEqual(v);
-    const [i1, i2] = both(
-      () => new Uint32Array(3 * 7),
-      (be, out) => be.topK(q, 3, batch, n, w, 7, out, new Uint32Array(21)),
+    for (const m of [1, 3]) {
+      const [t1, t2] = both(
+        () => new Uint32Array(2 * m * 7),
+        (be, out) => be.topK(q, m, batch, n, w, 7, out.subarray(0, m * 7), out.subarray(m * 7)),
+      );
+      expect(t1).toEqual(t2);
+    }
+    raw._setThreads(before);
+  });
+
+  it('dot against counters stays exact past 2^22 bits, where the TypeScript sum changes method', () => {
+    const next = prng(9);
+    const dim = 2 ** 23 + 17;
+    const hvs = randomRows(dim, 2, next);
+    const counters = Int32Array.from({ length: dim }, () => 0x7fffffff - (next() & 0xff));
+    const [x, y] = both(
+      () => new Float64Array(2),
+      (be, out) => be.dotCounters(hvs, 2, counters, 1, dim, out),
     );
-    expect(i1).toEqual(i2);
+    expect(x).toEqual(y);
   });
 
   it('top-k, with duplicate rows so equal distances test the index order', () => {

@@ -18,20 +18,31 @@ export const jsBackend: Backend = {
   isa: 'js',
   detectedIsa: 'js',
   threads: 1,
-  hamming1xNAsync: (...a) => deferred(() => jsKernels.hamming1xN(...a)),
-  hammingMxNAsync: (...a) => deferred(() => jsKernels.hammingMxN(...a)),
-  topKAsync: (...a) => deferred(() => jsKernels.topK(...a)),
-  bundleAsync: (...a) => deferred(() => jsKernels.bundle(...a)),
-  accAddAsync: (...a) => deferred(() => jsKernels.accAdd(...a)),
-  dotCountersAsync: (...a) => deferred(() => jsKernels.dotCounters(...a)),
+  hamming1xNAsync: (...a) => deferred(a, () => jsKernels.hamming1xN(...a)),
+  hammingMxNAsync: (...a) => deferred(a, () => jsKernels.hammingMxN(...a)),
+  topKAsync: (...a) => deferred(a, () => jsKernels.topK(...a)),
+  bundleAsync: (...a) => deferred(a, () => jsKernels.bundle(...a)),
+  accAddAsync: (...a) => deferred(a, () => jsKernels.accAdd(...a)),
+  dotCountersAsync: (...a) => deferred(a, () => jsKernels.dotCounters(...a)),
 };
 
-// A promise that settles on a later turn, like the native worker's: callers must not rely on
-// synchronous completion with either backend.
-function deferred(work: () => void): Promise<void> {
+// A promise that settles on a later turn, like the native worker's, so callers cannot come to
+// rely on synchronous completion. As on the native side, an array that was detached, transferred
+// or resized in between fails the call with ERR_HDGLUE_DETACHED instead of giving garbage.
+function deferred(args: readonly unknown[], work: () => void): Promise<void> {
+  const views = args.filter((a): a is ArrayBufferView => ArrayBuffer.isView(a));
+  const sizes = views.map((v) => v.byteLength);
   return new Promise((resolve, reject) => {
     setImmediate(() => {
       try {
+        if (views.some((v, i) => v.byteLength !== sizes[i])) {
+          throw Object.assign(
+            new Error(
+              'an array passed to an async hdglue call was detached, transferred or resized before the call finished; its results are discarded',
+            ),
+            { code: ErrorCode.DETACHED },
+          );
+        }
         work();
         resolve();
       } catch (e) {
@@ -54,6 +65,10 @@ export function backend(): Backend {
   if (chosen) return chosen;
   const want = process.env.HDGLUE_BACKEND ?? '';
   const cap = process.env.HDGLUE_MAX_ISA ?? '';
+  const threads = process.env.HDGLUE_THREADS ?? '';
+  if (threads !== '' && !/^([1-9]|[1-5][0-9]|6[0-4])$/.test(threads)) {
+    throw new HdglueError(ErrorCode.INVALID_ENV, `HDGLUE_THREADS=${threads} is not an integer in [1, 64]`);
+  }
   if (cap !== '' && !ISA_NAMES.includes(cap)) {
     throw new HdglueError(
       ErrorCode.INVALID_ENV,

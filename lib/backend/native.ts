@@ -20,11 +20,15 @@ export const packageRoot: string = fileURLToPath(new URL('../../', import.meta.u
 /** What an attempt to load the addon gave. */
 export type NativeLoad = { ok: true; backend: Backend } | { ok: false; error: unknown };
 
-/** Platform tuple as prebuildify names its folders, for error messages. */
+let tuple: string | undefined;
+
+/** Platform tuple as prebuildify names its folders, for error messages (computed once: the report is slow). */
 export function platformTuple(): string {
+  if (tuple !== undefined) return tuple;
   const report = process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined;
   const libc = process.platform === 'linux' ? (report?.header?.glibcVersionRuntime ? 'glibc' : 'musl') : '';
-  return `${process.platform}-${process.arch}${libc ? `-${libc}` : ''} (node ${process.versions.node}, napi ${process.versions.napi})`;
+  tuple = `${process.platform}-${process.arch}${libc ? `-${libc}` : ''} (node ${process.versions.node}, napi ${process.versions.napi})`;
+  return tuple;
 }
 
 /** Try to load the addon once; never throws. */

@@ -1,7 +1,7 @@
 /**
  * The contract both backends implement: raw kernels over packed hypervectors.
  *
- * Layout (DESIGN.md invariant 1): a hypervector of dimension D is W = ceil(D / 64)
+ * Layout (docs/ARCHITECTURE.md, invariant 1): a hypervector of dimension D is W = ceil(D / 64)
  * little-endian 64-bit words, stored here as 2W `Uint32Array` entries (low half first);
  * bit i is entry i >>> 5, bit i & 31. Bits at and above D are zero. A batch is rows of
  * 2W entries, contiguous. `words` below is always W (64-bit words per row).

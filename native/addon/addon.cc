@@ -34,6 +34,17 @@ bool overlaps(const Napi::TypedArray& a, const Napi::TypedArray& b) {
   return a0 < b1 && b0 < a1 && a.ByteLength() && b.ByteLength();
 }
 
+// Outputs must not share memory with inputs: kernels read and write in blocks whose order
+// differs between ISA levels and thread counts, so an overlap would make results depend on them.
+void no_overlap(const Napi::CallbackInfo& info, const Napi::TypedArray& out, std::initializer_list<size_t> inputs,
+                const char* what) {
+  for (size_t i : inputs) {
+    Napi::Value v = info[i];
+    if (v.IsTypedArray() && overlaps(out, v.As<Napi::TypedArray>()))
+      throw_range(info.Env(), "ERR_HDGLUE_SHAPE", std::string(what) + " must not overlap an input");
+  }
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -97,6 +108,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   need_rows(info, a.ElementLength(), n, words, "a");
   need_rows(info, b.ElementLength(), stride ? n : (n ? 1 : 0), words, "b");
   need_rows(info, out.ElementLength(), n, words, "out");
+  no_overlap(info, out, {0, 1}, "out");
   kernels(info.Env())->bind(reinterpret_cast<const uint64_t*>(a.Data()), reinterpret_cast<const uint64_t*>(b.Data()),
                             (int)stride, n, words, reinterpret_cast<uint64_t*>(out.Data()));
   return info.Env().Undefined();
@@ -111,6 +123,7 @@ Work PrepHamming1xN(const Napi::CallbackInfo& info) {
   need_rows(info, q.ElementLength(), 1, words, "query");
   need_rows(info, batch.ElementLength(), n, words, "batch");
   need_len(info, out.ElementLength(), n, 1, "out");
+  no_overlap(info, out, {0, 1}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   unsigned t = threads(info.Env());
   const uint64_t* qp = reinterpret_cast<const uint64_t*>(q.Data());
@@ -129,6 +142,7 @@ Work PrepHammingMxN(const Napi::CallbackInfo& info) {
   need_rows(info, a.ElementLength(), m, words, "a");
   need_rows(info, b.ElementLength(), n, words, "b");
   if (n && m > out.ElementLength() / n) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
+  no_overlap(info, out, {0, 2}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   unsigned t = threads(info.Env());
   const uint64_t* ap = reinterpret_cast<const uint64_t*>(a.Data());
@@ -152,6 +166,8 @@ Work PrepTopK(const Napi::CallbackInfo& info) {
   need_len(info, idx.ElementLength(), m, k, "outIdx");
   need_len(info, dist.ElementLength(), m, k, "outDist");
   if (overlaps(idx, dist)) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "outIdx and outDist must not overlap");
+  no_overlap(info, idx, {0, 2}, "outIdx");
+  no_overlap(info, dist, {0, 2}, "outDist");
   const hdg_kernels_t* kt = kernels(info.Env());
   const uint64_t* qp = reinterpret_cast<const uint64_t*>(q.Data());
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
@@ -169,6 +185,7 @@ Work PrepBundle(const Napi::CallbackInfo& info) {
   auto out = typed<uint32_t>(info, 4, "out");
   need_rows(info, batch.ElementLength(), k, words, "batch");
   need_rows(info, out.ElementLength(), 1, words, "out");
+  no_overlap(info, out, {0, 3}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
   const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie);
@@ -187,6 +204,7 @@ Napi::Value BundleWeighted(const Napi::CallbackInfo& info) {
   need_rows(info, batch.ElementLength(), k, words, "batch");
   need_len(info, weights.ElementLength(), k, 1, "weights");
   need_rows(info, out.ElementLength(), 1, words, "out");
+  no_overlap(info, out, {0, 3, 4}, "out");
   std::vector<int32_t> scratch(dim);
   hdg_bundle_weighted(kernels(info.Env()), reinterpret_cast<const uint64_t*>(batch.Data()), k, dim, weights.Data(),
                       reinterpret_cast<const uint64_t*>(tie), scratch.data(), reinterpret_cast<uint64_t*>(out.Data()));
@@ -201,6 +219,7 @@ Work PrepAccAdd(const Napi::CallbackInfo& info) {
   const int32_t* w = optional_typed<int32_t>(info, 4, "weights", n);
   need_len(info, counters.ElementLength(), 1, dim, "counters");
   need_rows(info, batch.ElementLength(), n, hdg_words(dim), "batch");
+  no_overlap(info, counters, {2, 4}, "counters");
   const hdg_kernels_t* kt = kernels(info.Env());
   int32_t* cp = counters.Data();
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
@@ -216,6 +235,7 @@ Napi::Value Threshold(const Napi::CallbackInfo& info) {
   auto out = typed<uint32_t>(info, 4, "out");
   need_len(info, counters.ElementLength(), m, dim, "counters");
   need_rows(info, out.ElementLength(), m, words, "out");
+  no_overlap(info, out, {0, 3}, "out");
   kernels(info.Env())->threshold(counters.Data(), m, dim, reinterpret_cast<const uint64_t*>(tie),
                                  reinterpret_cast<uint64_t*>(out.Data()));
   return info.Env().Undefined();
@@ -231,6 +251,7 @@ Work PrepDotCounters(const Napi::CallbackInfo& info) {
   need_rows(info, hvs.ElementLength(), n, hdg_words(dim), "hvs");
   need_len(info, counters.ElementLength(), m, dim, "counters");
   if (m && n > out.ElementLength() / m) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
+  no_overlap(info, out, {0, 2}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   const uint64_t* hp = reinterpret_cast<const uint64_t*>(hvs.Data());
   const int32_t* cp = counters.Data();
@@ -261,7 +282,7 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   size_t words = hdg_words(dim);
   need_rows(info, in.ElementLength(), n, words, "input");
   need_rows(info, out.ElementLength(), n, words, "out");
-  if (overlaps(in, out)) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "permute output must not overlap its input");
+  no_overlap(info, out, {0}, "out");
   hdg_permute(reinterpret_cast<const uint64_t*>(in.Data()), n, dim, (int64_t)kd,
               reinterpret_cast<uint64_t*>(out.Data()));
   return info.Env().Undefined();

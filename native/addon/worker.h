@@ -17,8 +17,14 @@ class KernelWorker : public Napi::AsyncWorker {
   KernelWorker(Napi::Env env, std::function<void()> work)
       : Napi::AsyncWorker(env, "hdglue:kernel"), work_(std::move(work)), deferred_(Napi::Promise::Deferred::New(env)) {}
 
+  // Keeps the array object alive and remembers its size. N-API cannot stop a caller from
+  // transferring or detaching the buffer meanwhile (that is documented as forbidden); if it
+  // happened, the promise is rejected instead of resolved with results from memory the caller
+  // gave away.
   void Pin(Napi::Value v) {
-    if (v.IsObject()) pins_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    if (!v.IsObject()) return;
+    pins_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    sizes_.push_back(v.IsTypedArray() ? v.As<Napi::TypedArray>().ByteLength() : 0);
   }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -26,8 +32,21 @@ class KernelWorker : public Napi::AsyncWorker {
   void Execute() override { work_(); }
 
   void OnOK() override {
+    Napi::Env env = Env();
+    bool detached = false;
+    for (size_t i = 0; i < pins_.size(); i++) {
+      Napi::Value v = pins_[i].Value();
+      if (v.IsTypedArray() && v.As<Napi::TypedArray>().ByteLength() != sizes_[i]) detached = true;
+    }
     pins_.clear();
-    deferred_.Resolve(Env().Undefined());
+    if (detached) {
+      Napi::Error e = Napi::Error::New(env, "an array passed to an async hdglue call was detached, transferred or "
+                                            "resized before the call finished; its results are discarded");
+      e.Set("code", Napi::String::New(env, "ERR_HDGLUE_DETACHED"));
+      deferred_.Reject(e.Value());
+      return;
+    }
+    deferred_.Resolve(env.Undefined());
   }
 
   void OnError(const Napi::Error& e) override {
@@ -39,6 +58,7 @@ class KernelWorker : public Napi::AsyncWorker {
   std::function<void()> work_;
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::ObjectReference> pins_;
+  std::vector<size_t> sizes_;
 };
 
 // Queue `work` with every argument of `info` pinned, returning the promise.

@@ -183,7 +183,9 @@ void dot_counters_scalar(const uint64_t* hvs, size_t n, const int32_t* counters,
       const uint64_t* row = hvs + r * words;
       int64_t neg = 0;
       for (size_t j = 0; j < words; j++) {
-        uint64_t x = ld64(row + j);
+        // Masking the last word keeps a row with stray padding bits from indexing past the
+        // counters (the public API rejects such rows; a raw caller must not read out of bounds).
+        uint64_t x = ld64(row + j) & (j + 1 == words ? tail_mask(dim) : ~(uint64_t)0);
         size_t base = j << 6;
         while (x) {
           unsigned b = (unsigned)__builtin_ctzll(x);

@@ -1,4 +1,4 @@
-// Counter-based generator (DESIGN.md invariant 2): each word of a random hypervector is a pure
+// Counter-based generator (docs/ARCHITECTURE.md, invariant 2): each word of a random hypervector is a pure
 // function of (seed, name, word index), so vectors never depend on creation order, threads or
 // platform, and lib/rng.ts reproduces them bit for bit with BigInt arithmetic.
 #include "../include/hdglue.h"

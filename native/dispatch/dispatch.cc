@@ -1,4 +1,4 @@
-// Run-time choice of kernels (DESIGN.md invariant 6): everything is compiled for the
+// Run-time choice of kernels (docs/ARCHITECTURE.md, invariant 6): everything is compiled for the
 // architecture baseline, and wider instructions are used only after the CPU *and* the OS say
 // they work. CPUID alone is not enough: a hypervisor or kernel may leave AVX state disabled,
 // which only XGETBV reveals, and executing AVX then faults.
@@ -46,8 +46,10 @@ hdg_isa_t detect() {
   if ((xcr0 & 0x6) != 0x6) return HDG_ISA_SCALAR;  // XMM and YMM state enabled by the OS
   if (__get_cpuid_max(0, nullptr) < 7) return HDG_ISA_SCALAR;
   __cpuid_count(7, 0, a, b, c, d);
-  bool avx2 = b & (1u << 5);
-  if (!avx2) return HDG_ISA_SCALAR;
+  // The AVX2 and AVX-512 kernel files are compiled with BMI1/BMI2 enabled too; a VM may expose
+  // AVX2 without them, and then neither level is safe.
+  bool avx2 = b & (1u << 5), bmi1 = b & (1u << 3), bmi2 = b & (1u << 8);
+  if (!(avx2 && bmi1 && bmi2)) return HDG_ISA_SCALAR;
   bool f = b & (1u << 16), bw = b & (1u << 30), vl = b & (1u << 31), vpopcntdq = c & (1u << 14);
   bool zmm_state = (xcr0 & 0xe6) == 0xe6;  // opmask, ZMM_Hi256 and Hi16_ZMM state enabled
   if (f && bw && vl && vpopcntdq && zmm_state) return HDG_ISA_AVX512;

@@ -4,7 +4,7 @@
  * This header knows nothing of N-API or JavaScript, so the same core is linked
  * into the Node addon, the C++ tests and any cross build.
  *
- * Layout (DESIGN.md invariant 1): a hypervector of dimension D is W = ceil(D/64)
+ * Layout (docs/ARCHITECTURE.md, invariant 1): a hypervector of dimension D is W = ceil(D/64)
  * little-endian 64-bit words; bit i lives in word i >> 6 at bit i & 63. Bits at
  * and above D are zero in every input and every output. A batch is n rows of W
  * words, contiguous. Pointers need not be 8-byte aligned: kernels use unaligned

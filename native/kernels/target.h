@@ -1,4 +1,4 @@
-// Per-file instruction-set enabling (DESIGN.md invariant 6). The build compiles every file for
+// Per-file instruction-set enabling (docs/ARCHITECTURE.md, invariant 6). The build compiles every file for
 // the architecture baseline; a kernel file includes this header with HDG_TARGET set and its
 // functions alone get the wider ISA, so nothing outside them can emit, say, an AVX instruction
 // that would fault on an older CPU before dispatch has checked.

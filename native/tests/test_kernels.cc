@@ -297,7 +297,10 @@ void test_parallel(const hdg_kernels_t* kt, Rng& r) {
   const uint32_t dim = 1000;
   const size_t words = hdg_words(dim), n = 50001, m = 5;
   Buf batch(n * words), q(m * words);
-  for (size_t j = 0; j < n * words; j++) batch.p[j] = r.next() & (j % words == words - 1 ? 0xffffffffffULL : ~0ULL);
+  for (size_t j = 0; j < n * words; j++) {
+    uint64_t w = r.next() & (j % words == words - 1 ? 0xffffffffffULL : ~0ULL);  // dim 1000: 40 bits in the last word
+    memcpy(batch.p + j, &w, 8);
+  }
   fill_random(q.p, m, dim, r, 0);
   std::vector<uint32_t> want(n), got(n);
   kt->hamming_1xn(q.p, batch.p, n, words, want.data());
@@ -318,6 +321,28 @@ void test_parallel(const hdg_kernels_t* kt, Rng& r) {
   for (unsigned t : {2u, 4u}) {
     hdg_topk_mt(kt, q.p, m, batch.p, n, words, k, gi.data(), gd.data(), t);
     CHECK(gi == wi && gd == wd, "topk_mt threads=%u", t);
+  }
+  // One or two queries: rows are split instead and the parts' lists merged. Wide rows make even
+  // a few hundred of them worth several threads; duplicates test the index order of the merge.
+  const uint32_t wdim = 100000;
+  const size_t ww = hdg_words(wdim), wn = 403;
+  Buf wide(wn * ww), wq(2 * ww);
+  fill_random(wide.p, wn, wdim, r, 0);
+  for (size_t row = 0; row + 200 < wn; row += 3) memcpy(wide.p + (row + 200) * ww, wide.p + row * ww, ww * 8);
+  fill_random(wq.p, 2, wdim, r, 0);
+  for (size_t qm : {(size_t)1, (size_t)2}) {
+    for (size_t kk : {(size_t)1, (size_t)7, (size_t)134, (size_t)135, (size_t)200, (size_t)201, wn}) {
+      std::vector<uint32_t> ei(qm * kk), ed(qm * kk), ai(qm * kk), ad(qm * kk);
+      hdg_topk(kt, wq.p, qm, wide.p, wn, ww, kk, ei.data(), ed.data());
+      for (unsigned t : {2u, 3u}) {
+        hdg_topk_mt(kt, wq.p, qm, wide.p, wn, ww, kk, ai.data(), ad.data(), t);
+        CHECK(ai == ei && ad == ed, "topk_mt by rows m=%zu k=%zu threads=%u", qm, kk, t);
+      }
+    }
+    std::vector<uint32_t> e1(qm * wn), a1(qm * wn);
+    kt->hamming_mxn(wq.p, qm, wide.p, wn, ww, e1.data());
+    hdg_hamming_mxn_mt(kt, wq.p, qm, wide.p, wn, ww, a1.data(), 3);
+    CHECK(a1 == e1, "hamming_mxn_mt m=%zu", qm);
   }
 }
 
