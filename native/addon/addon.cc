@@ -28,23 +28,6 @@ const hdg_kernels_t* kernels(Napi::Env env) { return env.GetInstanceData<Instanc
 
 unsigned threads(Napi::Env env) { return env.GetInstanceData<Instance>()->threads; }
 
-bool overlaps(const Napi::TypedArray& a, const Napi::TypedArray& b) {
-  if (a.ArrayBuffer().Data() != b.ArrayBuffer().Data()) return false;
-  size_t a0 = a.ByteOffset(), a1 = a0 + a.ByteLength(), b0 = b.ByteOffset(), b1 = b0 + b.ByteLength();
-  return a0 < b1 && b0 < a1 && a.ByteLength() && b.ByteLength();
-}
-
-// Outputs must not share memory with inputs: kernels read and write in blocks whose order
-// differs between ISA levels and thread counts, so an overlap would make results depend on them.
-void no_overlap(const Napi::CallbackInfo& info, const Napi::TypedArray& out, std::initializer_list<size_t> inputs,
-                const char* what) {
-  for (size_t i : inputs) {
-    Napi::Value v = info[i];
-    if (v.IsTypedArray() && overlaps(out, v.As<Napi::TypedArray>()))
-      throw_range(info.Env(), "ERR_HDGLUE_SHAPE", std::string(what) + " must not overlap an input");
-  }
-}
-
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -108,7 +91,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   need_rows(info, a.ElementLength(), n, words, "a");
   need_rows(info, b.ElementLength(), stride ? n : (n ? 1 : 0), words, "b");
   need_rows(info, out.ElementLength(), n, words, "out");
-  no_overlap(info, out, {0, 1}, "out");
+  no_overlap(info, out, {a, b}, "out");
   kernels(info.Env())->bind(reinterpret_cast<const uint64_t*>(a.Data()), reinterpret_cast<const uint64_t*>(b.Data()),
                             (int)stride, n, words, reinterpret_cast<uint64_t*>(out.Data()));
   return info.Env().Undefined();
@@ -123,7 +106,7 @@ Work PrepHamming1xN(const Napi::CallbackInfo& info) {
   need_rows(info, q.ElementLength(), 1, words, "query");
   need_rows(info, batch.ElementLength(), n, words, "batch");
   need_len(info, out.ElementLength(), n, 1, "out");
-  no_overlap(info, out, {0, 1}, "out");
+  no_overlap(info, out, {q, batch}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   unsigned t = threads(info.Env());
   const uint64_t* qp = reinterpret_cast<const uint64_t*>(q.Data());
@@ -142,7 +125,7 @@ Work PrepHammingMxN(const Napi::CallbackInfo& info) {
   need_rows(info, a.ElementLength(), m, words, "a");
   need_rows(info, b.ElementLength(), n, words, "b");
   if (n && m > out.ElementLength() / n) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
-  no_overlap(info, out, {0, 2}, "out");
+  no_overlap(info, out, {a, b}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   unsigned t = threads(info.Env());
   const uint64_t* ap = reinterpret_cast<const uint64_t*>(a.Data());
@@ -166,8 +149,8 @@ Work PrepTopK(const Napi::CallbackInfo& info) {
   need_len(info, idx.ElementLength(), m, k, "outIdx");
   need_len(info, dist.ElementLength(), m, k, "outDist");
   if (overlaps(idx, dist)) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "outIdx and outDist must not overlap");
-  no_overlap(info, idx, {0, 2}, "outIdx");
-  no_overlap(info, dist, {0, 2}, "outDist");
+  no_overlap(info, idx, {q, batch}, "outIdx");
+  no_overlap(info, dist, {q, batch}, "outDist");
   const hdg_kernels_t* kt = kernels(info.Env());
   const uint64_t* qp = reinterpret_cast<const uint64_t*>(q.Data());
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
@@ -181,14 +164,14 @@ Work PrepBundle(const Napi::CallbackInfo& info) {
   auto batch = typed<uint32_t>(info, 0, "batch");
   size_t k = count(info, 1, "k");
   size_t words = words_arg(info, 2);
-  const uint32_t* tie = optional_typed<uint32_t>(info, 3, "tie", 2 * words);
+  auto tie = optional_typed<uint32_t>(info, 3, "tie", 2 * words);
   auto out = typed<uint32_t>(info, 4, "out");
   need_rows(info, batch.ElementLength(), k, words, "batch");
   need_rows(info, out.ElementLength(), 1, words, "out");
-  no_overlap(info, out, {0, 3}, "out");
+  no_overlap(info, out, {batch, tie}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
-  const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie);
+  const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie.data);
   uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
   return [=] { kt->bundle(bp, k, words, tp, op); };
 }
@@ -199,15 +182,15 @@ Napi::Value BundleWeighted(const Napi::CallbackInfo& info) {
   uint32_t dim = dimension(info, 2);
   auto weights = typed<int32_t>(info, 3, "weights");
   size_t words = hdg_words(dim);
-  const uint32_t* tie = optional_typed<uint32_t>(info, 4, "tie", 2 * words);
+  auto tie = optional_typed<uint32_t>(info, 4, "tie", 2 * words);
   auto out = typed<uint32_t>(info, 5, "out");
   need_rows(info, batch.ElementLength(), k, words, "batch");
   need_len(info, weights.ElementLength(), k, 1, "weights");
   need_rows(info, out.ElementLength(), 1, words, "out");
-  no_overlap(info, out, {0, 3, 4}, "out");
+  no_overlap(info, out, {batch, weights, tie}, "out");
   std::vector<int32_t> scratch(dim);
   hdg_bundle_weighted(kernels(info.Env()), reinterpret_cast<const uint64_t*>(batch.Data()), k, dim, weights.Data(),
-                      reinterpret_cast<const uint64_t*>(tie), scratch.data(), reinterpret_cast<uint64_t*>(out.Data()));
+                      reinterpret_cast<const uint64_t*>(tie.data), scratch.data(), reinterpret_cast<uint64_t*>(out.Data()));
   return info.Env().Undefined();
 }
 
@@ -216,13 +199,14 @@ Work PrepAccAdd(const Napi::CallbackInfo& info) {
   uint32_t dim = dimension(info, 1);
   auto batch = typed<uint32_t>(info, 2, "batch");
   size_t n = count(info, 3, "n");
-  const int32_t* w = optional_typed<int32_t>(info, 4, "weights", n);
+  auto weights = optional_typed<int32_t>(info, 4, "weights", n);
   need_len(info, counters.ElementLength(), 1, dim, "counters");
   need_rows(info, batch.ElementLength(), n, hdg_words(dim), "batch");
-  no_overlap(info, counters, {2, 4}, "counters");
+  no_overlap(info, counters, {batch, weights}, "counters");
   const hdg_kernels_t* kt = kernels(info.Env());
   int32_t* cp = counters.Data();
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
+  const int32_t* w = weights.data;
   return [=] { kt->acc_add(cp, dim, bp, n, w); };
 }
 
@@ -231,12 +215,12 @@ Napi::Value Threshold(const Napi::CallbackInfo& info) {
   size_t m = count(info, 1, "m");
   uint32_t dim = dimension(info, 2);
   size_t words = hdg_words(dim);
-  const uint32_t* tie = optional_typed<uint32_t>(info, 3, "tie", 2 * words);
+  auto tie = optional_typed<uint32_t>(info, 3, "tie", 2 * words);
   auto out = typed<uint32_t>(info, 4, "out");
   need_len(info, counters.ElementLength(), m, dim, "counters");
   need_rows(info, out.ElementLength(), m, words, "out");
-  no_overlap(info, out, {0, 3}, "out");
-  kernels(info.Env())->threshold(counters.Data(), m, dim, reinterpret_cast<const uint64_t*>(tie),
+  no_overlap(info, out, {counters, tie}, "out");
+  kernels(info.Env())->threshold(counters.Data(), m, dim, reinterpret_cast<const uint64_t*>(tie.data),
                                  reinterpret_cast<uint64_t*>(out.Data()));
   return info.Env().Undefined();
 }
@@ -251,7 +235,7 @@ Work PrepDotCounters(const Napi::CallbackInfo& info) {
   need_rows(info, hvs.ElementLength(), n, hdg_words(dim), "hvs");
   need_len(info, counters.ElementLength(), m, dim, "counters");
   if (m && n > out.ElementLength() / m) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
-  no_overlap(info, out, {0, 2}, "out");
+  no_overlap(info, out, {hvs, counters}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   const uint64_t* hp = reinterpret_cast<const uint64_t*>(hvs.Data());
   const int32_t* cp = counters.Data();
@@ -282,7 +266,7 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   size_t words = hdg_words(dim);
   need_rows(info, in.ElementLength(), n, words, "input");
   need_rows(info, out.ElementLength(), n, words, "out");
-  no_overlap(info, out, {0}, "out");
+  no_overlap(info, out, {in}, "out");
   hdg_permute(reinterpret_cast<const uint64_t*>(in.Data()), n, dim, (int64_t)kd,
               reinterpret_cast<uint64_t*>(out.Data()));
   return info.Env().Undefined();

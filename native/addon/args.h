@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "hdglue.h"
@@ -50,23 +51,67 @@ struct ArrayKind<double> {
   static constexpr const char* name = "Float64Array";
 };
 
-// A typed array argument of element type T with at least `need` elements.
-template <typename T>
-Napi::TypedArrayOf<T> typed(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  Napi::Env env = info.Env();
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != ArrayKind<T>::type)
-    throw_type(env, std::string(what) + " must be a " + ArrayKind<T>::name);
-  return v.As<Napi::TypedArrayOf<T>>();
-}
+// A typed array argument seen through one napi_get_typedarray_info call: the element pointer
+// (already offset by byteOffset), the element count and the byte span. Going through the
+// node-addon-api wrappers instead costs one engine call per property, which dominated the
+// overhead of small kernel calls.
+struct Span {
+  const void* p = nullptr;
+  size_t bytes = 0;
+};
 
 template <typename T>
-const T* optional_typed(const Napi::CallbackInfo& info, size_t i, const char* what, size_t need) {
-  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+struct Typed : Span {
+  T* data = nullptr;
+  size_t len = 0;
+  T* Data() const { return data; }
+  size_t ElementLength() const { return len; }
+};
+
+template <typename T>
+Typed<T> typed(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  napi_env env = info.Env();
+  napi_value v = info[i];
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is)
+    throw_type(info.Env(), std::string(what) + " must be a " + ArrayKind<T>::name);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != ArrayKind<T>::type)
+    throw_type(info.Env(), std::string(what) + " must be a " + ArrayKind<T>::name);
+  Typed<T> t;
+  t.data = static_cast<T*>(data);
+  t.len = length;
+  t.p = data;
+  t.bytes = length * sizeof(T);
+  return t;
+}
+
+// Null or undefined give an empty Typed (data == nullptr).
+template <typename T>
+Typed<T> optional_typed(const Napi::CallbackInfo& info, size_t i, const char* what, size_t need) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return Typed<T>();
   auto a = typed<T>(info, i, what);
   if (a.ElementLength() < need)
     throw_range(info.Env(), "ERR_HDGLUE_SHAPE", std::string(what) + " is too short");
-  return a.Data();
+  return a;
+}
+
+// Memory ranges, not buffers, are compared: two views of one buffer that do not intersect are fine.
+inline bool overlaps(const Span& a, const Span& b) {
+  uintptr_t a0 = (uintptr_t)a.p, b0 = (uintptr_t)b.p;
+  return a.bytes && b.bytes && a0 < b0 + b.bytes && b0 < a0 + a.bytes;
+}
+
+// Outputs must not share memory with inputs: kernels read and write in blocks whose order
+// differs between ISA levels and thread counts, so an overlap would make results depend on them.
+inline void no_overlap(const Napi::CallbackInfo& info, const Span& out, std::initializer_list<Span> inputs,
+                       const char* what) {
+  for (const Span& in : inputs)
+    if (overlaps(out, in))
+      throw_range(info.Env(), "ERR_HDGLUE_SHAPE", std::string(what) + " must not overlap an input");
 }
 
 // A non-negative integer count or size no larger than `max`.
