@@ -198,4 +198,38 @@ void dot_counters_scalar(const uint64_t* hvs, size_t n, const int32_t* counters,
   }
 }
 
+void encode_levels_scalar(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                          const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
+  unsigned nplanes = 0;
+  while (nplanes < 64 && (features >> nplanes) != 0) nplanes++;
+  uint64_t planes[64];
+  for (size_t r = 0; r < n; r++) {
+    const uint16_t* b = bins + r * features;
+    uint64_t* o = out + r * words;
+    for (size_t j = 0; j < words; j++) {
+      for (unsigned p = 0; p < nplanes; p++) planes[p] = 0;
+      // The same carry-save tree as bundle_scalar, over rows formed on the fly.
+      uint64_t ones = 0, twos = 0, fours = 0, eights, twos_a, twos_b, fours_a, fours_b;
+      size_t f = 0;
+      auto row = [&](size_t i) { return ld64(levels + (size_t)b[i] * words + j) ^ ld64(positions + i * words + j); };
+      for (; f + 8 <= features; f += 8) {
+        csa(twos_a, ones, ones, row(f), row(f + 1));
+        csa(twos_b, ones, ones, row(f + 2), row(f + 3));
+        csa(fours_a, twos, twos, twos_a, twos_b);
+        csa(twos_a, ones, ones, row(f + 4), row(f + 5));
+        csa(twos_b, ones, ones, row(f + 6), row(f + 7));
+        csa(fours_b, twos, twos, twos_a, twos_b);
+        csa(eights, fours, fours, fours_a, fours_b);
+        ripple_add(planes, 3, eights);
+      }
+      ripple_add(planes, 0, ones);
+      ripple_add(planes, 1, twos);
+      ripple_add(planes, 2, fours);
+      for (; f < features; f++) ripple_add(planes, 0, row(f));
+      uint64_t tb = tie ? ld64(tie + j) : 0;
+      st64(o + j, majority_from_planes(planes, nplanes, features, tb));
+    }
+  }
+}
+
 }  // namespace hdg

@@ -77,6 +77,12 @@ typedef struct hdg_kernels_t {
   void (*threshold)(const int32_t* counters, size_t m, uint32_t dim, const uint64_t* tie, uint64_t* out);
   /* out[r * m + c] = sum_i counters[c][i] * (bit i of hv r ? -1 : +1), exact as int64. */
   void (*dot_counters)(const uint64_t* hvs, size_t n, const int32_t* counters, size_t m, uint32_t dim, int64_t* out);
+  /* The level encoder's core: for each of n rows, the majority over f < features of
+   * levels[bins[r * features + f]] ^ positions[f], ties by `tie` (NULL: the ones rule). In other
+   * words bundle(bind(level of the feature's bin, position of the feature)) without materializing
+   * the bound rows. bins[] < the number of level rows (the caller guarantees it). */
+  void (*encode_levels)(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                        const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out);
 } hdg_kernels_t;
 
 /* Highest level this CPU and OS support (ignores HDGLUE_MAX_ISA). */

@@ -339,6 +339,12 @@ void dot_counters_avx2(const uint64_t* hvs, size_t n, const int32_t* counters, s
 
 HDG_TARGET_END
 
+// PLACEHOLDER until the avx2 encoder lands: the scalar reference.
+void encode_levels_avx2(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                          const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
+  encode_levels_scalar(bins, n, features, levels, positions, words, tie, out);
+}
+
 }  // namespace hdg
 
 #endif

@@ -346,6 +346,48 @@ void test_parallel(const hdg_kernels_t* kt, Rng& r) {
   }
 }
 
+// The level encoder against the oracle: bind each feature's level row to its position row,
+// then the per-bit majority, for feature counts that exercise every tree size and tie.
+void test_encode(const hdg_kernels_t* kt, Rng& r) {
+  for (uint32_t dim : {1u, 63u, 64u, 65u, 129u, 511u, 1000u, 10000u}) {
+    size_t words = hdg_words(dim);
+    const size_t nlevels = 13;
+    Buf levels(nlevels * words), tie(words);
+    fill_random(levels.p, nlevels, dim, r, 0);
+    fill_random(tie.p, 1, dim, r, 0);
+    for (size_t features : {1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100, 128, 129, 255, 256, 300}) {
+      if (dim > 1100 && features > 130 && features != 300) continue;
+      Buf pos(features * words);
+      fill_random(pos.p, features, dim, r, (int)(features % 3));
+      for (size_t n : {0, 1, 2, 5, 33, 70}) {
+        if (dim > 1100 && n > 5) continue;
+        std::vector<uint16_t> bins(n * features);
+        for (auto& b : bins) b = (uint16_t)(r.next() % nlevels);
+        // Rows where every feature sits in the same bin, and pairs of features that cancel, so
+        // even feature counts produce ties.
+        if (n > 1)
+          for (size_t f = 0; f < features; f++) bins[features + f] = 3;
+        for (int use_tie = 0; use_tie <= 1; use_tie++) {
+          const uint64_t* t = use_tie ? tie.p : nullptr;
+          Buf out(n * words + 1), want(n * words + 1);
+          kt->encode_levels(bins.data(), n, features, levels.p, pos.p, words, t, out.p);
+          for (size_t row = 0; row < n; row++) {
+            for (uint32_t i = 0; i < dim; i++) {
+              size_t ones = 0;
+              for (size_t f = 0; f < features; f++)
+                ones += bit(levels.p + (size_t)bins[row * features + f] * words, i) ^ bit(pos.p + f * words, i);
+              int b = 2 * ones > features ? 1 : 2 * ones < features ? 0 : (t ? bit(t, i) : 0);
+              set_bit(want.p + row * words, i, b);
+            }
+          }
+          CHECK(equal_words(out.p, want.p, n * words) && padding_zero(out.p, n, dim),
+                "encode_levels dim=%u features=%zu n=%zu tie=%d", dim, features, n, use_tie);
+        }
+      }
+    }
+  }
+}
+
 void test_rng() {
   // Locked known answers: these bits are the package's compatibility promise (saved codebooks,
   // model files) and lib/rng.ts must produce the same; changing them is a breaking change.
@@ -398,6 +440,7 @@ int main(int argc, char** argv) {
   test_counters(kt, r);
   test_permute_topk(kt, r);
   test_parallel(kt, r);
+  test_encode(kt, r);
   printf("%s: %d passed, %d failed\n", argv[1], g_passed, g_failed);
   return g_failed ? 1 : 0;
 }
