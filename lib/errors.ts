@@ -23,6 +23,14 @@ export const ErrorCode = {
   BUSY: 'ERR_HDGLUE_BUSY',
   /** An array given to an async call was detached, transferred or resized before it settled (Error). */
   DETACHED: 'ERR_HDGLUE_DETACHED',
+  /** An embedding value is NaN or infinite (RangeError); the message names the row and feature. */
+  NOT_FINITE: 'ERR_HDGLUE_NOT_FINITE',
+  /** A codebook has no vector of that name (HdglueError). */
+  UNKNOWN_NAME: 'ERR_HDGLUE_UNKNOWN_NAME',
+  /** A serialized description is malformed or of another kind or version (HdglueError). */
+  BAD_DESCRIPTION: 'ERR_HDGLUE_BAD_DESCRIPTION',
+  /** The native side could not allocate working memory (Error). */
+  OUT_OF_MEMORY: 'ERR_HDGLUE_OUT_OF_MEMORY',
   /** HDGLUE_BACKEND=native was asked for and no binary loads (HdglueError). */
   NATIVE_UNAVAILABLE: 'ERR_HDGLUE_NATIVE_UNAVAILABLE',
   /** An environment variable hdglue reads has an unknown value (HdglueError). */

@@ -1,15 +1,27 @@
 /**
  * hdglue: glue trained neural networks through a hyperdimensional-computing symbolic layer.
  *
- * This entry point exports the packed-hypervector core: {@link Hypervector} and
- * {@link HVBatch}, the operations on them, class {@link Accumulators}, errors with stable
- * codes, and {@link backendInfo}.
+ * This entry point exports the packed-hypervector core ({@link Hypervector}, {@link HVBatch},
+ * the operations on them, class {@link Accumulators}), the item memory ({@link Codebook}) and
+ * level codebooks, the encoders that turn network embeddings into hypervectors
+ * ({@link EmbeddingEncoder}, {@link ProjectionEncoder}), errors with stable codes, and
+ * {@link backendInfo}.
  * @packageDocumentation
  */
 import { backend, nativeLoadError } from './backend/index.js';
 import { platformTuple } from './backend/native.js';
 
 export { type AccumulateOptions, Accumulators, type ThresholdOptions } from './accumulators.js';
+export { Codebook, type CodebookDescription, type Nearest } from './codebook.js';
+export type { Embedding, EmbeddingMatrix } from './embeddings.js';
+export {
+  EmbeddingEncoder,
+  type EmbeddingEncoderDescription,
+  type EmbeddingEncoderOptions,
+  type FitOptions,
+} from './encoder.js';
+export { type LevelKind, type LevelOptions, levelVectors } from './levels.js';
+export { ProjectionEncoder, type ProjectionEncoderDescription, type ProjectionEncoderOptions } from './projection.js';
 export { ErrorCode, HdglueError } from './errors.js';
 export { HVBatch, Hypervector } from './hv.js';
 export {

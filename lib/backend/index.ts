@@ -5,11 +5,14 @@
  * @internal
  */
 import { ErrorCode, HdglueError } from '../errors.js';
-import { jsKernels } from './js.js';
+import { jsKernels as coreKernels } from './js.js';
+import { bin, encodeLevels, project } from './js-encode.js';
 import { loadNative, platformTuple } from './native.js';
-import type { Backend } from './types.js';
+import type { Backend, Kernels } from './types.js';
 
 const ISA_NAMES = ['scalar', 'avx2', 'avx512', 'neon'];
+
+const jsKernels: Kernels = { ...coreKernels, bin, encodeLevels, project };
 
 /** The TypeScript backend: the kernels, with async twins that yield once before running. */
 export const jsBackend: Backend = {
@@ -24,12 +27,14 @@ export const jsBackend: Backend = {
   bundleAsync: (...a) => deferred(a, () => jsKernels.bundle(...a)),
   accAddAsync: (...a) => deferred(a, () => jsKernels.accAdd(...a)),
   dotCountersAsync: (...a) => deferred(a, () => jsKernels.dotCounters(...a)),
+  encodeLevelsAsync: (...a) => deferred(a, () => jsKernels.encodeLevels(...a)),
+  projectAsync: (...a) => deferred(a, () => jsKernels.project(...a)),
 };
 
 // A promise that settles on a later turn, like the native worker's, so callers cannot come to
 // rely on synchronous completion. As on the native side, an array that was detached, transferred
 // or resized in between fails the call with ERR_HDGLUE_DETACHED instead of giving garbage.
-function deferred(args: readonly unknown[], work: () => void): Promise<void> {
+function deferred<T>(args: readonly unknown[], work: () => T): Promise<T> {
   const views = args.filter((a): a is ArrayBufferView => ArrayBuffer.isView(a));
   const sizes = views.map((v) => v.byteLength);
   return new Promise((resolve, reject) => {
@@ -43,8 +48,7 @@ function deferred(args: readonly unknown[], work: () => void): Promise<void> {
             { code: ErrorCode.DETACHED },
           );
         }
-        work();
-        resolve();
+        resolve(work());
       } catch (e) {
         reject(e);
       }

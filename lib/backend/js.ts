@@ -10,7 +10,7 @@
  * @internal Not exported from the package.
  */
 import { randomHVInto } from '../rng.js';
-import type { Kernels } from './types.js';
+import type { CoreKernels } from './types.js';
 
 /** SWAR popcount of a 32-bit value. */
 function popcount32(x: number): number {
@@ -506,7 +506,7 @@ function permute(input: Uint32Array, n: number, dim: number, k: number, out: Uin
 }
 
 /** The TypeScript backend's kernels, bit-identical to the native scalar kernels. */
-export const jsKernels: Kernels = {
+export const jsKernels: CoreKernels = {
   randomHV: randomHVInto,
   bind,
   hamming1xN,

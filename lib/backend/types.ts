@@ -50,7 +50,42 @@ export interface Kernels {
   dotCounters(hvs: Uint32Array, n: number, counters: Int32Array, m: number, dim: number, out: Float64Array): void;
   /** Cyclic rotation of each of n rows by k bits within dim (bit i -> bit (i + k) mod dim). */
   permute(input: Uint32Array, n: number, dim: number, k: number, out: Uint32Array): void;
+  /** Bin of a finite value: numpy's clip(digitize(v, linspace(lo, hi, bins + 1)) - 1, 0, bins - 1). */
+  bin(v: number, lo: number, hi: number, bins: number): number;
+  /**
+   * Level encoder: bins each value with its feature's lo/hi, binds the level row of the bin to the
+   * feature's position row, bundles over features. Returns -1, or the row-major index of the first
+   * NaN/infinite value (then nothing is written).
+   */
+  encodeLevels(
+    x: Float32Array | Float64Array,
+    n: number,
+    features: number,
+    lo: Float64Array,
+    hi: Float64Array,
+    bins: number,
+    levels: Uint32Array,
+    levelCount: number,
+    positions: Uint32Array,
+    dim: number,
+    tie: Uint32Array | null,
+    out: Uint32Array,
+  ): number;
+  /** Projection encoder: sign of sum_f quantize(x_f, mult_f) * bipolar(proj row f). Returns as encodeLevels. */
+  project(
+    x: Float32Array | Float64Array,
+    n: number,
+    features: number,
+    mult: Float64Array,
+    proj: Uint32Array,
+    dim: number,
+    tie: Uint32Array | null,
+    out: Uint32Array,
+  ): number;
 }
+
+/** The kernels of lib/backend/js.ts; the encoders (lib/backend/js-encode.ts) are built on them. @internal */
+export type CoreKernels = Omit<Kernels, 'bin' | 'encodeLevels' | 'project'>;
 
 /** Async twins of the batch kernels: same arguments, resolved once outputs are written. */
 export interface AsyncKernels {
@@ -82,6 +117,8 @@ export interface AsyncKernels {
     dim: number,
     out: Float64Array,
   ): Promise<void>;
+  encodeLevelsAsync(...args: Parameters<Kernels['encodeLevels']>): Promise<number>;
+  projectAsync(...args: Parameters<Kernels['project']>): Promise<number>;
 }
 
 /** A loaded backend: kernels plus what it reports about itself. */

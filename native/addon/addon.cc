@@ -4,7 +4,9 @@
 // caller, and no external ArrayBuffers are created (Electron forbids them).
 #include <napi.h>
 
+#include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "args.h"
@@ -14,7 +16,7 @@
 namespace hdg_addon {
 namespace {
 
-using Work = std::function<void()>;
+using Work = Job;
 
 // Per-environment state (worker threads each get their own); the kernel table itself is
 // immutable and shared.
@@ -112,7 +114,10 @@ Work PrepHamming1xN(const Napi::CallbackInfo& info) {
   const uint64_t* qp = reinterpret_cast<const uint64_t*>(q.Data());
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
   uint32_t* op = out.Data();
-  return [=] { hdg_hamming_1xn_mt(kt, qp, bp, n, words, op, t); };
+  return [=] {
+    hdg_hamming_1xn_mt(kt, qp, bp, n, words, op, t);
+    return NAN;
+  };
 }
 
 Work PrepHammingMxN(const Napi::CallbackInfo& info) {
@@ -131,7 +136,10 @@ Work PrepHammingMxN(const Napi::CallbackInfo& info) {
   const uint64_t* ap = reinterpret_cast<const uint64_t*>(a.Data());
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(b.Data());
   uint32_t* op = out.Data();
-  return [=] { hdg_hamming_mxn_mt(kt, ap, m, bp, n, words, op, t); };
+  return [=] {
+    hdg_hamming_mxn_mt(kt, ap, m, bp, n, words, op, t);
+    return NAN;
+  };
 }
 
 Work PrepTopK(const Napi::CallbackInfo& info) {
@@ -157,7 +165,10 @@ Work PrepTopK(const Napi::CallbackInfo& info) {
   uint32_t* ip = idx.Data();
   uint32_t* dp = dist.Data();
   unsigned t = threads(info.Env());
-  return [=] { hdg_topk_mt(kt, qp, m, bp, n, words, k, ip, dp, t); };
+  return [=] {
+    hdg_topk_mt(kt, qp, m, bp, n, words, k, ip, dp, t);
+    return NAN;
+  };
 }
 
 Work PrepBundle(const Napi::CallbackInfo& info) {
@@ -173,7 +184,10 @@ Work PrepBundle(const Napi::CallbackInfo& info) {
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
   const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie.data);
   uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
-  return [=] { kt->bundle(bp, k, words, tp, op); };
+  return [=] {
+    kt->bundle(bp, k, words, tp, op);
+    return NAN;
+  };
 }
 
 Napi::Value BundleWeighted(const Napi::CallbackInfo& info) {
@@ -207,7 +221,10 @@ Work PrepAccAdd(const Napi::CallbackInfo& info) {
   int32_t* cp = counters.Data();
   const uint64_t* bp = reinterpret_cast<const uint64_t*>(batch.Data());
   const int32_t* w = weights.data;
-  return [=] { kt->acc_add(cp, dim, bp, n, w); };
+  return [=] {
+    kt->acc_add(cp, dim, bp, n, w);
+    return NAN;
+  };
 }
 
 Napi::Value Threshold(const Napi::CallbackInfo& info) {
@@ -251,6 +268,7 @@ Work PrepDotCounters(const Napi::CallbackInfo& info) {
       double d = (double)v;
       std::memcpy(op + i, &d, 8);
     }
+    return NAN;
   };
 }
 
@@ -272,10 +290,138 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The embeddings argument of the encoders: Float32Array or Float64Array, at least n * features.
+struct Floats {
+  const void* data;
+  bool f64;
+  Span span;
+};
+
+Floats floats(const Napi::CallbackInfo& info, size_t i, size_t n, size_t features) {
+  Napi::Value v = info[i];
+  bool f64 = v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+  Floats r{nullptr, f64, {}};
+  if (f64) {
+    auto a = typed<double>(info, i, "embeddings");
+    need_len(info, a.ElementLength(), n, features, "embeddings");
+    r.data = a.Data();
+    r.span = a;
+  } else {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw_type(info.Env(), "embeddings must be a Float32Array or a Float64Array");
+    auto a = typed<float>(info, i, "embeddings");
+    need_len(info, a.ElementLength(), n, features, "embeddings");
+    r.data = a.Data();
+    r.span = a;
+  }
+  return r;
+}
+
+// Turns an encoder status into the job result: -1 when done, else the index of the first
+// non-finite value, which lib/ formats into an error naming the row and the feature.
+double encoder_result(hdg_status_t st, size_t bad) {
+  if (st < 0) throw std::runtime_error("hdglue: out of memory while encoding");
+  return st == 1 ? (double)bad : -1.0;
+}
+
+Work PrepEncodeLevels(const Napi::CallbackInfo& info) {
+  size_t n = count(info, 1, "n");
+  size_t features = count(info, 2, "features", 65536);
+  if (features == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "features must be at least 1");
+  Floats x = floats(info, 0, n, features);
+  auto lo = typed<double>(info, 3, "lo");
+  auto hi = typed<double>(info, 4, "hi");
+  size_t bins = count(info, 5, "bins", 65536);
+  if (bins == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "bins must be at least 1");
+  auto levels = typed<uint32_t>(info, 6, "levels");
+  size_t nlevels = count(info, 7, "levelCount", 65536);
+  auto positions = typed<uint32_t>(info, 8, "positions");
+  uint32_t dim = dimension(info, 9);
+  size_t words = hdg_words(dim);
+  auto tie = optional_typed<uint32_t>(info, 10, "tie", 2 * words);
+  auto out = typed<uint32_t>(info, 11, "out");
+  if (nlevels < bins) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "the level codebook has fewer rows than bins");
+  need_len(info, lo.ElementLength(), 1, features, "lo");
+  need_len(info, hi.ElementLength(), 1, features, "hi");
+  need_rows(info, levels.ElementLength(), nlevels, words, "levels");
+  need_rows(info, positions.ElementLength(), features, words, "positions");
+  need_rows(info, out.ElementLength(), n, words, "out");
+  no_overlap(info, out, {x.span, lo, hi, levels, positions, tie}, "out");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  unsigned t = threads(info.Env());
+  const void* xp = x.data;
+  bool f64 = x.f64;
+  const double* lp = lo.Data();
+  const double* hp = hi.Data();
+  const uint64_t* lv = reinterpret_cast<const uint64_t*>(levels.Data());
+  const uint64_t* ps = reinterpret_cast<const uint64_t*>(positions.Data());
+  const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie.data);
+  uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
+  uint32_t b = (uint32_t)bins;
+  return [=] {
+    size_t bad = 0;
+    hdg_status_t st = f64 ? hdg_encode_f64(kt, static_cast<const double*>(xp), n, features, lp, hp, b, lv, ps, dim, tp,
+                                           op, t, &bad)
+                          : hdg_encode_f32(kt, static_cast<const float*>(xp), n, features, lp, hp, b, lv, ps, dim, tp,
+                                           op, t, &bad);
+    return encoder_result(st, bad);
+  };
+}
+
+Work PrepProject(const Napi::CallbackInfo& info) {
+  size_t n = count(info, 1, "n");
+  size_t features = count(info, 2, "features", 65536);
+  if (features == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "features must be at least 1");
+  Floats x = floats(info, 0, n, features);
+  auto mult = typed<double>(info, 3, "mult");
+  auto proj = typed<uint32_t>(info, 4, "projection");
+  uint32_t dim = dimension(info, 5);
+  size_t words = hdg_words(dim);
+  auto tie = optional_typed<uint32_t>(info, 6, "tie", 2 * words);
+  auto out = typed<uint32_t>(info, 7, "out");
+  need_len(info, mult.ElementLength(), 1, features, "mult");
+  need_rows(info, proj.ElementLength(), features, words, "projection");
+  need_rows(info, out.ElementLength(), n, words, "out");
+  no_overlap(info, out, {x.span, mult, proj, tie}, "out");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  unsigned t = threads(info.Env());
+  const void* xp = x.data;
+  bool f64 = x.f64;
+  const double* mp = mult.Data();
+  const uint64_t* pp = reinterpret_cast<const uint64_t*>(proj.Data());
+  const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie.data);
+  uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
+  return [=] {
+    size_t bad = 0;
+    hdg_status_t st = f64 ? hdg_project_f64(kt, static_cast<const double*>(xp), n, features, mp, pp, dim, tp, op, t, &bad)
+                          : hdg_project_f32(kt, static_cast<const float*>(xp), n, features, mp, pp, dim, tp, op, t, &bad);
+    return encoder_result(st, bad);
+  };
+}
+
+// Exposed so the tests can compare the native binning with numpy's digitize and the TypeScript twin.
+Napi::Value Bin(const Napi::CallbackInfo& info) {
+  for (size_t i = 0; i < 3; i++)
+    if (!info[i].IsNumber()) throw_type(info.Env(), "bin(value, lo, hi, bins) takes numbers");
+  size_t bins = count(info, 3, "bins", 65536);
+  if (bins == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "bins must be at least 1");
+  double v = info[0].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(v)) throw_range(info.Env(), "ERR_HDGLUE_NOT_FINITE", "value must be finite");
+  return Napi::Number::New(info.Env(), hdg_bin(v, info[1].As<Napi::Number>().DoubleValue(),
+                                               info[2].As<Napi::Number>().DoubleValue(), (uint32_t)bins));
+}
+
 template <Work (*Prep)(const Napi::CallbackInfo&)>
 Napi::Value Sync(const Napi::CallbackInfo& info) {
-  Prep(info)();
-  return info.Env().Undefined();
+  double r;
+  try {
+    r = Prep(info)();
+  } catch (const std::runtime_error& e) {
+    Napi::Error err = Napi::Error::New(info.Env(), e.what());
+    err.Set("code", Napi::String::New(info.Env(), "ERR_HDGLUE_OUT_OF_MEMORY"));
+    throw err;
+  }
+  return r != r ? info.Env().Undefined() : Napi::Number::New(info.Env(), r);
 }
 
 template <Work (*Prep)(const Napi::CallbackInfo&)>
@@ -305,6 +451,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dotCounters", Napi::Function::New(env, Sync<PrepDotCounters>, "dotCounters"));
   exports.Set("dotCountersAsync", Napi::Function::New(env, Async<PrepDotCounters>, "dotCountersAsync"));
   exports.Set("permute", Napi::Function::New(env, Permute, "permute"));
+  exports.Set("encodeLevels", Napi::Function::New(env, Sync<PrepEncodeLevels>, "encodeLevels"));
+  exports.Set("encodeLevelsAsync", Napi::Function::New(env, Async<PrepEncodeLevels>, "encodeLevelsAsync"));
+  exports.Set("project", Napi::Function::New(env, Sync<PrepProject>, "project"));
+  exports.Set("projectAsync", Napi::Function::New(env, Async<PrepProject>, "projectAsync"));
+  exports.Set("bin", Napi::Function::New(env, Bin, "bin"));
   return exports;
 }
 

@@ -46,6 +46,11 @@ struct ArrayKind<uint8_t> {
   static constexpr const char* name = "Uint8Array";
 };
 template <>
+struct ArrayKind<float> {
+  static constexpr napi_typedarray_type type = napi_float32_array;
+  static constexpr const char* name = "Float32Array";
+};
+template <>
 struct ArrayKind<double> {
   static constexpr napi_typedarray_type type = napi_float64_array;
   static constexpr const char* name = "Float64Array";

@@ -6,15 +6,21 @@
 
 #include <napi.h>
 
+#include <cmath>
 #include <functional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
 namespace hdg_addon {
 
+// A job's result: resolved as a number, or as undefined when NaN (the kernels with no result).
+// A job reports failure by throwing std::runtime_error, which becomes a rejection.
+using Job = std::function<double()>;
+
 class KernelWorker : public Napi::AsyncWorker {
  public:
-  KernelWorker(Napi::Env env, std::function<void()> work)
+  KernelWorker(Napi::Env env, Job work)
       : Napi::AsyncWorker(env, "hdglue:kernel"), work_(std::move(work)), deferred_(Napi::Promise::Deferred::New(env)) {}
 
   // Keeps the array object alive and remembers its size. N-API cannot stop a caller from
@@ -29,7 +35,13 @@ class KernelWorker : public Napi::AsyncWorker {
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
-  void Execute() override { work_(); }
+  void Execute() override {
+    try {
+      result_ = work_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -46,7 +58,7 @@ class KernelWorker : public Napi::AsyncWorker {
       deferred_.Reject(e.Value());
       return;
     }
-    deferred_.Resolve(env.Undefined());
+    deferred_.Resolve(result_ != result_ ? env.Undefined() : Napi::Number::New(env, result_));
   }
 
   void OnError(const Napi::Error& e) override {
@@ -55,14 +67,15 @@ class KernelWorker : public Napi::AsyncWorker {
   }
 
  private:
-  std::function<void()> work_;
+  Job work_;
+  double result_ = 0;
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::ObjectReference> pins_;
   std::vector<size_t> sizes_;
 };
 
 // Queue `work` with every argument of `info` pinned, returning the promise.
-inline Napi::Value run_async(const Napi::CallbackInfo& info, std::function<void()> work) {
+inline Napi::Value run_async(const Napi::CallbackInfo& info, Job work) {
   auto* w = new KernelWorker(info.Env(), std::move(work));
   for (size_t i = 0; i < info.Length(); i++) w->Pin(info[i]);
   Napi::Promise p = w->Promise();

@@ -9,43 +9,10 @@
 
 #include "../include/hdglue.h"
 
-namespace {
+#include "parallel.h"
 
-// Below this many 64-bit words per thread (2 MiB) a thread costs more than it saves.
-const size_t kMinWordsPerThread = (size_t)1 << 18;
-
-// Runs fn(begin, end) over [0, n) in `parts` contiguous chunks, the first on this thread. If a
-// thread cannot be started, its chunk runs here instead, so the result never depends on it.
-template <typename Fn>
-void split(size_t n, unsigned parts, Fn fn) {
-  if (parts <= 1 || n < 2) {
-    fn((size_t)0, n);
-    return;
-  }
-  if (parts > n) parts = (unsigned)n;
-  std::vector<std::thread> pool;
-  std::vector<size_t> inline_chunks;
-  size_t chunk = (n + parts - 1) / parts;
-  for (size_t start = chunk; start < n; start += chunk) {
-    size_t end = start + chunk < n ? start + chunk : n;
-    try {
-      pool.emplace_back(fn, start, end);
-    } catch (...) {
-      inline_chunks.push_back(start);
-    }
-  }
-  fn((size_t)0, chunk < n ? chunk : n);
-  for (size_t start : inline_chunks) fn(start, start + chunk < n ? start + chunk : n);
-  for (auto& t : pool) t.join();
-}
-
-unsigned threads_for(size_t total_words, unsigned threads) {
-  size_t useful = total_words / kMinWordsPerThread;
-  if (useful < 1) useful = 1;
-  return threads < useful ? threads : (unsigned)useful;
-}
-
-}  // namespace
+using hdg::split;
+using hdg::threads_for;
 
 extern "C" {
 

@@ -136,6 +136,42 @@ void hdg_hamming_mxn_mt(const hdg_kernels_t* kt, const uint64_t* a, size_t m, co
 void hdg_topk_mt(const hdg_kernels_t* kt, const uint64_t* queries, size_t m, const uint64_t* batch, size_t n,
                  size_t words, size_t k, uint32_t* out_idx, uint32_t* out_dist, unsigned threads);
 
+/* ---- encoders (encode.cc) ---- */
+
+/* Bin of a finite value for a feature with range [lo, hi] split into `bins` bins: exactly numpy's
+ * clip(digitize(v, linspace(lo, hi, bins + 1)) - 1, 0, bins - 1), edges computed as numpy does
+ * (edge j = j * ((hi - lo) / bins) + lo, the last edge = hi) in double precision without fused
+ * multiply-add. */
+uint32_t hdg_bin(double v, double lo, double hi, uint32_t bins);
+
+/* Result of the encoders: 0 done; 1 a value is NaN or infinite (its row-major index in *bad,
+ * nothing written); -1 out of memory (nothing written). */
+typedef int hdg_status_t;
+
+/* Level encoder: n embeddings of `features` values (row-major), each value binned with its
+ * feature's lo/hi, then kt->encode_levels over `levels` (rows of the level codebook, at least
+ * `bins` of them) and `positions` (features rows). Rows are split over `threads` threads. */
+hdg_status_t hdg_encode_f32(const hdg_kernels_t* kt, const float* x, size_t n, size_t features, const double* lo,
+                            const double* hi, uint32_t bins, const uint64_t* levels, const uint64_t* positions,
+                            uint32_t dim, const uint64_t* tie, uint64_t* out, unsigned threads, size_t* bad);
+hdg_status_t hdg_encode_f64(const hdg_kernels_t* kt, const double* x, size_t n, size_t features, const double* lo,
+                            const double* hi, uint32_t bins, const uint64_t* levels, const uint64_t* positions,
+                            uint32_t dim, const uint64_t* tie, uint64_t* out, unsigned threads, size_t* bad);
+
+/* Integer weight of a value in the projection encoder: clamp(floor(v * mult + 0.5), -32767, 32767). */
+int32_t hdg_quantize(double v, double mult);
+
+/* Projection encoder: for each embedding, the sign of sum_f q_f * bipolar(proj[f]) with
+ * q_f = hdg_quantize(x_f, mult[f]) and proj the `features` rows of a random sign matrix, ties
+ * by `tie`. Exact integer arithmetic (|sum| <= 32767 * features < 2^31 for features <= 65536), so
+ * every ISA and thread count agree. */
+hdg_status_t hdg_project_f32(const hdg_kernels_t* kt, const float* x, size_t n, size_t features, const double* mult,
+                             const uint64_t* proj, uint32_t dim, const uint64_t* tie, uint64_t* out, unsigned threads,
+                             size_t* bad);
+hdg_status_t hdg_project_f64(const hdg_kernels_t* kt, const double* x, size_t n, size_t features, const double* mult,
+                             const uint64_t* proj, uint32_t dim, const uint64_t* tie, uint64_t* out, unsigned threads,
+                             size_t* bad);
+
 #ifdef __cplusplus
 }
 #endif

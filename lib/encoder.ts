@@ -1,0 +1,307 @@
+/**
+ * The level encoder: turns one network's embedding (a vector of `features` floats) into a
+ * hypervector. Each value is binned within its feature's range, the bin's level vector is bound
+ * (XOR) to the feature's position vector, and the bound vectors are bundled (majority) over the
+ * features, all in one native call per batch.
+ */
+import { backend } from './backend/index.js';
+import {
+  badDescription,
+  checkEncoded,
+  type Embedding,
+  type EmbeddingMatrix,
+  type Matrix,
+  notFinite,
+  toMatrix,
+  toRow,
+} from './embeddings.js';
+import { ErrorCode, rangeError, typeError } from './errors.js';
+import { HVBatch, type Hypervector } from './hv.js';
+import { LEVEL_KINDS, type LevelKind, levelVectors } from './levels.js';
+import { randomBatch, type TieRule, tieData } from './ops.js';
+import { checkCount, checkDim, checkOptions, checkSeed, describe } from './validate.js';
+
+/** Options of {@link EmbeddingEncoder}. */
+export interface EmbeddingEncoderOptions {
+  /** Number of values per embedding (1 to 65,536). */
+  features: number;
+  /** Bits per hypervector; default 10,000. */
+  dim?: number;
+  /** Bins per feature (1 to 65,536); default 100. */
+  bins?: number;
+  /** Level codebook: `'level'` (default, distance-preserving), `'random'` (the tutorial's) or `'circular'`. */
+  levels?: LevelKind;
+  /** One range for every feature; default [-1, 1] (tanh outputs). Values outside are clipped to the end bins. */
+  range?: readonly [number, number];
+  /** Per-feature ranges (overrides `range`); usually set by {@link EmbeddingEncoder.fit}. */
+  ranges?: { lo: ArrayLike<number>; hi: ArrayLike<number> };
+  /** Seed of the position and level vectors and of the tie-breaker; default 0. */
+  seed?: number | bigint;
+  /** Tie rule of the bundle over features (only an even feature count can tie); default `'tiebreak'`. */
+  tie?: TieRule;
+}
+
+/** Options of {@link EmbeddingEncoder.fit}. */
+export interface FitOptions {
+  /** `'minmax'` (default): each feature's observed range; `'quantile'`: between two quantiles, robust to outliers. */
+  method?: 'minmax' | 'quantile';
+  /** Lower and upper quantile for `'quantile'`; default [0.01, 0.99]. */
+  quantiles?: readonly [number, number];
+  /** Rows in a flat typed array (default: its length / features). */
+  n?: number;
+}
+
+/** The JSON form of an {@link EmbeddingEncoder}: everything needed to rebuild it bit for bit. */
+export interface EmbeddingEncoderDescription {
+  kind: 'hdglue.EmbeddingEncoder';
+  version: 1;
+  features: number;
+  dim: number;
+  bins: number;
+  levels: LevelKind;
+  /** The seed as a decimal string (it may exceed 2^53). */
+  seed: string;
+  tie: TieRule;
+  lo: number[];
+  hi: number[];
+}
+
+/** Encodes embeddings of one network into hypervectors; see the module description. */
+export class EmbeddingEncoder {
+  /** Values per embedding. */
+  readonly features: number;
+  /** Bits per hypervector. */
+  readonly dim: number;
+  /** Bins per feature. */
+  readonly bins: number;
+  /** Level codebook kind. */
+  readonly levels: LevelKind;
+  /** Seed of every vector the encoder derives. */
+  readonly seed: bigint;
+  /** Tie rule of the bundle. */
+  readonly tie: TieRule;
+  #lo: Float64Array;
+  #hi: Float64Array;
+  #levelRows: HVBatch;
+  #positions: HVBatch;
+
+  /** @param options - see {@link EmbeddingEncoderOptions} */
+  constructor(options: EmbeddingEncoderOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw typeError(`EmbeddingEncoder options must be an object, got ${describe(options)}`);
+    }
+    this.features = checkCount(options.features, 'features', 65536);
+    if (this.features < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'features must be at least 1');
+    this.dim = checkDim(options.dim ?? 10000);
+    this.bins = checkCount(options.bins ?? 100, 'bins', 65536);
+    if (this.bins < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'bins must be at least 1');
+    this.levels = options.levels ?? 'level';
+    if (!LEVEL_KINDS.includes(this.levels)) {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `levels must be one of ${LEVEL_KINDS.join(', ')}, got ${String(this.levels)}`);
+    }
+    this.seed = checkSeed(options.seed ?? 0);
+    this.tie = options.tie ?? 'tiebreak';
+    tieData(this.dim, this.tie, this.seed); // validates the rule
+    [this.#lo, this.#hi] = initialRanges(this.features, options);
+    this.#levelRows = levelVectors(this.dim, this.bins, this.levels, { seed: this.seed, prefix: 'encoder/level' });
+    this.#positions = randomBatch(
+      this.dim,
+      Array.from({ length: this.features }, (_, f) => `encoder/position/${f}`),
+      { seed: this.seed },
+    );
+  }
+
+  /** Lower end of each feature's range (a copy). */
+  get lo(): Float64Array {
+    return this.#lo.slice();
+  }
+
+  /** Upper end of each feature's range (a copy). */
+  get hi(): Float64Array {
+    return this.#hi.slice();
+  }
+
+  /** The level vectors, one per bin (a copy). */
+  get levelVectors(): HVBatch {
+    return new HVBatch(this.dim, this.bins, this.#levelRows.data.slice());
+  }
+
+  /** The position vectors, one per feature (a copy). */
+  get positionVectors(): HVBatch {
+    return new HVBatch(this.dim, this.features, this.#positions.data.slice());
+  }
+
+  /**
+   * Calibrate each feature's range from data (for unbounded signals such as ReLU outputs):
+   * its min and max, or two quantiles. Replaces the ranges only if the data is valid.
+   */
+  fit(x: EmbeddingMatrix, options?: FitOptions): this {
+    const o = checkOptions(options);
+    const m = toMatrix(x, this.features, o.n);
+    const method = o.method ?? 'minmax';
+    if (method !== 'minmax' && method !== 'quantile') {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `fit method must be 'minmax' or 'quantile', got ${String(method)}`);
+    }
+    const [qlo, qhi] = o.quantiles ?? [0.01, 0.99];
+    if (method === 'quantile' && !(qlo >= 0 && qlo < qhi && qhi <= 1)) {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `quantiles must satisfy 0 <= low < high <= 1, got [${qlo}, ${qhi}]`);
+    }
+    const { n, data } = m;
+    for (let i = 0; i < n * this.features; i++) if (!Number.isFinite(data[i])) throw notFinite(data, i, this.features);
+    const lo = new Float64Array(this.features);
+    const hi = new Float64Array(this.features);
+    const column = new Float64Array(n);
+    for (let f = 0; f < this.features; f++) {
+      for (let r = 0; r < n; r++) column[r] = data[r * this.features + f] as number;
+      if (method === 'minmax') {
+        let a = Number.POSITIVE_INFINITY;
+        let b = Number.NEGATIVE_INFINITY;
+        for (const v of column) {
+          if (v < a) a = v;
+          if (v > b) b = v;
+        }
+        lo[f] = a;
+        hi[f] = b;
+      } else {
+        column.sort();
+        lo[f] = quantile(column, qlo);
+        hi[f] = quantile(column, qhi);
+      }
+    }
+    this.#lo = lo;
+    this.#hi = hi;
+    return this;
+  }
+
+  /** Encode one embedding. */
+  encode(x: Embedding): Hypervector {
+    return this.#run(toRow(x, this.features)).row(0);
+  }
+
+  /** Encode `n` embeddings (a flat row-major Float32Array/Float64Array of n * features values, or an array of rows). */
+  encodeBatch(x: EmbeddingMatrix, n?: number): HVBatch {
+    return this.#run(toMatrix(x, this.features, n));
+  }
+
+  /**
+   * {@link encodeBatch} off the event loop (on the native backend), split over threads for large
+   * batches. Do not modify or transfer `x` until it settles.
+   */
+  async encodeBatchAsync(x: EmbeddingMatrix, n?: number): Promise<HVBatch> {
+    const m = toMatrix(x, this.features, n);
+    const out = new HVBatch(this.dim, m.n);
+    const r = await backend().encodeLevelsAsync(...this.#args(m, out));
+    checkEncoded(r, m.data, this.features);
+    return out;
+  }
+
+  /** The full state as plain JSON (ranges, options, seed); {@link EmbeddingEncoder.fromJSON} rebuilds it exactly. */
+  toJSON(): EmbeddingEncoderDescription {
+    return {
+      kind: 'hdglue.EmbeddingEncoder',
+      version: 1,
+      features: this.features,
+      dim: this.dim,
+      bins: this.bins,
+      levels: this.levels,
+      seed: this.seed.toString(),
+      tie: this.tie,
+      lo: Array.from(this.#lo),
+      hi: Array.from(this.#hi),
+    };
+  }
+
+  /** Rebuild an encoder from {@link EmbeddingEncoder.toJSON}'s output (an object or its JSON text). */
+  static fromJSON(description: EmbeddingEncoderDescription | string): EmbeddingEncoder {
+    let d: unknown = description;
+    if (typeof d === 'string') {
+      try {
+        d = JSON.parse(d);
+      } catch (e) {
+        throw badDescription(`not JSON (${(e as Error).message})`);
+      }
+    }
+    if (d === null || typeof d !== 'object') throw badDescription('not an object');
+    const o = d as Partial<EmbeddingEncoderDescription>;
+    if (o.kind !== 'hdglue.EmbeddingEncoder') throw badDescription(`kind is ${String(o.kind)}, not hdglue.EmbeddingEncoder`);
+    if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
+    if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
+    if (!Array.isArray(o.lo) || !Array.isArray(o.hi)) throw badDescription('lo and hi must be arrays');
+    try {
+      return new EmbeddingEncoder({
+        features: o.features as number,
+        dim: o.dim as number,
+        bins: o.bins as number,
+        levels: o.levels as LevelKind,
+        seed: BigInt(o.seed),
+        tie: o.tie as TieRule,
+        ranges: { lo: o.lo, hi: o.hi },
+      });
+    } catch (e) {
+      throw badDescription((e as Error).message);
+    }
+  }
+
+  #run(m: Matrix): HVBatch {
+    const out = new HVBatch(this.dim, m.n);
+    checkEncoded(backend().encodeLevels(...this.#args(m, out)), m.data, this.features);
+    return out;
+  }
+
+  #args(m: Matrix, out: HVBatch) {
+    return [
+      m.data,
+      m.n,
+      this.features,
+      this.#lo,
+      this.#hi,
+      this.bins,
+      this.#levelRows.data,
+      this.bins,
+      this.#positions.data,
+      this.dim,
+      tieData(this.dim, this.tie, this.seed),
+      out.data,
+    ] as const;
+  }
+}
+
+// Linear interpolation between order statistics (numpy's default quantile method).
+function quantile(sorted: Float64Array, q: number): number {
+  const pos = q * (sorted.length - 1);
+  const i = Math.floor(pos);
+  const frac = pos - i;
+  const a = sorted[i] as number;
+  return i + 1 < sorted.length ? a + frac * ((sorted[i + 1] as number) - a) : a;
+}
+
+function initialRanges(features: number, options: EmbeddingEncoderOptions): [Float64Array, Float64Array] {
+  const lo = new Float64Array(features);
+  const hi = new Float64Array(features);
+  if (options.ranges !== undefined) {
+    const r = options.ranges;
+    if (r === null || typeof r !== 'object') throw typeError(`ranges must be { lo, hi }, got ${describe(r)}`);
+    for (const [name, src, dst] of [
+      ['lo', r.lo, lo],
+      ['hi', r.hi, hi],
+    ] as const) {
+      if (src === null || typeof src !== 'object' || src.length !== features) {
+        throw rangeError(ErrorCode.SHAPE, `ranges.${name} must have ${features} numbers`);
+      }
+      for (let f = 0; f < features; f++) dst[f] = src[f] as number;
+    }
+  } else {
+    const range = options.range ?? [-1, 1];
+    if (!Array.isArray(range) || range.length !== 2) throw typeError('range must be [lo, hi]');
+    lo.fill(range[0] as number);
+    hi.fill(range[1] as number);
+  }
+  for (let f = 0; f < features; f++) {
+    const a = lo[f] as number;
+    const b = hi[f] as number;
+    if (!Number.isFinite(a) || !Number.isFinite(b) || a > b) {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `feature ${f}: range [${a}, ${b}] must be finite with lo <= hi`);
+    }
+  }
+  return [lo, hi];
+}

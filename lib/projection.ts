@@ -1,0 +1,214 @@
+/**
+ * The projection encoder, for wide embeddings (512 to 4,096 values, e.g. transformer or ResNet
+ * features): bit i of the hypervector is the sign of a seed-derived random +1/-1 combination of
+ * the features (a random hyperplane, as in SimHash). Values are first quantized to 16-bit
+ * integers against per-feature scales, so the sums are exact integers and every backend, ISA
+ * level and thread count gives the same bits. The sign matrix is kept bit-packed (features rows
+ * of `dim` bits), never as a dense float matrix.
+ */
+import { backend } from './backend/index.js';
+import {
+  badDescription,
+  checkEncoded,
+  type Embedding,
+  type EmbeddingMatrix,
+  type Matrix,
+  notFinite,
+  toMatrix,
+  toRow,
+} from './embeddings.js';
+import { ErrorCode, rangeError, typeError } from './errors.js';
+import { HVBatch, type Hypervector } from './hv.js';
+import { randomBatch, type TieRule, tieData } from './ops.js';
+import { checkCount, checkDim, checkOptions, checkSeed, describe } from './validate.js';
+
+/** Options of {@link ProjectionEncoder}. */
+export interface ProjectionEncoderOptions {
+  /** Values per embedding (1 to 65,536). */
+  features: number;
+  /** Bits per hypervector; default 10,000. */
+  dim?: number;
+  /** Seed of the sign matrix and of the tie-breaker; default 0. */
+  seed?: number | bigint;
+  /** Rule for a sum of exactly 0; default `'tiebreak'`. */
+  tie?: TieRule;
+  /**
+   * Magnitude that maps to the largest quantized value, one for all features or one per feature
+   * (default 1); larger values are clipped. {@link ProjectionEncoder.fit} sets it from data.
+   */
+  scale?: number | ArrayLike<number>;
+}
+
+/** The JSON form of a {@link ProjectionEncoder}. */
+export interface ProjectionEncoderDescription {
+  kind: 'hdglue.ProjectionEncoder';
+  version: 1;
+  features: number;
+  dim: number;
+  seed: string;
+  tie: TieRule;
+  scale: number[];
+}
+
+const QMAX = 32767;
+
+/** Encodes wide embeddings by random projection; see the module description. */
+export class ProjectionEncoder {
+  /** Values per embedding. */
+  readonly features: number;
+  /** Bits per hypervector. */
+  readonly dim: number;
+  /** Seed of the sign matrix. */
+  readonly seed: bigint;
+  /** Rule for zero sums. */
+  readonly tie: TieRule;
+  #scale: Float64Array;
+  #mult: Float64Array;
+  #signs: HVBatch;
+
+  /** @param options - see {@link ProjectionEncoderOptions} */
+  constructor(options: ProjectionEncoderOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw typeError(`ProjectionEncoder options must be an object, got ${describe(options)}`);
+    }
+    this.features = checkCount(options.features, 'features', 65536);
+    if (this.features < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'features must be at least 1');
+    this.dim = checkDim(options.dim ?? 10000);
+    this.seed = checkSeed(options.seed ?? 0);
+    this.tie = options.tie ?? 'tiebreak';
+    tieData(this.dim, this.tie, this.seed);
+    this.#scale = scales(this.features, options.scale ?? 1);
+    this.#mult = multipliers(this.#scale);
+    this.#signs = randomBatch(
+      this.dim,
+      Array.from({ length: this.features }, (_, f) => `projection/${f}`),
+      { seed: this.seed },
+    );
+  }
+
+  /** Per-feature scales (a copy). */
+  get scale(): Float64Array {
+    return this.#scale.slice();
+  }
+
+  /**
+   * Set each feature's scale to the largest |value| in the data (or the `quantile` of |value|,
+   * for robustness to outliers). A feature that is always 0 keeps scale 1.
+   */
+  fit(x: EmbeddingMatrix, options?: { quantile?: number; n?: number }): this {
+    const o = checkOptions(options);
+    const q = o.quantile ?? 1;
+    if (!(q > 0 && q <= 1)) throw rangeError(ErrorCode.OUT_OF_RANGE, `quantile must be in (0, 1], got ${q}`);
+    const { n, data } = toMatrix(x, this.features, o.n);
+    for (let i = 0; i < n * this.features; i++) if (!Number.isFinite(data[i])) throw notFinite(data, i, this.features);
+    const scale = new Float64Array(this.features);
+    const column = new Float64Array(n);
+    for (let f = 0; f < this.features; f++) {
+      for (let r = 0; r < n; r++) column[r] = Math.abs(data[r * this.features + f] as number);
+      column.sort();
+      const s = column[Math.min(n - 1, Math.ceil(q * n) - 1)] as number;
+      scale[f] = s > 0 ? s : 1;
+    }
+    this.#scale = scale;
+    this.#mult = multipliers(scale);
+    return this;
+  }
+
+  /** Encode one embedding. */
+  encode(x: Embedding): Hypervector {
+    return this.#run(toRow(x, this.features)).row(0);
+  }
+
+  /** Encode `n` embeddings (flat row-major typed array, or an array of rows). */
+  encodeBatch(x: EmbeddingMatrix, n?: number): HVBatch {
+    return this.#run(toMatrix(x, this.features, n));
+  }
+
+  /** {@link encodeBatch} off the event loop (on the native backend). Do not modify or transfer `x` until it settles. */
+  async encodeBatchAsync(x: EmbeddingMatrix, n?: number): Promise<HVBatch> {
+    const m = toMatrix(x, this.features, n);
+    const out = new HVBatch(this.dim, m.n);
+    checkEncoded(await backend().projectAsync(...this.#args(m, out)), m.data, this.features);
+    return out;
+  }
+
+  /** The full state as plain JSON; {@link ProjectionEncoder.fromJSON} rebuilds it exactly. */
+  toJSON(): ProjectionEncoderDescription {
+    return {
+      kind: 'hdglue.ProjectionEncoder',
+      version: 1,
+      features: this.features,
+      dim: this.dim,
+      seed: this.seed.toString(),
+      tie: this.tie,
+      scale: Array.from(this.#scale),
+    };
+  }
+
+  /** Rebuild from {@link ProjectionEncoder.toJSON}'s output (an object or its JSON text). */
+  static fromJSON(description: ProjectionEncoderDescription | string): ProjectionEncoder {
+    let d: unknown = description;
+    if (typeof d === 'string') {
+      try {
+        d = JSON.parse(d);
+      } catch (e) {
+        throw badDescription(`not JSON (${(e as Error).message})`);
+      }
+    }
+    if (d === null || typeof d !== 'object') throw badDescription('not an object');
+    const o = d as Partial<ProjectionEncoderDescription>;
+    if (o.kind !== 'hdglue.ProjectionEncoder') throw badDescription(`kind is ${String(o.kind)}, not hdglue.ProjectionEncoder`);
+    if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
+    if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
+    if (!Array.isArray(o.scale)) throw badDescription('scale must be an array');
+    try {
+      return new ProjectionEncoder({
+        features: o.features as number,
+        dim: o.dim as number,
+        seed: BigInt(o.seed),
+        tie: o.tie as TieRule,
+        scale: o.scale,
+      });
+    } catch (e) {
+      throw badDescription((e as Error).message);
+    }
+  }
+
+  #run(m: Matrix): HVBatch {
+    const out = new HVBatch(this.dim, m.n);
+    checkEncoded(backend().project(...this.#args(m, out)), m.data, this.features);
+    return out;
+  }
+
+  #args(m: Matrix, out: HVBatch) {
+    return [
+      m.data,
+      m.n,
+      this.features,
+      this.#mult,
+      this.#signs.data,
+      this.dim,
+      tieData(this.dim, this.tie, this.seed),
+      out.data,
+    ] as const;
+  }
+}
+
+function scales(features: number, scale: number | ArrayLike<number>): Float64Array {
+  const out = new Float64Array(features);
+  if (typeof scale === 'number') out.fill(scale);
+  else if (scale !== null && typeof scale === 'object' && scale.length === features) {
+    for (let f = 0; f < features; f++) out[f] = scale[f] as number;
+  } else {
+    throw rangeError(ErrorCode.SHAPE, `scale must be a number or ${features} numbers`);
+  }
+  for (let f = 0; f < features; f++) {
+    const s = out[f] as number;
+    if (!(Number.isFinite(s) && s > 0)) throw rangeError(ErrorCode.OUT_OF_RANGE, `scale of feature ${f} must be a positive finite number, got ${s}`);
+  }
+  return out;
+}
+
+function multipliers(scale: Float64Array): Float64Array {
+  return scale.map((s) => QMAX / s);
+}
