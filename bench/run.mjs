@@ -84,17 +84,17 @@ async function op(name, unit, perCall, impls) {
   for (const impl of impls) {
     if (impl.before) impl.before();
     const b = await measure(impl.fn);
-    const perSecond = b.hz * perCall;
+    const perSecond = b.hz * (impl.perCall ?? perCall);
     rows.push({ ...impl, perSecond, rme: b.stats.rme });
     records.push({ op: name, impl: impl.impl, isa: impl.isa, dim: DIM, perSecond, unit });
   }
-  const js = rows.find((r) => r.impl === 'js');
+  const js = rows.find((r) => r.impl === 'ts');
   const peer = rows.find((r) => r.impl === 'simsimd');
   for (const r of rows) {
-    const vsJs = js ? `${(r.perSecond / js.perSecond).toFixed(2)}x js` : '';
+    const vsJs = js ? `${(r.perSecond / js.perSecond).toFixed(2)}x ts` : '';
     const vsPeer = peer ? `${(r.perSecond / peer.perSecond).toFixed(2)}x simsimd` : '';
     console.log(
-      `  ${`${r.impl}/${r.isa}`.padEnd(16)} ${(r.perSecond / 1e6).toFixed(2).padStart(9)} M/s  ±${r.rme.toFixed(1)}%  ${vsJs.padStart(11)}  ${vsPeer}`,
+      `  ${`${r.impl}/${r.isa}`.padEnd(24)} ${(r.perSecond / 1e6).toFixed(2).padStart(9)} M/s  ±${r.rme.toFixed(1)}%  ${vsJs.padStart(11)}  ${vsPeer}`,
     );
   }
 }
@@ -113,7 +113,7 @@ function nativeImpls(fn, { multicore = false } = {}) {
   }));
   if (multicore && cores > 1) {
     impls.push({
-      impl: `native-${cores}t`,
+      impl: `native-${cores}-threads`,
       isa: machine.detectedIsa,
       before: () => {
         raw._useIsa(machine.detectedIsa);
@@ -132,7 +132,7 @@ function nativeImpls(fn, { multicore = false } = {}) {
   const q = randomRows(1, 2);
   const out = new Uint32Array(N);
   const impls = nativeImpls(() => native.hamming1xN(q, batch, N, W, out), { multicore: true });
-  impls.push({ impl: 'js', isa: 'js', fn: () => jsBackend.hamming1xN(q, batch, N, W, out) });
+  impls.push({ impl: 'ts', isa: 'ts', fn: () => jsBackend.hamming1xN(q, batch, N, W, out) });
   if (simsimd) {
     const bytes = new Uint8Array(batch.buffer);
     const qb = new Uint8Array(q.buffer, 0, DIM / 8);
@@ -156,7 +156,7 @@ function nativeImpls(fn, { multicore = false } = {}) {
   const out = new Uint32Array(S);
   await op('bundle_k128', 'input vectors/s', K, [
     ...nativeImpls(() => native.bundle(batch, K, W, tie, out)),
-    { impl: 'js', isa: 'js', fn: () => jsBackend.bundle(batch, K, W, tie, out) },
+    { impl: 'ts', isa: 'ts', fn: () => jsBackend.bundle(batch, K, W, tie, out) },
   ]);
 }
 
@@ -168,7 +168,37 @@ function nativeImpls(fn, { multicore = false } = {}) {
   const out = new Uint32Array(N * S);
   await op('bind', 'vectors/s', N, [
     ...nativeImpls(() => native.bind(batch, key, 0, N, W, out)),
-    { impl: 'js', isa: 'js', fn: () => jsBackend.bind(batch, key, 0, N, W, out) },
+    { impl: 'ts', isa: 'ts', fn: () => jsBackend.bind(batch, key, 0, N, W, out) },
+  ]);
+}
+
+// Level encoder: 128 features, 100 bins, level codebook; 2,048 embeddings per call.
+{
+  const { EmbeddingEncoder } = await import(join(root, 'dist/index.js'));
+  const F = 128;
+  const N = 2048;
+  const enc = new EmbeddingEncoder({ features: F, dim: DIM, bins: 100, levels: 'level', seed: 1 });
+  const x = new Float32Array(N * F);
+  for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 1.1;
+  const lo = enc.lo;
+  const hi = enc.hi;
+  const L = enc.levelVectors.data;
+  const P = enc.positionVectors.data;
+  const { tieBreaker } = await import(join(root, 'dist/index.js'));
+  const tie = tieBreaker(DIM, { seed: 1 }).data;
+  const out = new Uint32Array(N * S);
+  const run = (be) => () => be.encodeLevels(x, N, F, lo, hi, 100, L, 100, P, DIM, tie, out);
+  const tsRows = 256;
+  const tsOut = new Uint32Array(tsRows * S);
+  await op('encode_128', 'embeddings/s', N, [
+    ...nativeImpls(run(native), { multicore: true }),
+    // The TypeScript backend on a smaller batch (it is far slower), in the same unit.
+    {
+      impl: 'ts',
+      isa: 'ts',
+      perCall: tsRows,
+      fn: () => jsBackend.encodeLevels(x, tsRows, F, lo, hi, 100, L, 100, P, DIM, tie, tsOut),
+    },
   ]);
 }
 

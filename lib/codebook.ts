@@ -88,7 +88,9 @@ export class Codebook {
       if (typeof names[i] !== 'string') throw typeError(`names[${i}] must be a string, got ${describe(names[i])}`);
     }
     const out = new HVBatch(this.dim, names.length);
-    names.forEach((n, i) => out.data.set(this.add(n).data, i * this.#stride));
+    names.forEach((n, i) => {
+      out.data.set(this.add(n).data, i * this.#stride);
+    });
     return out;
   }
 

@@ -97,7 +97,10 @@ export class EmbeddingEncoder {
     if (this.bins < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'bins must be at least 1');
     this.levels = options.levels ?? 'level';
     if (!LEVEL_KINDS.includes(this.levels)) {
-      throw rangeError(ErrorCode.OUT_OF_RANGE, `levels must be one of ${LEVEL_KINDS.join(', ')}, got ${String(this.levels)}`);
+      throw rangeError(
+        ErrorCode.OUT_OF_RANGE,
+        `levels must be one of ${LEVEL_KINDS.join(', ')}, got ${String(this.levels)}`,
+      );
     }
     this.seed = checkSeed(options.seed ?? 0);
     this.tie = options.tie ?? 'tiebreak';
@@ -223,7 +226,8 @@ export class EmbeddingEncoder {
     }
     if (d === null || typeof d !== 'object') throw badDescription('not an object');
     const o = d as Partial<EmbeddingEncoderDescription>;
-    if (o.kind !== 'hdglue.EmbeddingEncoder') throw badDescription(`kind is ${String(o.kind)}, not hdglue.EmbeddingEncoder`);
+    if (o.kind !== 'hdglue.EmbeddingEncoder')
+      throw badDescription(`kind is ${String(o.kind)}, not hdglue.EmbeddingEncoder`);
     if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
     if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
     if (!Array.isArray(o.lo) || !Array.isArray(o.hi)) throw badDescription('lo and hi must be arrays');

@@ -20,10 +20,9 @@ export {
   type EmbeddingEncoderOptions,
   type FitOptions,
 } from './encoder.js';
-export { type LevelKind, type LevelOptions, levelVectors } from './levels.js';
-export { ProjectionEncoder, type ProjectionEncoderDescription, type ProjectionEncoderOptions } from './projection.js';
 export { ErrorCode, HdglueError } from './errors.js';
 export { HVBatch, Hypervector } from './hv.js';
+export { type LevelKind, type LevelOptions, levelVectors } from './levels.js';
 export {
   type BundleOptions,
   bind,
@@ -45,6 +44,7 @@ export {
   topK,
   topKAsync,
 } from './ops.js';
+export { ProjectionEncoder, type ProjectionEncoderDescription, type ProjectionEncoderOptions } from './projection.js';
 export { MAX_DIM } from './validate.js';
 
 /** What {@link backendInfo} reports. */

@@ -7,7 +7,7 @@
  * on the way back, so the last level is as close to the first as neighbours are, for periodic
  * values such as angles or hours.
  */
-import { rangeError, ErrorCode } from './errors.js';
+import { ErrorCode, rangeError } from './errors.js';
 import { HVBatch } from './hv.js';
 import { randomHV, type SeedOptions } from './ops.js';
 import { randomHVInto } from './rng.js';

@@ -157,7 +157,8 @@ export class ProjectionEncoder {
     }
     if (d === null || typeof d !== 'object') throw badDescription('not an object');
     const o = d as Partial<ProjectionEncoderDescription>;
-    if (o.kind !== 'hdglue.ProjectionEncoder') throw badDescription(`kind is ${String(o.kind)}, not hdglue.ProjectionEncoder`);
+    if (o.kind !== 'hdglue.ProjectionEncoder')
+      throw badDescription(`kind is ${String(o.kind)}, not hdglue.ProjectionEncoder`);
     if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
     if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
     if (!Array.isArray(o.scale)) throw badDescription('scale must be an array');
@@ -204,7 +205,8 @@ function scales(features: number, scale: number | ArrayLike<number>): Float64Arr
   }
   for (let f = 0; f < features; f++) {
     const s = out[f] as number;
-    if (!(Number.isFinite(s) && s > 0)) throw rangeError(ErrorCode.OUT_OF_RANGE, `scale of feature ${f} must be a positive finite number, got ${s}`);
+    if (!(Number.isFinite(s) && s > 0))
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `scale of feature ${f} must be a positive finite number, got ${s}`);
   }
   return out;
 }

@@ -71,6 +71,35 @@ describe('raw addon boundary', () => {
     expect(code(() => (raw.randomHV as Fn)(1n, new Uint8Array(0), 65, u(2)))).toBe(SHAPE);
   });
 
+  it('checks the encoders’ arguments: types, counts and every length', () => {
+    const f64 = (n: number) => new Float64Array(n);
+    const enc = raw.encodeLevels as Fn;
+    // x, n, features, lo, hi, bins, levels, levelCount, positions, dim, tie, out
+    const ok = () => [f64(6), 2, 3, f64(3), f64(3), 4, u(8), 4, u(6), 64, null, u(4)];
+    expect(enc(...ok())).toBe(-1);
+    const bad = (i: number, v: unknown) => {
+      const a = ok();
+      a[i] = v;
+      return code(() => enc(...a));
+    };
+    expect(bad(0, new Int32Array(6))).toBe(T);
+    expect(bad(0, f64(5))).toBe(SHAPE);
+    expect(bad(2, 0)).toBe(RANGE);
+    expect(bad(3, f64(2))).toBe(SHAPE);
+    expect(bad(5, 0)).toBe(RANGE);
+    expect(bad(6, u(6))).toBe(SHAPE);
+    expect(bad(7, 3)).toBe(SHAPE);
+    expect(bad(8, u(4))).toBe(SHAPE);
+    expect(bad(9, 65)).toBe(SHAPE);
+    expect(bad(10, u(1))).toBe(SHAPE);
+    expect(bad(11, u(3))).toBe(SHAPE);
+    const proj = raw.project as Fn;
+    expect(proj(f64(6), 2, 3, f64(3), u(6), 64, null, u(4))).toBe(-1);
+    expect(code(() => proj(f64(6), 2, 3, f64(2), u(6), 64, null, u(4)))).toBe(SHAPE);
+    expect(code(() => proj(f64(6), 2, 3, f64(3), u(4), 64, null, u(4)))).toBe(SHAPE);
+    expect(code(() => (raw.bin as Fn)(Number.NaN, 0, 1, 4))).toBe('RangeError:ERR_HDGLUE_NOT_FINITE');
+  });
+
   it('rejects bad async calls synchronously, before queueing work', () => {
     expect(code(() => (raw.hamming1xNAsync as Fn)(u(2), u(2), 2, 1, u(2)))).toBe(SHAPE);
     expect(code(() => (raw.bundleAsync as Fn)([], 0, 1, null, u(2)))).toBe(T);

@@ -12,7 +12,7 @@ export function bin(v: number, lo: number, hi: number, bins: number): number {
   if (v >= hi) return bins - 1;
   const step = (hi - lo) / bins;
   const c = (v - lo) / step;
-  let j = !(c >= 0) ? 0 : c >= bins - 1 ? bins - 1 : Math.floor(c);
+  let j = !(c > 0) ? 0 : c >= bins - 1 ? bins - 1 : Math.floor(c);
   while (j > 0 && v < j * step + lo) j--;
   while (j + 1 < bins && v >= (j + 1) * step + lo) j++;
   return j;

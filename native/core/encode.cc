@@ -93,7 +93,7 @@ uint32_t hdg_bin(double v, double lo, double hi, uint32_t bins) {
   // A first guess by division, then corrected against the edges themselves, which is what
   // digitize compares with: the guess may be off by one where rounding differs.
   double c = (v - lo) / step;
-  uint32_t j = !(c >= 0) ? 0 : c >= (double)(bins - 1) ? bins - 1 : (uint32_t)c;
+  uint32_t j = !(c > 0) ? 0 : c >= (double)(bins - 1) ? bins - 1 : (uint32_t)c;
   while (j > 0 && v < (double)j * step + lo) j--;
   while (j + 1 < bins && v >= (double)(j + 1) * step + lo) j++;
   return j;
