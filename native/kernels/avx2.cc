@@ -339,11 +339,176 @@ void dot_counters_avx2(const uint64_t* hvs, size_t n, const int32_t* counters, s
 
 HDG_TARGET_END
 
-// PLACEHOLDER until the avx2 encoder lands: the scalar reference.
-void encode_levels_avx2(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
-                          const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
-  encode_levels_scalar(bins, n, features, levels, positions, words, tie, out);
+// ---------------------------------------------------------------------------------------------
+// Level encoder, the AVX-512 kernel's structure on 256-bit columns: per block of output rows and
+// per column of 4 words, the column's slices of every position row and of every level row the
+// block uses are copied to an aligned, zero-padded stack scratch, and each row of the block runs
+// a Harley-Seal tree over its features reading only that scratch (aligned loads that never split
+// a line, a shift instead of a multiply per feature). Sixteen rows pass through a CSA tree into
+// planes 0..3 and their carry ripples into the higher planes. When the scratch would not fit the
+// same tree reads the caller's arrays directly.
+
+HDG_TARGET_BEGIN("avx2,popcnt,bmi,bmi2")
+
+namespace {
+
+const size_t kEncBlock = 32;
+// Scratch rows (32 bytes each) for positions plus levels: 24 KiB of stack.
+const size_t kEncScratchRows = 768;
+
+struct EncScratch {
+  const __m256i* lv;
+  const __m256i* pos;
+  const uint16_t* b;
+  __m256i row(size_t f) const { return _mm256_xor_si256(_mm256_load_si256(lv + b[f]), _mm256_load_si256(pos + f)); }
+};
+
+// Column j of the caller's arrays; the last, partial column uses masked loads.
+struct EncDirect {
+  const uint64_t* lv;
+  const uint64_t* pos;
+  const uint16_t* b;
+  size_t words;
+  Column cl;
+  __m256i row(size_t f) const { return _mm256_xor_si256(cl.load(lv + (size_t)b[f] * words), cl.load(pos + f * words)); }
+};
+
+// 16 feature rows from f into planes s[0..3]; returns the carry, worth 16.
+template <class Src>
+__attribute__((always_inline)) inline __m256i enc_add16(__m256i* s, const Src& src, size_t f) {
+  __m256i twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+  csa(twosA, s[0], s[0], src.row(f), src.row(f + 1));
+  csa(twosB, s[0], s[0], src.row(f + 2), src.row(f + 3));
+  csa(foursA, s[1], s[1], twosA, twosB);
+  csa(twosA, s[0], s[0], src.row(f + 4), src.row(f + 5));
+  csa(twosB, s[0], s[0], src.row(f + 6), src.row(f + 7));
+  csa(foursB, s[1], s[1], twosA, twosB);
+  csa(eightsA, s[2], s[2], foursA, foursB);
+  csa(twosA, s[0], s[0], src.row(f + 8), src.row(f + 9));
+  csa(twosB, s[0], s[0], src.row(f + 10), src.row(f + 11));
+  csa(foursA, s[1], s[1], twosA, twosB);
+  csa(twosA, s[0], s[0], src.row(f + 12), src.row(f + 13));
+  csa(twosB, s[0], s[0], src.row(f + 14), src.row(f + 15));
+  csa(foursB, s[1], s[1], twosA, twosB);
+  csa(eightsB, s[2], s[2], foursA, foursB);
+  csa(sixteens, s[3], s[3], eightsA, eightsB);
+  return sixteens;
 }
+
+// Bit-sliced count > k/2 over planes p[0..np) from the top down (eq: count == k/2 so far); ties
+// take the tie HV's bit.
+inline __m256i enc_majority(const __m256i* p, unsigned np, size_t k, __m256i tie) {
+  uint64_t half = k >> 1;
+  __m256i gt = _mm256_setzero_si256(), eq = _mm256_set1_epi64x(-1);
+  for (unsigned i = np; i-- > 0;) {
+    if ((half >> i) & 1) {
+      eq = _mm256_and_si256(eq, p[i]);
+    } else {
+      gt = _mm256_or_si256(gt, _mm256_and_si256(eq, p[i]));
+      eq = _mm256_andnot_si256(p[i], eq);
+    }
+  }
+  return (k & 1) ? gt : _mm256_or_si256(gt, _mm256_and_si256(eq, tie));
+}
+
+// Majority over features < 2^NP rows of one column (NP >= 4), planes in registers as far as
+// the compiler can keep them.
+template <unsigned NP, class Src>
+__attribute__((always_inline)) inline __m256i enc_column(const Src& src, size_t features, __m256i tie) {
+  __m256i p[NP];
+  for (unsigned i = 0; i < NP; i++) p[i] = _mm256_setzero_si256();
+  size_t f = 0;
+  for (; f + 16 <= features; f += 16) ripple(p + 4, NP - 4, enc_add16(p, src, f));
+  for (; f < features; f++) ripple(p, NP, src.row(f));
+  return enc_majority(p, NP, features, tie);
+}
+
+// Any feature count: planes 4 and up in L1.
+inline __m256i enc_column_any(const EncDirect& src, size_t features, unsigned np, __m256i tie) {
+  __m256i p[64], s[4];
+  for (unsigned i = 0; i < np; i++) p[i] = _mm256_setzero_si256();
+  for (int i = 0; i < 4; i++) s[i] = p[0];
+  size_t f = 0;
+  for (; f + 16 <= features; f += 16) ripple(p + 4, np - 4, enc_add16(s, src, f));
+  for (int i = 0; i < 4; i++) p[i] = s[i];
+  for (; f < features; f++) ripple(p, np, src.row(f));
+  return enc_majority(p, np, features, tie);
+}
+
+inline void enc_store(uint64_t* o, const Column& cl, __m256i v) {
+  if (cl.partial) _mm256_maskstore_epi64((long long*)o, cl.lanes, v);
+  else stu(o, v);
+}
+
+template <unsigned NP>
+void enc_block_scratch(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                       const uint64_t* positions, size_t nl, size_t words, const uint64_t* tie, uint64_t* out) {
+  alignas(32) __m256i scratch[kEncScratchRows];
+  __m256i* pos = scratch;
+  __m256i* lv = scratch + features;
+  for (size_t j = 0; j < words; j += 4) {
+    Column cl{lanes64(words - j), words - j < 4};
+    for (size_t f = 0; f < features; f++) _mm256_store_si256(pos + f, cl.load(positions + f * words + j));
+    for (size_t l = 0; l < nl; l++) _mm256_store_si256(lv + l, cl.load(levels + l * words + j));
+    __m256i t = tie ? cl.load(tie + j) : _mm256_setzero_si256();
+    for (size_t r = 0; r < n; r++)
+      enc_store(out + r * words + j, cl, enc_column<NP>(EncScratch{lv, pos, bins + r * features}, features, t));
+  }
+}
+
+template <unsigned NP>
+void enc_block_direct(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                      const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
+  for (size_t j = 0; j < words; j += 4) {
+    Column cl{lanes64(words - j), words - j < 4};
+    __m256i t = tie ? cl.load(tie + j) : _mm256_setzero_si256();
+    for (size_t r = 0; r < n; r++) {
+      EncDirect src{levels + j, positions + j, bins + r * features, words, cl};
+      enc_store(out + r * words + j, cl, enc_column<NP>(src, features, t));
+    }
+  }
+}
+
+template <unsigned NP>
+void enc_block(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels, const uint64_t* positions,
+               size_t words, const uint64_t* tie, uint64_t* out) {
+  unsigned maxbin = 0;
+  for (size_t i = 0; i < n * features; i++) maxbin = bins[i] > maxbin ? bins[i] : maxbin;
+  size_t nl = features ? (size_t)maxbin + 1 : 0;
+  if (features + nl <= kEncScratchRows)
+    enc_block_scratch<NP>(bins, n, features, levels, positions, nl, words, tie, out);
+  else
+    enc_block_direct<NP>(bins, n, features, levels, positions, words, tie, out);
+}
+
+}  // namespace
+
+void encode_levels_avx2(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                        const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
+  for (size_t r0 = 0; r0 < n; r0 += kEncBlock) {
+    size_t bn = n - r0 < kEncBlock ? n - r0 : kEncBlock;
+    const uint16_t* b = bins + r0 * features;
+    uint64_t* o = out + r0 * words;
+    if (features < 16) {
+      enc_block<4>(b, bn, features, levels, positions, words, tie, o);
+    } else if (features < 256) {
+      enc_block<8>(b, bn, features, levels, positions, words, tie, o);
+    } else {
+      unsigned np = 4;
+      while (np < 64 && (features >> np) != 0) np++;
+      for (size_t j = 0; j < words; j += 4) {
+        Column cl{lanes64(words - j), words - j < 4};
+        __m256i t = tie ? cl.load(tie + j) : _mm256_setzero_si256();
+        for (size_t r = 0; r < bn; r++) {
+          EncDirect src{levels + j, positions + j, b + r * features, words, cl};
+          enc_store(o + r * words + j, cl, enc_column_any(src, features, np, t));
+        }
+      }
+    }
+  }
+}
+
+HDG_TARGET_END
 
 }  // namespace hdg
 

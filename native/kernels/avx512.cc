@@ -351,11 +351,185 @@ void dot_counters_avx512(const uint64_t* hvs, size_t n, const int32_t* counters,
 
 HDG_TARGET_END
 
-// PLACEHOLDER until the avx512 encoder lands: the scalar reference.
+// ---------------------------------------------------------------------------------------------
+// Level encoder. Per block of output rows and per 512-bit column, the column's slices of every
+// position row and of every level row the block uses are copied to an aligned, zero-padded
+// stack scratch (64 bytes a row); then each row of the block runs a Harley-Seal tree over its
+// features, all counter planes in registers, reading only that scratch. The copy costs (features +
+// levels) loads per column and block against 2 * features per output row, and buys aligned,
+// never line-splitting loads (rows of 157 words start anywhere within a line, so direct loads
+// nearly all split, costing two load slots) and a shift instead of a multiply per feature:
+// measured at D = 10,000, 128 features, 100 levels, ~520k rows/s against ~300k reading the
+// arrays directly; blocks of 64 rows, trees of 32 rows and software prefetch of the next column
+// measured no better. The bind XOR stays a separate instruction: a leaf CSA over two bound rows
+// takes four ternlogs however the XORs are folded in. When the scratch would not fit, or the
+// feature count needs more than 16 planes, the same tree reads the caller's arrays directly.
+
+HDG_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx2,popcnt,bmi,bmi2")
+
+namespace {
+
+// Output rows per block: their bins (rows * features * 2 bytes) stay in L1 with the scratch.
+const size_t kEncBlock = 32;
+// Scratch rows (64 bytes each) for positions plus levels: 32 KiB of stack.
+const size_t kEncScratchRows = 512;
+
+// Feature rows read from the scratch: row f of the column is level bins[f] ^ position f.
+struct EncScratch {
+  const __m512i* lv;
+  const __m512i* pos;
+  const uint16_t* b;
+  __m512i row(size_t f) const { return _mm512_xor_si512(_mm512_load_si512(lv + b[f]), _mm512_load_si512(pos + f)); }
+};
+
+// Feature rows read from the caller's arrays (column j, lanes m).
+struct EncDirect {
+  const uint64_t* lv;
+  const uint64_t* pos;
+  const uint16_t* b;
+  size_t words;
+  __mmask8 m;
+  __m512i row(size_t f) const {
+    return _mm512_xor_si512(ld(lv + (size_t)b[f] * words, m), ld(pos + f * words, m));
+  }
+};
+
+// Harley-Seal over 2^L feature rows from f: adds them into planes s[0..L) and returns the carry,
+// worth 2^L. The same tree as add16 for L = 4, with the bind XOR on every leaf.
+template <int L, class Src>
+__attribute__((always_inline)) inline __m512i enc_add(__m512i* s, const Src& src, size_t f) {
+  __m512i hi;
+  if constexpr (L == 1) {
+    csa(hi, s[0], s[0], src.row(f), src.row(f + 1));
+  } else {
+    __m512i a = enc_add<L - 1>(s, src, f);
+    __m512i b = enc_add<L - 1>(s, src, f + ((size_t)1 << (L - 1)));
+    csa(hi, s[L - 1], s[L - 1], a, b);
+  }
+  return hi;
+}
+
+// The rest of fewer than 2^(L+1) rows from f: trees of 2^L, 2^(L-1), ... rows, then a last single row.
+template <int L, unsigned NP, class Src>
+__attribute__((always_inline)) inline void enc_rest(__m512i* p, const Src& src, size_t f, size_t features) {
+  if constexpr (L >= 1) {
+    if (features - f >= ((size_t)1 << L)) {
+      ripple(p + L, NP - L, enc_add<L>(p, src, f));
+      f += (size_t)1 << L;
+    }
+    enc_rest<L - 1, NP>(p, src, f, features);
+  } else {
+    if (f < features) ripple(p, NP, src.row(f));
+  }
+}
+
+// Majority over features < 2^NP rows of one column, all NP planes in registers: trees of 2^K
+// rows whose carries ripple into planes K and up, then smaller trees for the rest.
+template <unsigned NP, class Src>
+__attribute__((always_inline)) inline __m512i enc_column(const Src& src, size_t features, __m512i tie) {
+  constexpr int K = NP - 1 < 7 ? NP - 1 : 7;
+  __m512i p[NP];
+  for (unsigned i = 0; i < NP; i++) p[i] = _mm512_setzero_si512();
+  size_t f = 0;
+  for (; features - f >= ((size_t)1 << K); f += (size_t)1 << K) ripple(p + K, NP - K, enc_add<K>(p, src, f));
+  enc_rest<K - 1, NP>(p, src, f, features);
+  return majority(p, NP, features, tie);
+}
+
+// Any feature count (planes 4 and up in L1), reading the caller's arrays.
+inline __m512i enc_column_any(const EncDirect& src, size_t features, unsigned np, __m512i tie) {
+  __m512i p[64], s[4];
+  for (unsigned i = 0; i < np; i++) p[i] = _mm512_setzero_si512();
+  for (int i = 0; i < 4; i++) s[i] = p[0];
+  size_t f = 0;
+  for (; f + 16 <= features; f += 16) ripple(p + 4, np - 4, enc_add<4>(s, src, f));
+  for (int i = 0; i < 4; i++) p[i] = s[i];
+  for (; f < features; f++) ripple(p, np, src.row(f));
+  return majority(p, np, features, tie);
+}
+
+// Rows [0, n) (one block) through the scratch; nl level rows are used.
+template <unsigned NP>
+void enc_block_scratch(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                       const uint64_t* positions, size_t nl, size_t words, const uint64_t* tie, uint64_t* out) {
+  alignas(64) __m512i scratch[kEncScratchRows];
+  __m512i* pos = scratch;
+  __m512i* lv = scratch + features;
+  for (size_t j = 0; j < words; j += 8) {
+    __mmask8 m = (__mmask8)low_bits(words - j);
+    for (size_t f = 0; f < features; f++) _mm512_store_si512(pos + f, ld(positions + f * words + j, m));
+    for (size_t l = 0; l < nl; l++) _mm512_store_si512(lv + l, ld(levels + l * words + j, m));
+    __m512i t = tie ? ld(tie + j, m) : _mm512_setzero_si512();
+    for (size_t r = 0; r < n; r++) {
+      __m512i v = enc_column<NP>(EncScratch{lv, pos, bins + r * features}, features, t);
+      _mm512_mask_storeu_epi64(out + r * words + j, m, v);
+    }
+  }
+}
+
+template <unsigned NP>
+void enc_block_direct(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                      const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
+  size_t j = 0;
+  for (; j + 8 <= words; j += 8) {
+    __m512i t = tie ? _mm512_loadu_si512(tie + j) : _mm512_setzero_si512();
+    for (size_t r = 0; r < n; r++) {
+      EncDirect src{levels + j, positions + j, bins + r * features, words, 0xff};
+      _mm512_storeu_si512(out + r * words + j, enc_column<NP>(src, features, t));
+    }
+  }
+  if (j < words) {
+    __mmask8 m = (__mmask8)low_bits(words - j);
+    __m512i t = tie ? ld(tie + j, m) : _mm512_setzero_si512();
+    for (size_t r = 0; r < n; r++) {
+      EncDirect src{levels + j, positions + j, bins + r * features, words, m};
+      _mm512_mask_storeu_epi64(out + r * words + j, m, enc_column<NP>(src, features, t));
+    }
+  }
+}
+
+template <unsigned NP>
+void enc_block(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels, const uint64_t* positions,
+               size_t words, const uint64_t* tie, uint64_t* out) {
+  unsigned maxbin = 0;
+  for (size_t i = 0; i < n * features; i++) maxbin = bins[i] > maxbin ? bins[i] : maxbin;
+  size_t nl = features ? (size_t)maxbin + 1 : 0;
+  if (features + nl <= kEncScratchRows)
+    enc_block_scratch<NP>(bins, n, features, levels, positions, nl, words, tie, out);
+  else
+    enc_block_direct<NP>(bins, n, features, levels, positions, words, tie, out);
+}
+
+}  // namespace
+
 void encode_levels_avx512(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
                           const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
-  encode_levels_scalar(bins, n, features, levels, positions, words, tie, out);
+  for (size_t r0 = 0; r0 < n; r0 += kEncBlock) {
+    size_t bn = n - r0 < kEncBlock ? n - r0 : kEncBlock;
+    const uint16_t* b = bins + r0 * features;
+    uint64_t* o = out + r0 * words;
+    if (features < 16) {
+      enc_block<4>(b, bn, features, levels, positions, words, tie, o);
+    } else if (features < 256) {
+      enc_block<8>(b, bn, features, levels, positions, words, tie, o);
+    } else if (features < 65536) {
+      enc_block<16>(b, bn, features, levels, positions, words, tie, o);
+    } else {
+      unsigned np = 4;
+      while (np < 64 && (features >> np) != 0) np++;
+      for (size_t j = 0; j < words; j += 8) {
+        __mmask8 m = (__mmask8)low_bits(words - j);
+        __m512i t = tie ? ld(tie + j, m) : _mm512_setzero_si512();
+        for (size_t r = 0; r < bn; r++) {
+          EncDirect src{levels + j, positions + j, b + r * features, words, m};
+          _mm512_mask_storeu_epi64(o + r * words + j, m, enc_column_any(src, features, np, t));
+        }
+      }
+    }
+  }
 }
+
+HDG_TARGET_END
 
 }  // namespace hdg
 

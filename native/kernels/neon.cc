@@ -411,10 +411,187 @@ void dot_counters_neon(const uint64_t* hvs, size_t n, const int32_t* counters, s
   }
 }
 
-// PLACEHOLDER until the neon encoder lands: the scalar reference.
+// ---------------------------------------------------------------------------------------------
+// Level encoder, the AVX-512 kernel's structure on 128-bit columns: per block of output rows and
+// per column of 2 words (1 for an odd last word), the column's slices of every position row and
+// of every level row the block uses are copied to a stack scratch, and each row of the block runs
+// a Harley-Seal tree over its features (16 rows into planes 0..3, carries rippling into the
+// higher planes) reading only that scratch. When the scratch would not fit the same tree reads
+// the caller's arrays directly.
+
+namespace {
+
+const size_t kEncBlock = 32;
+// Scratch rows (16 bytes each) for positions plus levels: 16 KiB of stack.
+const size_t kEncScratchRows = 1024;
+
+struct EncScratch {
+  const uint64x2_t* lv;
+  const uint64x2_t* pos;
+  const uint16_t* b;
+  uint64x2_t row(size_t f) const { return veorq_u64(lv[b[f]], pos[f]); }
+};
+
+// Column j of the caller's arrays: two words, or one (HALF) for an odd last word.
+template <bool HALF>
+struct EncDirect {
+  const uint64_t* lv;
+  const uint64_t* pos;
+  const uint16_t* b;
+  size_t words;
+  static uint64x2_t load(const uint64_t* p) { return HALF ? ld_half(p) : ldq(p); }
+  uint64x2_t row(size_t f) const { return veorq_u64(load(lv + (size_t)b[f] * words), load(pos + f * words)); }
+};
+
+inline void enc_ripple(uint64x2_t* p, unsigned np, uint64x2_t x) {
+  for (unsigned i = 0; i < np; i++) {
+    uint64x2_t c = vandq_u64(p[i], x);
+    p[i] = veorq_u64(p[i], x);
+    x = c;
+  }
+}
+
+// 16 feature rows from f into planes s[0..3]; returns the carry, worth 16.
+template <class Src>
+__attribute__((always_inline)) inline uint64x2_t enc_add16(uint64x2_t* s, const Src& src, size_t f) {
+  uint64x2_t twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+  csa(twosA, s[0], s[0], src.row(f), src.row(f + 1));
+  csa(twosB, s[0], s[0], src.row(f + 2), src.row(f + 3));
+  csa(foursA, s[1], s[1], twosA, twosB);
+  csa(twosA, s[0], s[0], src.row(f + 4), src.row(f + 5));
+  csa(twosB, s[0], s[0], src.row(f + 6), src.row(f + 7));
+  csa(foursB, s[1], s[1], twosA, twosB);
+  csa(eightsA, s[2], s[2], foursA, foursB);
+  csa(twosA, s[0], s[0], src.row(f + 8), src.row(f + 9));
+  csa(twosB, s[0], s[0], src.row(f + 10), src.row(f + 11));
+  csa(foursA, s[1], s[1], twosA, twosB);
+  csa(twosA, s[0], s[0], src.row(f + 12), src.row(f + 13));
+  csa(twosB, s[0], s[0], src.row(f + 14), src.row(f + 15));
+  csa(foursB, s[1], s[1], twosA, twosB);
+  csa(eightsB, s[2], s[2], foursA, foursB);
+  csa(sixteens, s[3], s[3], eightsA, eightsB);
+  return sixteens;
+}
+
+// Bit-sliced count > k/2 over planes p[0..np) from the top down (eq: count == k/2 so far); ties
+// take the tie bits (zero without a tie HV).
+inline uint64x2_t enc_majority(const uint64x2_t* p, unsigned np, size_t k, uint64x2_t tie) {
+  uint64_t half = (uint64_t)k >> 1;
+  uint64x2_t gt = vdupq_n_u64(0), eq = vdupq_n_u64(~(uint64_t)0);
+  for (unsigned i = np; i-- > 0;) {
+    if ((half >> i) & 1) {
+      eq = vandq_u64(eq, p[i]);
+    } else {
+      gt = vorrq_u64(gt, vandq_u64(eq, p[i]));
+      eq = vbicq_u64(eq, p[i]);
+    }
+  }
+  return (k & 1) ? gt : vorrq_u64(gt, vandq_u64(eq, tie));
+}
+
+// Majority over features < 2^NP rows of one column (NP >= 4), planes in registers.
+template <unsigned NP, class Src>
+__attribute__((always_inline)) inline uint64x2_t enc_column(const Src& src, size_t features, uint64x2_t tie) {
+  uint64x2_t p[NP];
+  for (unsigned i = 0; i < NP; i++) p[i] = vdupq_n_u64(0);
+  size_t f = 0;
+  for (; f + 16 <= features; f += 16) enc_ripple(p + 4, NP - 4, enc_add16(p, src, f));
+  for (; f < features; f++) enc_ripple(p, NP, src.row(f));
+  return enc_majority(p, NP, features, tie);
+}
+
+// Any feature count: planes 4 and up in memory.
+template <class Src>
+inline uint64x2_t enc_column_any(const Src& src, size_t features, unsigned np, uint64x2_t tie) {
+  uint64x2_t p[64], s[4];
+  for (unsigned i = 0; i < np; i++) p[i] = vdupq_n_u64(0);
+  for (int i = 0; i < 4; i++) s[i] = vdupq_n_u64(0);
+  size_t f = 0;
+  for (; f + 16 <= features; f += 16) enc_ripple(p + 4, np - 4, enc_add16(s, src, f));
+  for (int i = 0; i < 4; i++) p[i] = s[i];
+  for (; f < features; f++) enc_ripple(p, np, src.row(f));
+  return enc_majority(p, np, features, tie);
+}
+
+inline uint64x2_t enc_load(const uint64_t* p, bool half) { return half ? ld_half(p) : ldq(p); }
+
+inline void enc_store(uint64_t* o, bool half, uint64x2_t v) {
+  if (half) st64(o, vgetq_lane_u64(v, 0));
+  else stq(o, v);
+}
+
+template <unsigned NP>
+void enc_block_scratch(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                       const uint64_t* positions, size_t nl, size_t words, const uint64_t* tie, uint64_t* out) {
+  uint64x2_t scratch[kEncScratchRows];
+  uint64x2_t* pos = scratch;
+  uint64x2_t* lv = scratch + features;
+  for (size_t j = 0; j < words; j += 2) {
+    bool half = words - j < 2;
+    for (size_t f = 0; f < features; f++) pos[f] = enc_load(positions + f * words + j, half);
+    for (size_t l = 0; l < nl; l++) lv[l] = enc_load(levels + l * words + j, half);
+    uint64x2_t t = tie ? enc_load(tie + j, half) : vdupq_n_u64(0);
+    for (size_t r = 0; r < n; r++)
+      enc_store(out + r * words + j, half, enc_column<NP>(EncScratch{lv, pos, bins + r * features}, features, t));
+  }
+}
+
+template <unsigned NP, bool HALF>
+void enc_cols_direct(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
+                     const uint64_t* positions, size_t words, size_t j, const uint64_t* tie, uint64_t* out) {
+  uint64x2_t t = tie ? enc_load(tie + j, HALF) : vdupq_n_u64(0);
+  for (size_t r = 0; r < n; r++) {
+    EncDirect<HALF> src{levels + j, positions + j, bins + r * features, words};
+    uint64x2_t v = enc_column<NP>(src, features, t);
+    enc_store(out + r * words + j, HALF, v);
+  }
+}
+
+template <unsigned NP>
+void enc_block(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels, const uint64_t* positions,
+               size_t words, const uint64_t* tie, uint64_t* out) {
+  unsigned maxbin = 0;
+  for (size_t i = 0; i < n * features; i++) maxbin = bins[i] > maxbin ? bins[i] : maxbin;
+  size_t nl = features ? (size_t)maxbin + 1 : 0;
+  if (features + nl <= kEncScratchRows) return enc_block_scratch<NP>(bins, n, features, levels, positions, nl, words, tie, out);
+  size_t j = 0;
+  for (; j + 2 <= words; j += 2) enc_cols_direct<NP, false>(bins, n, features, levels, positions, words, j, tie, out);
+  if (j < words) enc_cols_direct<NP, true>(bins, n, features, levels, positions, words, j, tie, out);
+}
+
+// Feature counts of 2^16 and more: planes in memory, the caller's arrays read directly.
+template <bool HALF>
+void enc_cols_any(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels, const uint64_t* positions,
+                  size_t words, size_t j, const uint64_t* tie, uint64_t* out) {
+  unsigned np = 4;
+  while (np < 64 && (features >> np) != 0) np++;
+  uint64x2_t t = tie ? enc_load(tie + j, HALF) : vdupq_n_u64(0);
+  for (size_t r = 0; r < n; r++) {
+    EncDirect<HALF> src{levels + j, positions + j, bins + r * features, words};
+    enc_store(out + r * words + j, HALF, enc_column_any(src, features, np, t));
+  }
+}
+
+}  // namespace
+
 void encode_levels_neon(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
-                          const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
-  encode_levels_scalar(bins, n, features, levels, positions, words, tie, out);
+                        const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
+  for (size_t r0 = 0; r0 < n; r0 += kEncBlock) {
+    size_t bn = n - r0 < kEncBlock ? n - r0 : kEncBlock;
+    const uint16_t* b = bins + r0 * features;
+    uint64_t* o = out + r0 * words;
+    if (features < 16) {
+      enc_block<4>(b, bn, features, levels, positions, words, tie, o);
+    } else if (features < 256) {
+      enc_block<8>(b, bn, features, levels, positions, words, tie, o);
+    } else if (features < 65536) {
+      enc_block<16>(b, bn, features, levels, positions, words, tie, o);
+    } else {
+      size_t j = 0;
+      for (; j + 2 <= words; j += 2) enc_cols_any<false>(b, bn, features, levels, positions, words, j, tie, o);
+      if (j < words) enc_cols_any<true>(b, bn, features, levels, positions, words, j, tie, o);
+    }
+  }
 }
 
 }  // namespace hdg

@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
   if (argc > 2) g_seconds = atof(argv[2]);
   const size_t kHamRows = 100000, kMxnQueries = 16, kWindows = 8, kBundleK = 128, kBindRows = 1000,
                kAccRows = 256, kThrRows = 16, kDotRows = 64, kDotClasses = 16;
+  // The level encoder: 128 features binned over 100 levels, many rows per call.
+  const size_t kEncFeatures = 128, kEncLevels = 100, kEncRows = 2048;
 
   std::vector<uint64_t> big = random_hvs(kHamRows), q = random_hvs(1);
   std::vector<uint64_t> other = random_hvs(kBindRows);
@@ -90,6 +92,9 @@ int main(int argc, char** argv) {
   for (auto& c : dot_counters) c = (int32_t)next_random();
   std::vector<int32_t> weights(kAccRows);
   for (auto& w : weights) w = (int32_t)(next_random() % 7) - 3;
+  std::vector<uint16_t> enc_bins(kEncRows * kEncFeatures);
+  for (auto& b : enc_bins) b = (uint16_t)(next_random() % kEncLevels);
+  std::vector<uint64_t> enc_out(kEncRows * kWords);
   auto window = [&](size_t call, size_t rows) { return big.data() + (call % kWindows) * rows * kWords; };
 
   std::vector<uint32_t> ham(kHamRows), mxn(kMxnQueries * kHamRows);
@@ -160,6 +165,17 @@ int main(int argc, char** argv) {
        [&](const hdg_kernels_t* kt) {
          kt->dot_counters(big.data(), kDotRows, dot_counters.data(), kDotClasses, kDim, dot.data());
          return bytes(dot);
+       }},
+      // Levels and positions are rows of the batch: 100 level rows, then 128 position rows.
+      {"encode_levels (F = 128)", "rows/s", kEncRows,
+       [&](const hdg_kernels_t* kt, size_t) {
+         kt->encode_levels(enc_bins.data(), kEncRows, kEncFeatures, big.data(), big.data() + kEncLevels * kWords,
+                           kWords, q.data(), enc_out.data());
+       },
+       [&](const hdg_kernels_t* kt) {
+         kt->encode_levels(enc_bins.data(), kEncRows, kEncFeatures, big.data(), big.data() + kEncLevels * kWords,
+                           kWords, q.data(), enc_out.data());
+         return bytes(enc_out);
        }},
   };
 

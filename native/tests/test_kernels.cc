@@ -388,6 +388,47 @@ void test_encode(const hdg_kernels_t* kt, Rng& r) {
   }
 }
 
+// Encoder edges test_encode does not reach: many level rows or many features (the SIMD kernels
+// then read the caller's arrays directly instead of a per-column copy), feature counts of 2^16
+// and more (counter planes beyond the in-register trees), and the word past the output untouched.
+void test_encode_wide(const hdg_kernels_t* kt, Rng& r) {
+  struct Case {
+    uint32_t dim;
+    size_t nlevels, features, n;
+  };
+  const Case cases[] = {{65, 1100, 5, 33},    {1000, 1100, 20, 33}, {129, 1100, 130, 33}, {70, 1100, 300, 5},
+                        {200, 13, 1100, 3},   {511, 3, 600, 2},     {70, 3, 65536, 1},    {70, 3, 65541, 2}};
+  for (const Case& c : cases) {
+    size_t words = hdg_words(c.dim);
+    Buf levels(c.nlevels * words), pos(c.features * words), tie(words);
+    fill_random(levels.p, c.nlevels, c.dim, r, 0);
+    fill_random(pos.p, c.features, c.dim, r, 0);
+    fill_random(tie.p, 1, c.dim, r, 0);
+    std::vector<uint16_t> bins(c.n * c.features);
+    for (auto& b : bins) b = (uint16_t)(r.next() % c.nlevels);
+    // One row of a single bin and paired features, so even counts tie.
+    if (c.n > 1)
+      for (size_t f = 0; f < c.features; f++) bins[c.features + f] = (uint16_t)(c.nlevels - 1);
+    for (int use_tie = 0; use_tie <= 1; use_tie++) {
+      const uint64_t* t = use_tie ? tie.p : nullptr;
+      Buf out(c.n * words + 1), want(c.n * words + 1);
+      kt->encode_levels(bins.data(), c.n, c.features, levels.p, pos.p, words, t, out.p);
+      for (size_t row = 0; row < c.n; row++) {
+        for (uint32_t i = 0; i < c.dim; i++) {
+          size_t ones = 0;
+          for (size_t f = 0; f < c.features; f++)
+            ones += bit(levels.p + (size_t)bins[row * c.features + f] * words, i) ^ bit(pos.p + f * words, i);
+          int b = 2 * ones > c.features ? 1 : 2 * ones < c.features ? 0 : (t ? bit(t, i) : 0);
+          set_bit(want.p + row * words, i, b);
+        }
+      }
+      CHECK(equal_words(out.p, want.p, c.n * words + 1) && padding_zero(out.p, c.n, c.dim),
+            "encode_levels wide dim=%u levels=%zu features=%zu n=%zu tie=%d", c.dim, c.nlevels, c.features, c.n,
+            use_tie);
+    }
+  }
+}
+
 void test_rng() {
   // Locked known answers: these bits are the package's compatibility promise (saved codebooks,
   // model files) and lib/rng.ts must produce the same; changing them is a breaking change.
@@ -441,6 +482,7 @@ int main(int argc, char** argv) {
   test_permute_topk(kt, r);
   test_parallel(kt, r);
   test_encode(kt, r);
+  test_encode_wide(kt, r);
   printf("%s: %d passed, %d failed\n", argv[1], g_passed, g_failed);
   return g_failed ? 1 : 0;
 }
