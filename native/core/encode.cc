@@ -4,6 +4,7 @@
 // operation for operation in lib/backend/js.ts, and the build disables FMA contraction
 // (-ffp-contract=off), so both backends bin every value identically.
 #include <math.h>
+#include <string.h>
 
 #include <atomic>
 #include <vector>
@@ -15,16 +16,60 @@ namespace {
 
 const size_t kBlock = 32;
 
+// NaN and the infinities are exactly the values whose exponent bits are all ones; testing the
+// bits lets the compiler vectorize the scan, which runs over every value before any encoding.
+inline bool nonfinite_bits(float v) {
+  uint32_t b;
+  memcpy(&b, &v, 4);
+  return (b & 0x7f800000u) == 0x7f800000u;
+}
+inline bool nonfinite_bits(double v) {
+  uint64_t b;
+  memcpy(&b, &v, 8);
+  return (b & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
+}
+
 template <typename T>
 bool first_nonfinite(const T* x, size_t count, size_t* bad) {
-  for (size_t i = 0; i < count; i++) {
-    if (!isfinite((double)x[i])) {
-      *bad = i;
-      return true;
+  const size_t chunk = 1024;
+  for (size_t c0 = 0; c0 < count; c0 += chunk) {
+    size_t c1 = c0 + chunk < count ? c0 + chunk : count;
+    bool any = false;
+    for (size_t i = c0; i < c1; i++) any |= nonfinite_bits(x[i]);
+    if (!any) continue;
+    for (size_t i = c0; i < c1; i++) {
+      if (nonfinite_bits(x[i])) {
+        *bad = i;
+        return true;
+      }
     }
   }
   return false;
 }
+
+// Per-feature constants of hdg_bin, computed once per call instead of once per value.
+struct Binner {
+  double lo, hi, step, inv;
+  uint32_t bins;
+  bool flat;  // empty range (or one too narrow to step through): hdg_bin's own branches decide
+  explicit Binner(double l, double h, uint32_t b)
+      : lo(l), hi(h), step((h - l) / b), inv(b / (h - l)), bins(b), flat(!(h > l) || !(step > 0)) {}
+  // Same result as hdg_bin, without its data-dependent branches (clipped values are common and
+  // unpredictable): a clamped first guess by multiplication, then corrections against the exact
+  // edges, which alone decide the bin. Below lo the guess is 0 and above hi it is bins - 1, and
+  // no correction moves either.
+  uint32_t operator()(double v) const {
+    if (flat) return hdg_bin(v, lo, hi, bins);
+    double c = (v - lo) * inv;
+    double top = (double)(bins - 1);
+    c = c > 0 ? c : 0;
+    c = c < top ? c : top;
+    uint32_t j = (uint32_t)c;
+    while (j > 0 && v < (double)j * step + lo) j--;
+    while (j + 1 < bins && v >= (double)(j + 1) * step + lo) j++;
+    return j;
+  }
+};
 
 template <typename T>
 hdg_status_t encode(const hdg_kernels_t* kt, const T* x, size_t n, size_t features, const double* lo,
@@ -32,9 +77,17 @@ hdg_status_t encode(const hdg_kernels_t* kt, const T* x, size_t n, size_t featur
                     const uint64_t* tie, uint64_t* out, unsigned threads, size_t* bad) {
   // The whole batch is checked before anything is written: an error leaves `out` untouched.
   if (first_nonfinite(x, n * features, bad)) return 1;
+  std::vector<Binner> binners;
+  try {
+    binners.reserve(features);
+    for (size_t f = 0; f < features; f++) binners.emplace_back(lo[f], hi[f], bins);
+  } catch (...) {
+    return -1;
+  }
   size_t words = hdg_words(dim);
   unsigned t = hdg::threads_for(n * features * words, threads);
   std::atomic<bool> oom{false};
+  const Binner* bn = binners.data();
   hdg::split(n, t, [&](size_t r0, size_t r1) {
     std::vector<uint16_t> b;
     try {
@@ -46,8 +99,7 @@ hdg_status_t encode(const hdg_kernels_t* kt, const T* x, size_t n, size_t featur
     for (size_t r = r0; r < r1; r += kBlock) {
       size_t m = r1 - r < kBlock ? r1 - r : kBlock;
       for (size_t i = 0; i < m; i++)
-        for (size_t f = 0; f < features; f++)
-          b[i * features + f] = (uint16_t)hdg_bin((double)x[(r + i) * features + f], lo[f], hi[f], bins);
+        for (size_t f = 0; f < features; f++) b[i * features + f] = (uint16_t)bn[f]((double)x[(r + i) * features + f]);
       kt->encode_levels(b.data(), m, features, levels, positions, words, tie, out + r * words);
     }
   });
