@@ -93,8 +93,9 @@ async function op(name, unit, perCall, impls) {
   for (const r of rows) {
     const vsJs = js ? `${(r.perSecond / js.perSecond).toFixed(2)}x ts` : '';
     const vsPeer = peer ? `${(r.perSecond / peer.perSecond).toFixed(2)}x simsimd` : '';
+    const rate = r.perSecond >= 1e6 ? `${(r.perSecond / 1e6).toFixed(2)} M/s` : `${(r.perSecond / 1e3).toFixed(1)} k/s`;
     console.log(
-      `  ${`${r.impl}/${r.isa}`.padEnd(24)} ${(r.perSecond / 1e6).toFixed(2).padStart(9)} M/s  ±${r.rme.toFixed(1)}%  ${vsJs.padStart(11)}  ${vsPeer}`,
+      `  ${`${r.impl}/${r.isa}`.padEnd(24)} ${rate.padStart(11)}  ±${r.rme.toFixed(1)}%  ${vsJs.padStart(11)}  ${vsPeer}`,
     );
   }
 }
