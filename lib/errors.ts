@@ -29,6 +29,16 @@ export const ErrorCode = {
   UNKNOWN_NAME: 'ERR_HDGLUE_UNKNOWN_NAME',
   /** A serialized description is malformed or of another kind or version (HdglueError). */
   BAD_DESCRIPTION: 'ERR_HDGLUE_BAD_DESCRIPTION',
+  /** A model file is truncated, corrupted or not an hdglue model file (HdglueError). */
+  MODEL_FILE: 'ERR_HDGLUE_MODEL_FILE',
+  /** A model file has a format version this hdglue cannot read (HdglueError). */
+  MODEL_VERSION: 'ERR_HDGLUE_MODEL_VERSION',
+  /** A label is not one of the model's classes (HdglueError). */
+  UNKNOWN_LABEL: 'ERR_HDGLUE_UNKNOWN_LABEL',
+  /** A network name is not a member of the glue (HdglueError). */
+  UNKNOWN_NETWORK: 'ERR_HDGLUE_UNKNOWN_NETWORK',
+  /** A prediction was asked for with no member's input present (HdglueError). */
+  NO_INPUT: 'ERR_HDGLUE_NO_INPUT',
   /** The native side could not allocate working memory (Error). */
   OUT_OF_MEMORY: 'ERR_HDGLUE_OUT_OF_MEMORY',
   /** HDGLUE_BACKEND=native was asked for and no binary loads (HdglueError). */

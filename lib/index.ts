@@ -21,6 +21,16 @@ export {
   type FitOptions,
 } from './encoder.js';
 export { ErrorCode, HdglueError } from './errors.js';
+export { type Encoder, type Explanation, type GlueInputs, HDGlue, type HDGlueOptions, type Strategy } from './glue.js';
+export {
+  HIL,
+  type HILOptions,
+  type Label,
+  type Metric,
+  type PredictOptions,
+  type RefineEpoch,
+  type RefineOptions,
+} from './hil.js';
 export { HVBatch, Hypervector } from './hv.js';
 export { type LevelKind, type LevelOptions, levelVectors } from './levels.js';
 export {

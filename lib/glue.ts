@@ -1,0 +1,466 @@
+/**
+ * HD-Glue: the consensus of several networks, each a member with its own encoder (its
+ * embeddings may have any width and range), its own HIL and a weight. Members can be added,
+ * re-weighted and removed at run time, and a prediction uses whichever members' inputs are
+ * present.
+ *
+ * Strategies, honestly labelled:
+ * - `'vote'` (default): each present member scores every class; scores are z-scored per query
+ *   across that member's classes (so members with different similarity scales count alike),
+ *   multiplied by the member's weight and summed; the largest total wins.
+ * - `'tutorial'`: the seed tutorial's algebra: G = bundle over members of bind(network vector,
+ *   member HIL's symbolic vector); a query is bundle over members of bind(network vector,
+ *   encoded input); bind(G, query) is compared with every class vector. It is kept so the
+ *   tutorial can be run as written; it scores far below `'vote'` on real data.
+ */
+import { type Embedding, type EmbeddingMatrix, toMatrix, toRow } from './embeddings.js';
+import { EmbeddingEncoder, type EmbeddingEncoderDescription } from './encoder.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
+import { HIL, type HILHeader, type Label, type PredictOptions, type RefineOptions } from './hil.js';
+import { HVBatch } from './hv.js';
+import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
+import { bind, bundle, hammingMatrix, randomHV, type TieRule } from './ops.js';
+import { ProjectionEncoder, type ProjectionEncoderDescription } from './projection.js';
+import { checkOptions, checkSeed, describe } from './validate.js';
+
+/** An encoder a member can use. */
+export type Encoder = EmbeddingEncoder | ProjectionEncoder;
+
+/** Consensus strategy. */
+export type Strategy = 'vote' | 'tutorial';
+
+/** Embeddings per member name: a batch (row-major typed array or array of rows) for each present member. */
+export type GlueInputs = Record<string, EmbeddingMatrix>;
+
+/** Options of {@link HDGlue}. */
+export interface HDGlueOptions {
+  /** Default strategy; `'vote'`. */
+  strategy?: Strategy;
+  /** Seed of the network vectors (tutorial strategy); default 0. */
+  seed?: number | bigint;
+  /** Tie rule of the tutorial strategy's bundles; default `'tiebreak'`, `'ones'` is vsax's. */
+  tie?: TieRule;
+}
+
+/** What {@link HDGlue.explain} reports for one input. */
+export interface Explanation {
+  /** The consensus label. */
+  label: Label;
+  /** Members whose input was present and that voted. */
+  used: string[];
+  /** Members with no input in this call. */
+  missing: string[];
+  /** Per present member: its scores, its own vote, its weight, and its share of the winner's total. */
+  members: { name: string; weight: number; vote: Label; scores: Map<Label, number>; share: number }[];
+  /** Consensus total per label. */
+  totals: Map<Label, number>;
+}
+
+interface Member {
+  encoder: Encoder;
+  hil: HIL;
+  weight: number;
+}
+
+/** The consensus over networks; see the module description. */
+export class HDGlue {
+  /** Default strategy. */
+  readonly strategy: Strategy;
+  /** Seed of the network vectors. */
+  readonly seed: bigint;
+  /** Tie rule of the tutorial strategy. */
+  readonly tie: TieRule;
+  #members = new Map<string, Member>();
+
+  /** @param options - see {@link HDGlueOptions} */
+  constructor(options?: HDGlueOptions) {
+    const o = checkOptions(options);
+    this.strategy = checkStrategy(o.strategy ?? 'vote');
+    this.seed = checkSeed(o.seed ?? 0);
+    this.tie = o.tie ?? 'tiebreak';
+    if (this.tie !== 'tiebreak' && this.tie !== 'ones')
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `tie must be 'tiebreak' or 'ones'`);
+  }
+
+  /** Member names, in the order they were added. */
+  networks(): string[] {
+    return [...this.#members.keys()];
+  }
+
+  /** A member's encoder, HIL and weight (the live objects). */
+  member(name: string): Readonly<Member> {
+    return this.#member(name);
+  }
+
+  /** Every class label any member knows, in first-seen order. */
+  labels(): Label[] {
+    const all: Label[] = [];
+    const seen = new Set<Label>();
+    for (const m of this.#members.values()) {
+      for (const l of m.hil.labels) {
+        if (!seen.has(l)) {
+          seen.add(l);
+          all.push(l);
+        }
+      }
+    }
+    return all;
+  }
+
+  /** Add a member; its HIL may be empty (then {@link fit} it) or already trained. */
+  addNetwork(name: string, member: { encoder: Encoder; hil?: HIL; weight?: number }): this {
+    if (typeof name !== 'string' || name === '')
+      throw typeError(`a network name must be a non-empty string, got ${describe(name)}`);
+    if (this.#members.has(name))
+      throw new HdglueError(ErrorCode.OUT_OF_RANGE, `a network named ${JSON.stringify(name)} is already a member`);
+    if (member === null || typeof member !== 'object')
+      throw typeError(`member must be { encoder, hil?, weight? }, got ${describe(member)}`);
+    const { encoder } = member;
+    if (!(encoder instanceof EmbeddingEncoder || encoder instanceof ProjectionEncoder)) {
+      throw typeError(`encoder must be an EmbeddingEncoder or a ProjectionEncoder, got ${describe(encoder)}`);
+    }
+    const hil = member.hil ?? new HIL({ dim: encoder.dim });
+    if (!(hil instanceof HIL)) throw typeError(`hil must be an HIL, got ${describe(hil)}`);
+    if (hil.dim !== encoder.dim) {
+      throw new HdglueError(
+        ErrorCode.DIM_MISMATCH,
+        `network ${JSON.stringify(name)}: encoder dim ${encoder.dim} but HIL dim ${hil.dim}`,
+      );
+    }
+    this.#members.set(name, { encoder, hil, weight: checkWeight(member.weight ?? 1) });
+    return this;
+  }
+
+  /** Remove a member; the others are unchanged. */
+  removeNetwork(name: string): this {
+    this.#member(name);
+    this.#members.delete(name);
+    return this;
+  }
+
+  /** Change a member's weight (a finite number >= 0). */
+  setWeight(name: string, weight: number): this {
+    this.#member(name).weight = checkWeight(weight);
+    return this;
+  }
+
+  /**
+   * Train the HILs of the members present in `inputs` on the same labelled examples (a fresh
+   * fit, then `refine` with the given options if any).
+   */
+  fit(inputs: GlueInputs, labels: ArrayLike<Label>, options?: { refine?: RefineOptions }): this {
+    const o = checkOptions(options);
+    const encoded = this.#encodeAll(inputs);
+    for (const [name, hvs] of encoded) {
+      const hil = this.#member(name).hil;
+      hil.fit(hvs, labels);
+      if (o.refine) hil.refine(hvs, labels, o.refine);
+    }
+    return this;
+  }
+
+  /** Set each present member's weight to its accuracy on held-out examples (labels known). */
+  fitWeights(inputs: GlueInputs, labels: ArrayLike<Label>): Record<string, number> {
+    const encoded = this.#encodeAll(inputs);
+    const out: Record<string, number> = {};
+    for (const [name, hvs] of encoded) {
+      const acc = this.#member(name).hil.accuracy(hvs, labels);
+      this.#member(name).weight = acc;
+      out[name] = acc;
+    }
+    return out;
+  }
+
+  /** Consensus labels for a batch; members absent from `inputs` are left out. */
+  predict(inputs: GlueInputs, options?: { strategy?: Strategy } & PredictOptions): Label[] {
+    const o = checkOptions(options);
+    return this.#decide(this.#encodeAll(inputs), o);
+  }
+
+  /** {@link predict} with the encoding done off the event loop (on the native backend). */
+  async predictAsync(inputs: GlueInputs, options?: { strategy?: Strategy } & PredictOptions): Promise<Label[]> {
+    const o = checkOptions(options);
+    const names = this.#presentNames(inputs);
+    const batches = await Promise.all(
+      names.map((n) => this.#member(n).encoder.encodeBatchAsync(inputs[n] as EmbeddingMatrix)),
+    );
+    const encoded = new Map(names.map((n, i) => [n, batches[i] as HVBatch]));
+    this.#checkCounts(encoded);
+    return this.#decide(encoded, o);
+  }
+
+  /** Accuracy of the consensus on labelled inputs. */
+  accuracy(inputs: GlueInputs, labels: ArrayLike<Label>, options?: { strategy?: Strategy } & PredictOptions): number {
+    const p = this.predict(inputs, options);
+    if (labels === null || typeof labels !== 'object' || labels.length !== p.length) {
+      throw rangeError(ErrorCode.SHAPE, `${p.length} predictions but ${String(labels?.length)} labels`);
+    }
+    let ok = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] === labels[i]) ok++;
+    return ok / p.length;
+  }
+
+  /** Why the glue decides what it does for one input (vote strategy). */
+  explain(input: Record<string, Embedding>): Explanation {
+    if (input === null || typeof input !== 'object')
+      throw typeError(`input must map member names to embeddings, got ${describe(input)}`);
+    const batch: GlueInputs = {};
+    for (const [name, x] of Object.entries(input)) {
+      const enc = this.#member(name).encoder;
+      batch[name] = toRow(x, enc.features).data;
+    }
+    const encoded = this.#encodeAll(batch);
+    const labels = this.labels();
+    const col = new Map(labels.map((l, i) => [l, i]));
+    const totals = new Float64Array(labels.length);
+    const members: Explanation['members'] = [];
+    const zs: Float64Array[] = [];
+    for (const [name, hvs] of encoded) {
+      const m = this.#member(name);
+      const s = m.hil.scores(hvs);
+      const z = zscore(s, 0, s.length);
+      const own = m.hil.labels;
+      own.forEach((l, k) => {
+        totals[col.get(l) as number] += m.weight * (z[k] as number);
+      });
+      let best = 0;
+      for (let k = 1; k < own.length; k++) if ((s[k] as number) > (s[best] as number)) best = k;
+      members.push({
+        name,
+        weight: m.weight,
+        vote: own[best] as Label,
+        scores: new Map(own.map((l, k) => [l, s[k] as number])),
+        share: 0,
+      });
+      zs.push(z);
+    }
+    const win = argmaxOf(totals);
+    const label = labels[win] as Label;
+    // Each member's signed contribution to the winner's total, as a share of all contributions.
+    const contrib = members.map((mm, i) => {
+      const m = this.#member(mm.name);
+      const k = m.hil.labels.indexOf(label);
+      return k >= 0 ? m.weight * ((zs[i] as Float64Array)[k] as number) : 0;
+    });
+    const denom = contrib.reduce((a, c) => a + Math.abs(c), 0);
+    members.forEach((mm, i) => {
+      mm.share = denom > 0 ? (contrib[i] as number) / denom : 0;
+    });
+    return {
+      label,
+      used: [...encoded.keys()],
+      missing: this.networks().filter((n) => !encoded.has(n)),
+      members,
+      totals: new Map(labels.map((l, i) => [l, totals[i] as number])),
+    };
+  }
+
+  /** Write the glue (members, encoders, weights, HIL counters) to a model file, atomically. */
+  save(path: string): void {
+    const members = [...this.#members].map(([name, m]) => ({ name, m, model: m.hil.toModel() }));
+    const header = {
+      kind: 'hdglue.HDGlue',
+      strategy: this.strategy,
+      seed: this.seed.toString(),
+      tie: this.tie,
+      members: members.map(({ name, m, model }) => ({
+        name,
+        weight: m.weight,
+        encoder: m.encoder.toJSON(),
+        hil: model.header,
+      })),
+    };
+    writeFileAtomic(
+      path,
+      encodeModel(
+        header,
+        members.map((x) => x.model.counters),
+      ),
+    );
+  }
+
+  /**
+   * Read a glue saved by {@link save}. A truncated, corrupted or foreign file is an
+   * `ERR_HDGLUE_MODEL_FILE` error, a newer format `ERR_HDGLUE_MODEL_VERSION`.
+   */
+  static load(path: string): HDGlue {
+    const f = readModelFile(path);
+    const h = f.header as {
+      kind?: unknown;
+      strategy?: Strategy;
+      seed?: string;
+      tie?: TieRule;
+      members?: { name: string; weight: number; encoder: { kind?: string }; hil: HILHeader }[];
+    };
+    const bad = (why: string) => new HdglueError(ErrorCode.MODEL_FILE, `not a valid hdglue glue file: ${why}`);
+    if (h === null || typeof h !== 'object' || h.kind !== 'hdglue.HDGlue') throw bad(`kind ${String(h?.kind)}`);
+    if (!Array.isArray(h.members) || h.members.length !== f.sections.length) throw bad('members and sections differ');
+    if (typeof h.seed !== 'string' || !/^[0-9]+$/.test(h.seed)) throw bad('seed is not a decimal string');
+    let glue: HDGlue;
+    try {
+      glue = new HDGlue({ strategy: h.strategy as Strategy, seed: BigInt(h.seed), tie: h.tie as TieRule });
+    } catch (e) {
+      throw bad((e as Error).message);
+    }
+    h.members.forEach((m, i) => {
+      if (m === null || typeof m !== 'object') throw bad(`member ${i} is not an object`);
+      let encoder: Encoder;
+      try {
+        encoder =
+          m.encoder?.kind === 'hdglue.ProjectionEncoder'
+            ? ProjectionEncoder.fromJSON(m.encoder as ProjectionEncoderDescription)
+            : EmbeddingEncoder.fromJSON(m.encoder as EmbeddingEncoderDescription);
+      } catch (e) {
+        throw bad(`member ${i}: ${(e as Error).message}`);
+      }
+      const hil = HIL.fromModel(m.hil, f.sections[i] as Uint8Array);
+      try {
+        glue.addNetwork(m.name, { encoder, hil, weight: m.weight });
+      } catch (e) {
+        throw bad(`member ${i}: ${(e as Error).message}`);
+      }
+    });
+    return glue;
+  }
+
+  #member(name: string): Member {
+    const m = this.#members.get(name);
+    if (!m) {
+      throw new HdglueError(
+        ErrorCode.UNKNOWN_NETWORK,
+        `${JSON.stringify(name)} is not a member (members: ${
+          this.networks()
+            .map((n) => JSON.stringify(n))
+            .join(', ') || 'none'
+        })`,
+      );
+    }
+    return m;
+  }
+
+  #presentNames(inputs: GlueInputs): string[] {
+    if (inputs === null || typeof inputs !== 'object')
+      throw typeError(`inputs must map member names to embeddings, got ${describe(inputs)}`);
+    const names = Object.keys(inputs);
+    for (const n of names) this.#member(n);
+    const present = this.networks().filter((n) => names.includes(n));
+    if (present.length === 0)
+      throw new HdglueError(ErrorCode.NO_INPUT, 'no member has an input: pass embeddings for at least one network');
+    return present;
+  }
+
+  #encodeAll(inputs: GlueInputs): Map<string, HVBatch> {
+    const out = new Map<string, HVBatch>();
+    for (const name of this.#presentNames(inputs)) {
+      const enc = this.#member(name).encoder;
+      const m = toMatrix(inputs[name] as EmbeddingMatrix, enc.features);
+      out.set(name, enc.encodeBatch(m.data, m.n));
+    }
+    this.#checkCounts(out);
+    return out;
+  }
+
+  #checkCounts(encoded: Map<string, HVBatch>): void {
+    const counts = new Set([...encoded.values()].map((b) => b.count));
+    if (counts.size > 1)
+      throw rangeError(ErrorCode.SHAPE, `members' inputs have different row counts: ${[...counts].join(', ')}`);
+  }
+
+  #decide(encoded: Map<string, HVBatch>, o: { strategy?: Strategy } & PredictOptions): Label[] {
+    const strategy = checkStrategy(o.strategy ?? this.strategy);
+    return strategy === 'tutorial' ? this.#tutorial(encoded) : this.#vote(encoded, o);
+  }
+
+  #vote(encoded: Map<string, HVBatch>, o: PredictOptions): Label[] {
+    const labels = this.labels();
+    const col = new Map(labels.map((l, i) => [l, i]));
+    const n = (encoded.values().next().value as HVBatch).count;
+    const totals = new Float64Array(n * labels.length);
+    for (const [name, hvs] of encoded) {
+      const m = this.#member(name);
+      if (m.weight === 0) continue;
+      const own = m.hil.labels;
+      const cols = own.map((l) => col.get(l) as number);
+      const s = m.hil.scores(hvs, o.metric === undefined ? {} : { metric: o.metric });
+      const c = own.length;
+      for (let r = 0; r < n; r++) {
+        const z = zscore(s, r * c, c);
+        for (let k = 0; k < c; k++) totals[r * labels.length + (cols[k] as number)] += m.weight * (z[k] as number);
+      }
+    }
+    return Array.from(
+      { length: n },
+      (_, r) => labels[argmaxOf(totals.subarray(r * labels.length, (r + 1) * labels.length))] as Label,
+    );
+  }
+
+  #tutorial(encoded: Map<string, HVBatch>): Label[] {
+    const names = [...encoded.keys()];
+    const first = this.#member(names[0] as string).hil;
+    for (const name of names) {
+      const h = this.#member(name).hil;
+      if (h.dim !== first.dim || h.seed !== first.seed) {
+        throw new HdglueError(
+          ErrorCode.DIM_MISMATCH,
+          'the tutorial strategy needs every member to share dim and seed (one class-vector memory)',
+        );
+      }
+    }
+    const dim = first.dim;
+    const netVec = (name: string) => randomHV(dim, `network/${name}`, { seed: this.seed });
+    const opts = { tie: this.tie, seed: this.seed };
+    // G = bundle_i bind(net_i, HIL_i), over the members present, as create_hdglue_consensus.
+    const g = bundle(
+      HVBatch.from(names.map((nm) => bind(netVec(nm), this.#member(nm).hil.symbolic({ tie: this.tie })))),
+      opts,
+    );
+    const labels = this.labels();
+    const classes = HVBatch.from(
+      labels.map((l) => first.classVector(l)),
+      dim,
+    );
+    const n = (encoded.get(names[0] as string) as HVBatch).count;
+    const out: Label[] = [];
+    const bound = names.map((nm) => bind(encoded.get(nm) as HVBatch, netVec(nm)));
+    for (let r = 0; r < n; r++) {
+      // query = bundle_i bind(net_i, enc_i(x)); result = bind(G, query); nearest class vector.
+      const q = bundle(HVBatch.from(bound.map((b) => b.row(r))), opts);
+      const d = hammingMatrix(new HVBatch(dim, 1, bind(g, q).data), classes);
+      let best = 0;
+      for (let k = 1; k < d.length; k++) if ((d[k] as number) < (d[best] as number)) best = k;
+      out.push(labels[best] as Label);
+    }
+    return out;
+  }
+}
+
+function checkStrategy(s: unknown): Strategy {
+  if (s === 'vote' || s === 'tutorial') return s;
+  throw rangeError(ErrorCode.OUT_OF_RANGE, `strategy must be 'vote' or 'tutorial', got ${String(s)}`);
+}
+
+function checkWeight(w: unknown): number {
+  if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
+    throw rangeError(ErrorCode.OUT_OF_RANGE, `a weight must be a finite number >= 0, got ${String(w)}`);
+  }
+  return w;
+}
+
+// Standardized scores of one query across one member's classes; all-equal scores give zeros.
+function zscore(s: Float64Array, at: number, c: number): Float64Array {
+  let mean = 0;
+  for (let k = 0; k < c; k++) mean += s[at + k] as number;
+  mean /= c;
+  let v = 0;
+  for (let k = 0; k < c; k++) v += ((s[at + k] as number) - mean) ** 2;
+  const sd = Math.sqrt(v / c);
+  const z = new Float64Array(c);
+  if (sd > 0) for (let k = 0; k < c; k++) z[k] = ((s[at + k] as number) - mean) / sd;
+  return z;
+}
+
+function argmaxOf(v: Float64Array): number {
+  let best = 0;
+  for (let k = 1; k < v.length; k++) if ((v[k] as number) > (v[best] as number)) best = k;
+  return best;
+}

@@ -1,0 +1,562 @@
+/**
+ * The Hyperdimensional Inference Layer (HIL): one network's classifier in hypervector form.
+ * Each class has a signed int32 counter per bit (a class accumulator: +1 where an example's bit
+ * is 0, -1 where it is 1), and its prototype is the sign of those counters. Learning only ever
+ * adds or subtracts whole examples, so every change can be undone exactly.
+ *
+ * Two ways to classify, honestly labelled:
+ * - the default: similarity of the query to every class, either cosine against the integer
+ *   counters (`'cosine'`, the better one) or Hamming similarity to the binary prototypes
+ *   (`'hamming'`, the cheaper one); the largest wins;
+ * - `mode: 'tutorial'`: the seed tutorial's algebra, one vector for the whole layer
+ *   (bundle over classes of bind(class vector, prototype)), queried by binding it with the
+ *   query and taking the nearest class vector. It is here so that pipeline can be run as
+ *   written; on real data it scores far below the default (see the README).
+ */
+import { backend } from './backend/index.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
+import { HVBatch, type Hypervector } from './hv.js';
+import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
+import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from './ops.js';
+import { checkCount, checkDim, checkOptions, checkSameDim, checkSeed, describe, wordsOf } from './validate.js';
+
+/** A class label: any finite number or any string (1 and '1' are different classes). */
+export type Label = number | string;
+
+/** Similarity used to classify: cosine against the counters, or Hamming against the prototypes. */
+export type Metric = 'cosine' | 'hamming';
+
+/** Options of {@link HIL}. */
+export interface HILOptions {
+  /** Bits per hypervector (must match the encoder's). */
+  dim: number;
+  /** Seed of the class vectors (tutorial mode) and of the prototypes' tie-breaker; default 0. */
+  seed?: number | bigint;
+  /** How a zero counter becomes a prototype bit; default `'tiebreak'`, `'ones'` is vsax's rule. */
+  tie?: TieRule;
+  /** Default similarity of {@link HIL.scores} and {@link HIL.predict}; default `'cosine'`. */
+  metric?: Metric;
+}
+
+/** Options of {@link HIL.predict} and {@link HIL.scores}. */
+export interface PredictOptions {
+  /** Override the layer's metric. */
+  metric?: Metric;
+  /** `'tutorial'`: classify through the single symbolic vector, as the seed tutorial does. */
+  mode?: 'default' | 'tutorial';
+}
+
+/** Options of {@link HIL.refine}. */
+export interface RefineOptions {
+  /** Passes over the data; default 20. */
+  epochs?: number;
+  /**
+   * `'adapt'` (default, AdaptHD/QuantHD style): a misclassified example is added to its true class
+   * and subtracted from the predicted one. `'tutorial'`: it is only added to its true class again.
+   */
+  rule?: 'adapt' | 'tutorial';
+  /**
+   * Also update an example classified correctly but with a lead under `margin` over the best
+   * other class (scores in [-1, 1]); default 0: misclassified examples only.
+   */
+  margin?: number;
+  /** Similarity used to find the errors; default the layer's metric. */
+  metric?: Metric;
+  /** Held-out examples: after each epoch their accuracy is measured, the best state is kept, and training stops after `patience` epochs without improvement. */
+  validation?: { hvs: HVBatch; labels: ArrayLike<Label> };
+  /** Epochs without validation improvement before stopping; default 3. */
+  patience?: number;
+}
+
+/** One epoch of {@link HIL.refine}. */
+export interface RefineEpoch {
+  epoch: number;
+  /** Training examples misclassified at the start of the epoch. */
+  trainErrors: number;
+  /** Examples whose counters were updated. */
+  updates: number;
+  /** Validation accuracy after the epoch's updates, when a validation set was given. */
+  validationAccuracy?: number;
+}
+
+/** Description of an HIL inside a model file (counters travel as a binary section). @internal */
+export interface HILHeader {
+  dim: number;
+  seed: string;
+  tie: TieRule;
+  metric: Metric;
+  labels: Label[];
+  counts: number[];
+}
+
+/** One network's classifier over hypervectors; see the module description. */
+export class HIL {
+  /** Bits per hypervector. */
+  readonly dim: number;
+  /** Seed of the class vectors and the tie-breaker. */
+  readonly seed: bigint;
+  /** Tie rule of the prototypes. */
+  readonly tie: TieRule;
+  /** Default metric. */
+  readonly metric: Metric;
+  #labels: Label[] = [];
+  #index = new Map<Label, number>();
+  #counts: number[] = [];
+  #counters: Int32Array = new Int32Array(0);
+  #protos: HVBatch | null = null;
+  #norms: Float64Array | null = null;
+
+  /** @param options - see {@link HILOptions} */
+  constructor(options: HILOptions) {
+    if (options === null || typeof options !== 'object')
+      throw typeError(`HIL options must be an object, got ${describe(options)}`);
+    this.dim = checkDim(options.dim);
+    this.seed = checkSeed(options.seed ?? 0);
+    this.tie = options.tie ?? 'tiebreak';
+    tieData(this.dim, this.tie, this.seed);
+    this.metric = checkMetric(options.metric ?? 'cosine');
+  }
+
+  /** The class labels, in the order classes were first seen. */
+  get labels(): Label[] {
+    return this.#labels.slice();
+  }
+
+  /** Number of classes. */
+  get classes(): number {
+    return this.#labels.length;
+  }
+
+  /** Net number of examples added per class (adds minus forgets), in label order. */
+  get counts(): number[] {
+    return this.#counts.slice();
+  }
+
+  /** A copy of a class's counters. */
+  counters(label: Label): Int32Array {
+    const k = this.#classOf(label);
+    return this.#counters.slice(k * this.dim, (k + 1) * this.dim);
+  }
+
+  /** The binary prototypes, one row per class in label order (a copy). */
+  prototypes(): HVBatch {
+    return new HVBatch(this.dim, this.classes, this.#prototypes().data.slice());
+  }
+
+  /** Forget everything, then learn from these examples. */
+  fit(hvs: HVBatch, labels: ArrayLike<Label>): this {
+    this.#checkExamples(hvs, labels);
+    this.#labels = [];
+    this.#index.clear();
+    this.#counts = [];
+    this.#counters = new Int32Array(0);
+    this.#changed();
+    return this.partialFit(hvs, labels);
+  }
+
+  /** Learn from more examples; labels never seen before become new classes (online learning). */
+  partialFit(hvs: HVBatch, labels: ArrayLike<Label>): this {
+    this.#checkExamples(hvs, labels);
+    const fresh: Label[] = [];
+    const seen = new Set<Label>();
+    for (let i = 0; i < hvs.count; i++) {
+      const l = labels[i] as Label;
+      if (!this.#index.has(l) && !seen.has(l)) {
+        seen.add(l);
+        fresh.push(l);
+      }
+    }
+    if (fresh.length) this.#addClasses(fresh);
+    this.#accumulate(hvs, labels, 1);
+    return this;
+  }
+
+  /**
+   * Remove examples learnt earlier: exactly undoes {@link partialFit} of the same examples. A
+   * class left with no examples and all-zero counters is removed, so the layer returns to what
+   * it was. Every label must be known (`ERR_HDGLUE_UNKNOWN_LABEL`, nothing changed otherwise).
+   */
+  forget(hvs: HVBatch, labels: ArrayLike<Label>): this {
+    this.#checkExamples(hvs, labels);
+    for (let i = 0; i < hvs.count; i++) this.#classOf(labels[i] as Label);
+    this.#accumulate(hvs, labels, -1);
+    for (let k = this.classes - 1; k >= 0; k--) {
+      if (this.#counts[k] === 0 && this.#counters.subarray(k * this.dim, (k + 1) * this.dim).every((c) => c === 0)) {
+        this.#deleteClass(k);
+      }
+    }
+    return this;
+  }
+
+  /** Remove a class and everything learnt about it. */
+  removeClass(label: Label): this {
+    this.#deleteClass(this.#classOf(label));
+    return this;
+  }
+
+  /** Similarity of every query to every class: `hvs.count * classes` values, row-major by query. */
+  scores(hvs: HVBatch, options?: PredictOptions): Float64Array {
+    const o = checkOptions(options);
+    this.#checkQueries(hvs);
+    if (o.mode === 'tutorial') return this.#tutorialScores(hvs);
+    const metric = checkMetric(o.metric ?? this.metric);
+    const n = hvs.count;
+    const c = this.classes;
+    const out = new Float64Array(n * c);
+    if (metric === 'hamming') {
+      const d = hammingMatrix(hvs, this.#prototypes());
+      for (let i = 0; i < d.length; i++) out[i] = 1 - (d[i] as number) / this.dim;
+      return out;
+    }
+    backend().dotCounters(hvs.data, n, this.#counters, c, this.dim, out);
+    const norms = this.#normsOf();
+    const qn = Math.sqrt(this.dim);
+    for (let r = 0; r < n; r++) {
+      for (let k = 0; k < c; k++) {
+        const nk = norms[k] as number;
+        out[r * c + k] = nk > 0 ? (out[r * c + k] as number) / (qn * nk) : 0;
+      }
+    }
+    return out;
+  }
+
+  /** The most similar class of each query (ties go to the class seen first). */
+  predict(hvs: HVBatch, options?: PredictOptions): Label[] {
+    const s = this.scores(hvs, options);
+    const c = this.classes;
+    return Array.from({ length: hvs.count }, (_, r) => this.#labels[argmax(s, r * c, c)] as Label);
+  }
+
+  /** The `k` most similar classes of each query, best first, with their scores. */
+  predictTopK(hvs: HVBatch, k: number, options?: PredictOptions): { labels: Label[][]; scores: number[][] } {
+    checkCount(k, 'k', this.classes);
+    const s = this.scores(hvs, options);
+    const c = this.classes;
+    const labels: Label[][] = [];
+    const scores: number[][] = [];
+    for (let r = 0; r < hvs.count; r++) {
+      const order = Array.from({ length: c }, (_, j) => j).sort(
+        (a, b) => (s[r * c + b] as number) - (s[r * c + a] as number) || a - b,
+      );
+      labels.push(order.slice(0, k).map((j) => this.#labels[j] as Label));
+      scores.push(order.slice(0, k).map((j) => s[r * c + j] as number));
+    }
+    return { labels, scores };
+  }
+
+  /** Fraction of `hvs` predicted as `labels`. */
+  accuracy(hvs: HVBatch, labels: ArrayLike<Label>, options?: PredictOptions): number {
+    this.#checkExamples(hvs, labels);
+    const p = this.predict(hvs, options);
+    let ok = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] === labels[i]) ok++;
+    return p.length ? ok / p.length : 0;
+  }
+
+  /**
+   * Error correction: repeatedly classify the training examples and move the counters of the
+   * classes involved in each mistake (see {@link RefineOptions}); prototypes are re-binarized
+   * after every epoch. With a validation set the best epoch's state is kept. Returns the history.
+   */
+  refine(hvs: HVBatch, labels: ArrayLike<Label>, options?: RefineOptions): RefineEpoch[] {
+    const o = checkOptions(options);
+    this.#checkExamples(hvs, labels);
+    const epochs = checkCount(o.epochs ?? 20, 'epochs', 1e6);
+    const rule = o.rule ?? 'adapt';
+    if (rule !== 'adapt' && rule !== 'tutorial')
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `rule must be 'adapt' or 'tutorial', got ${String(rule)}`);
+    const margin = o.margin ?? 0;
+    if (typeof margin !== 'number' || !(margin >= 0 && margin <= 2))
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `margin must be in [0, 2], got ${String(margin)}`);
+    const metric = checkMetric(o.metric ?? this.metric);
+    const patience = checkCount(o.patience ?? 3, 'patience', 1e6);
+    const truth = Int32Array.from({ length: hvs.count }, (_, i) => this.#classOf(labels[i] as Label));
+    const val = o.validation;
+    if (val !== undefined) this.#checkExamples(val.hvs, val.labels);
+    const history: RefineEpoch[] = [];
+    let best = val ? this.accuracy(val.hvs, val.labels, { metric }) : 0;
+    let bestState = val ? this.#counters.slice() : null;
+    let stale = 0;
+    const c = this.classes;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const s = this.scores(hvs, { metric });
+      const plus: number[][] = Array.from({ length: c }, () => []);
+      const minus: number[][] = Array.from({ length: c }, () => []);
+      let errors = 0;
+      let updates = 0;
+      for (let i = 0; i < hvs.count; i++) {
+        const t = truth[i] as number;
+        const p = argmax(s, i * c, c);
+        if (p !== t) errors++;
+        // The strongest rival: the prediction when wrong, else the best other class.
+        const rival = p !== t ? p : argmaxExcept(s, i * c, c, t);
+        const lead = rival < 0 ? Number.POSITIVE_INFINITY : (s[i * c + t] as number) - (s[i * c + rival] as number);
+        if (p === t && !(lead < margin)) continue;
+        updates++;
+        plus[t]?.push(i);
+        if (rule === 'adapt' && rival >= 0) minus[rival]?.push(i);
+      }
+      if (updates > 0) {
+        for (let k = 0; k < c; k++) {
+          this.#addRows(k, hvs, plus[k] as number[], 1);
+          this.#addRows(k, hvs, minus[k] as number[], -1);
+        }
+        this.#changed();
+      }
+      const record: RefineEpoch = { epoch, trainErrors: errors, updates };
+      if (val) {
+        const acc = this.accuracy(val.hvs, val.labels, { metric });
+        record.validationAccuracy = acc;
+        if (acc > best) {
+          best = acc;
+          bestState = this.#counters.slice();
+          stale = 0;
+        } else if (++stale >= patience) {
+          history.push(record);
+          break;
+        }
+      }
+      history.push(record);
+      if (updates === 0) break;
+    }
+    if (bestState) {
+      this.#counters = bestState;
+      this.#changed();
+    }
+    return history;
+  }
+
+  /** The class vector of a label (tutorial mode): a random vector named after the label. */
+  classVector(label: Label): Hypervector {
+    checkLabel(label, 'label');
+    return randomHV(this.dim, classKey(label), { seed: this.seed });
+  }
+
+  /**
+   * The tutorial's single HIL vector: bundle over classes of bind(class vector, prototype).
+   * `tie` defaults to the layer's rule; `'ones'` reproduces vsax.
+   */
+  symbolic(options?: { tie?: TieRule }): Hypervector {
+    const o = checkOptions(options);
+    if (this.classes === 0) throw new HdglueError(ErrorCode.UNKNOWN_LABEL, 'the layer has no classes yet');
+    const protos = this.#prototypes();
+    const terms = HVBatch.from(this.#labels.map((l, k) => bind(this.classVector(l), protos.row(k))));
+    return bundle(terms, { tie: o.tie ?? this.tie, seed: this.seed });
+  }
+
+  /** Write the layer to a model file (atomically; see lib/model-file.ts for the format). */
+  save(path: string): void {
+    const m = this.toModel();
+    writeFileAtomic(path, encodeModel({ kind: 'hdglue.HIL', hil: m.header }, [m.counters]));
+  }
+
+  /**
+   * Read a layer saved by {@link save}. A truncated, corrupted or foreign file is an
+   * `ERR_HDGLUE_MODEL_FILE` error, a newer format `ERR_HDGLUE_MODEL_VERSION`.
+   */
+  static load(path: string): HIL {
+    const f = readModelFile(path);
+    const h = f.header as { kind?: unknown; hil?: HILHeader };
+    if (h === null || typeof h !== 'object' || h.kind !== 'hdglue.HIL' || f.sections.length !== 1) {
+      throw new HdglueError(ErrorCode.MODEL_FILE, `not an hdglue HIL file (kind ${String(h?.kind)})`);
+    }
+    return HIL.fromModel(h.hil as HILHeader, f.sections[0] as Uint8Array);
+  }
+
+  /** The state as a model-file header and its counters section. @internal */
+  toModel(): { header: HILHeader; counters: Int32Array } {
+    return {
+      header: {
+        dim: this.dim,
+        seed: this.seed.toString(),
+        tie: this.tie,
+        metric: this.metric,
+        labels: this.labels,
+        counts: this.counts,
+      },
+      counters: this.#counters,
+    };
+  }
+
+  /** Rebuild from {@link toModel}'s output, validating it. @internal */
+  static fromModel(h: HILHeader, counters: Uint8Array): HIL {
+    if (h === null || typeof h !== 'object') throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL header missing');
+    if (typeof h.seed !== 'string' || !/^[0-9]+$/.test(h.seed))
+      throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL seed is not a decimal string');
+    if (!Array.isArray(h.labels) || !Array.isArray(h.counts) || h.labels.length !== h.counts.length) {
+      throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL labels and counts are missing or differ in length');
+    }
+    let hil: HIL;
+    try {
+      hil = new HIL({ dim: h.dim, seed: BigInt(h.seed), tie: h.tie, metric: h.metric });
+      h.labels.forEach((l, i) => checkLabel(l, `labels[${i}]`));
+    } catch (e) {
+      throw new HdglueError(ErrorCode.MODEL_FILE, `invalid HIL header: ${(e as Error).message}`);
+    }
+    if (new Set(h.labels).size !== h.labels.length) throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL labels repeat');
+    if (counters.byteLength !== h.labels.length * hil.dim * 4) {
+      throw new HdglueError(
+        ErrorCode.MODEL_FILE,
+        `HIL counters section has ${counters.byteLength} bytes, expected ${h.labels.length * hil.dim * 4}`,
+      );
+    }
+    hil.#labels = h.labels.slice();
+    h.labels.forEach((l, i) => hil.#index.set(l, i));
+    hil.#counts = h.counts.map((n) => Number(n));
+    const copy = new Int32Array(counters.byteLength / 4);
+    new Uint8Array(copy.buffer).set(counters);
+    hil.#counters = copy;
+    return hil;
+  }
+
+  #tutorialScores(hvs: HVBatch): Float64Array {
+    // bind(HIL, query) then similarity to each class vector, as the seed's query_hil does.
+    const probe = bind(hvs, this.symbolic());
+    const classes = HVBatch.from(
+      this.#labels.map((l) => this.classVector(l)),
+      this.dim,
+    );
+    const d = hammingMatrix(probe, classes);
+    return Float64Array.from(d, (v) => 1 - v / this.dim);
+  }
+
+  #prototypes(): HVBatch {
+    if (!this.#protos) {
+      const out = new HVBatch(this.dim, this.classes);
+      backend().threshold(this.#counters, this.classes, this.dim, tieData(this.dim, this.tie, this.seed), out.data);
+      this.#protos = out;
+    }
+    return this.#protos;
+  }
+
+  #normsOf(): Float64Array {
+    if (!this.#norms) {
+      const n = new Float64Array(this.classes);
+      for (let k = 0; k < this.classes; k++) {
+        let s = 0;
+        for (let i = k * this.dim; i < (k + 1) * this.dim; i++) s += (this.#counters[i] as number) ** 2;
+        n[k] = Math.sqrt(s);
+      }
+      this.#norms = n;
+    }
+    return this.#norms;
+  }
+
+  #changed(): void {
+    this.#protos = null;
+    this.#norms = null;
+  }
+
+  #classOf(label: Label): number {
+    const k = this.#index.get(label);
+    if (k === undefined) {
+      throw new HdglueError(
+        ErrorCode.UNKNOWN_LABEL,
+        `${JSON.stringify(label)} is not a class of this layer (classes: ${this.#labels.map((l) => JSON.stringify(l)).join(', ') || 'none'})`,
+      );
+    }
+    return k;
+  }
+
+  #addClasses(labels: Label[]): void {
+    const grown = new Int32Array((this.classes + labels.length) * this.dim);
+    grown.set(this.#counters);
+    this.#counters = grown;
+    for (const l of labels) {
+      this.#index.set(l, this.#labels.length);
+      this.#labels.push(l);
+      this.#counts.push(0);
+    }
+    this.#changed();
+  }
+
+  #deleteClass(k: number): void {
+    const next = new Int32Array((this.classes - 1) * this.dim);
+    next.set(this.#counters.subarray(0, k * this.dim));
+    next.set(this.#counters.subarray((k + 1) * this.dim), k * this.dim);
+    this.#counters = next;
+    this.#labels.splice(k, 1);
+    this.#counts.splice(k, 1);
+    this.#index.clear();
+    this.#labels.forEach((l, i) => this.#index.set(l, i));
+    this.#changed();
+  }
+
+  // Adds (sign 1) or subtracts (-1) every example into its class's counters, class by class.
+  #accumulate(hvs: HVBatch, labels: ArrayLike<Label>, sign: 1 | -1): void {
+    const rows: number[][] = Array.from({ length: this.classes }, () => []);
+    for (let i = 0; i < hvs.count; i++) rows[this.#classOf(labels[i] as Label)]?.push(i);
+    for (let k = 0; k < this.classes; k++) {
+      const r = rows[k] as number[];
+      this.#addRows(k, hvs, r, sign);
+      this.#counts[k] = (this.#counts[k] as number) + sign * r.length;
+    }
+    this.#changed();
+  }
+
+  #addRows(k: number, hvs: HVBatch, rows: number[], sign: 1 | -1): void {
+    if (rows.length === 0) return;
+    const stride = 2 * wordsOf(this.dim);
+    const gathered = new Uint32Array(rows.length * stride);
+    rows.forEach((r, j) => {
+      gathered.set(hvs.data.subarray(r * stride, (r + 1) * stride), j * stride);
+    });
+    const weights = sign === 1 ? null : new Int32Array(rows.length).fill(-1);
+    backend().accAdd(
+      this.#counters.subarray(k * this.dim, (k + 1) * this.dim),
+      this.dim,
+      gathered,
+      rows.length,
+      weights,
+    );
+  }
+
+  #checkQueries(hvs: HVBatch): void {
+    checkBatch(hvs, 'hvs');
+    checkSameDim(hvs.dim, this.dim, 'HIL');
+    if (this.classes === 0)
+      throw new HdglueError(ErrorCode.UNKNOWN_LABEL, 'the layer has no classes yet: fit it first');
+  }
+
+  #checkExamples(hvs: HVBatch, labels: ArrayLike<Label>): void {
+    checkBatch(hvs, 'hvs');
+    checkSameDim(hvs.dim, this.dim, 'HIL');
+    if (labels === null || typeof labels !== 'object' || typeof labels.length !== 'number') {
+      throw typeError(`labels must be an array of numbers or strings, got ${describe(labels)}`);
+    }
+    if (labels.length !== hvs.count)
+      throw rangeError(ErrorCode.SHAPE, `${hvs.count} examples but ${labels.length} labels`);
+    for (let i = 0; i < labels.length; i++) checkLabel(labels[i], `labels[${i}]`);
+  }
+}
+
+function checkLabel(l: unknown, what: string): asserts l is Label {
+  if (typeof l === 'string') return;
+  if (typeof l === 'number' && Number.isFinite(l)) return;
+  throw typeError(
+    `${what} must be a finite number or a string, got ${typeof l === 'number' ? String(l) : describe(l)}`,
+  );
+}
+
+function checkMetric(m: unknown): Metric {
+  if (m === 'cosine' || m === 'hamming') return m;
+  throw rangeError(ErrorCode.OUT_OF_RANGE, `metric must be 'cosine' or 'hamming', got ${String(m)}`);
+}
+
+/** Name of a label's class vector: numbers and strings never collide. */
+function classKey(l: Label): string {
+  return typeof l === 'number' ? `class/n/${l}` : `class/s/${l}`;
+}
+
+function argmax(s: Float64Array, at: number, c: number): number {
+  let best = 0;
+  for (let k = 1; k < c; k++) if ((s[at + k] as number) > (s[at + best] as number)) best = k;
+  return best;
+}
+
+function argmaxExcept(s: Float64Array, at: number, c: number, skip: number): number {
+  let best = -1;
+  for (let k = 0; k < c; k++)
+    if (k !== skip && (best < 0 || (s[at + k] as number) > (s[at + best] as number))) best = k;
+  return best;
+}
