@@ -1,0 +1,266 @@
+// The HIL and the glue through the public API, on whichever backend the environment selects
+// (npm test runs this on native and again with HDGLUE_BACKEND=js).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  bind,
+  bundle,
+  EmbeddingEncoder,
+  ErrorCode,
+  HDGlue,
+  HdglueError,
+  HIL,
+  HVBatch,
+  hamming,
+  type Label,
+  randomHV,
+} from '../lib/index.js';
+import { prng } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'hdglue-hil-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectCode(fn: () => unknown, code: string) {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect((caught as { code?: string })?.code).toBe(code);
+}
+
+// A toy problem with structure: each class is a noisy version of its own random vector.
+function dataset(dim: number, classes: Label[], perClass: number, noise: number, seed: number) {
+  const next = prng(seed);
+  const rows = [];
+  const labels: Label[] = [];
+  for (let i = 0; i < perClass; i++) {
+    for (const c of classes) {
+      const v = randomHV(dim, `center/${String(c)}`).toBipolar();
+      for (let j = 0; j < dim; j++) if (next() / 2 ** 32 < noise) v[j] = -(v[j] as number);
+      rows.push(v);
+      labels.push(c);
+    }
+  }
+  const flat = new Int8Array(rows.length * dim);
+  rows.forEach((r, i) => {
+    flat.set(r, i * dim);
+  });
+  return { hvs: HVBatch.fromBipolar(flat, rows.length, dim), labels };
+}
+
+describe('HIL', () => {
+  const dim = 2000;
+  const train = dataset(dim, [0, 1, 'two', 3], 20, 0.35, 1);
+  const test = dataset(dim, [0, 1, 'two', 3], 10, 0.35, 2);
+
+  it('learns, predicts, and ranks (cosine and hamming)', () => {
+    const hil = new HIL({ dim }).fit(train.hvs, train.labels);
+    expect(hil.labels).toEqual([0, 1, 'two', 3]);
+    expect(hil.counts).toEqual([20, 20, 20, 20]);
+    expect(hil.accuracy(test.hvs, test.labels)).toBeGreaterThan(0.95);
+    expect(hil.accuracy(test.hvs, test.labels, { metric: 'hamming' })).toBeGreaterThan(0.95);
+    const top = hil.predictTopK(test.hvs.slice(0, 2), 2);
+    expect(top.labels[0]?.[0]).toBe(test.labels[0]);
+    expect(top.scores[0]?.[0]).toBeGreaterThanOrEqual(top.scores[0]?.[1] as number);
+  });
+
+  it('partialFit then forget restores the model bit for bit, including a brand-new class', () => {
+    const hil = new HIL({ dim }).fit(train.hvs.slice(0, 40), train.labels.slice(0, 40));
+    const before = { labels: hil.labels, counts: hil.counts, protos: hil.prototypes(), c0: hil.counters(0) };
+    const extra = dataset(dim, ['new'], 5, 0.3, 9);
+    hil.partialFit(extra.hvs, extra.labels);
+    hil.partialFit(train.hvs.slice(40), train.labels.slice(40));
+    expect(hil.labels).toContain('new');
+    expect(hil.predict(dataset(dim, ['new'], 3, 0.3, 10).hvs)).toEqual(['new', 'new', 'new']);
+    hil.forget(train.hvs.slice(40), train.labels.slice(40));
+    hil.forget(extra.hvs, extra.labels);
+    expect(hil.labels).toEqual(before.labels);
+    expect(hil.counts).toEqual(before.counts);
+    expect(hil.counters(0)).toEqual(before.c0);
+    expect(hil.prototypes().equals(before.protos)).toBe(true);
+  });
+
+  it('removeClass removes exactly that class', () => {
+    const hil = new HIL({ dim }).fit(train.hvs, train.labels);
+    const c3 = hil.counters(3);
+    hil.removeClass('two');
+    expect(hil.labels).toEqual([0, 1, 3]);
+    expect(hil.counters(3)).toEqual(c3);
+    expect(hil.predict(test.hvs).includes('two')).toBe(false);
+    expectCode(() => hil.counters('two'), ErrorCode.UNKNOWN_LABEL);
+  });
+
+  it('error correction reduces training errors (adapt and tutorial rules), validation keeps the best', () => {
+    // Small vectors and heavy noise, so plain prototypes leave many training errors.
+    const d = 256;
+    const hard = dataset(d, [0, 1, 2, 3, 4, 5, 6, 7], 40, 0.44, 3);
+    const hil = new HIL({ dim: d }).fit(hard.hvs, hard.labels);
+    const history = hil.refine(hard.hvs, hard.labels, { epochs: 10 });
+    expect(history[0]?.trainErrors).toBeGreaterThan(10);
+    expect((history.at(-1) as { trainErrors: number }).trainErrors).toBeLessThan(
+      (history[0]?.trainErrors as number) / 2,
+    );
+    const tut = new HIL({ dim: d }).fit(hard.hvs, hard.labels);
+    const th = tut.refine(hard.hvs, hard.labels, { epochs: 5, rule: 'tutorial' });
+    expect(th.length).toBeGreaterThan(0);
+    const val = dataset(d, [0, 1, 2, 3, 4, 5, 6, 7], 10, 0.44, 4);
+    const v = new HIL({ dim: d }).fit(hard.hvs, hard.labels);
+    const vh = v.refine(hard.hvs, hard.labels, {
+      epochs: 10,
+      validation: { hvs: val.hvs, labels: val.labels },
+      margin: 0.05,
+    });
+    const best = Math.max(...vh.map((e) => e.validationAccuracy as number));
+    expect(v.accuracy(val.hvs, val.labels)).toBeGreaterThanOrEqual(best);
+  });
+
+  it("tutorial mode is the seed's formula: bind(bundle_k bind(class_k, proto_k), query), nearest class", () => {
+    const small = dataset(501, ['a', 'b', 'c'], 5, 0.3, 5);
+    const hil = new HIL({ dim: 501, seed: 4 }).fit(small.hvs, small.labels);
+    const protos = hil.prototypes();
+    const classVecs = ['a', 'b', 'c'].map((l) => randomHV(501, `class/s/${l}`, { seed: 4 }));
+    const sym = bundle(HVBatch.from(classVecs.map((cv, k) => bind(cv, protos.row(k)))), { seed: 4 });
+    expect(hil.symbolic().equals(sym)).toBe(true);
+    const q = dataset(501, ['b'], 4, 0.3, 6).hvs;
+    const want = [...q].map((row) => {
+      const r = bind(sym, row);
+      const d = classVecs.map((cv) => hamming(r, cv));
+      return ['a', 'b', 'c'][d.indexOf(Math.min(...d))];
+    });
+    expect(hil.predict(q, { mode: 'tutorial' })).toEqual(want);
+    const ones = bundle(HVBatch.from(classVecs.map((cv, k) => bind(cv, protos.row(k)))), { tie: 'ones' });
+    expect(hil.symbolic({ tie: 'ones' }).equals(ones)).toBe(true);
+  });
+
+  it('rejects bad input with codes and changes nothing', () => {
+    const hil = new HIL({ dim }).fit(train.hvs, train.labels);
+    const before = hil.counters(0);
+    expectCode(() => hil.fit(train.hvs, train.labels.slice(1)), ErrorCode.SHAPE);
+    expectCode(
+      () =>
+        hil.partialFit(
+          train.hvs,
+          train.labels.map((l, i) => (i === 5 ? Number.NaN : l)),
+        ),
+      ErrorCode.INVALID_TYPE,
+    );
+    expectCode(() => hil.forget(train.hvs.slice(0, 2), [0, 'nope']), ErrorCode.UNKNOWN_LABEL);
+    expectCode(() => hil.predict(new HVBatch(dim + 1, 1)), ErrorCode.DIM_MISMATCH);
+    expectCode(() => new HIL({ dim }).predict(train.hvs), ErrorCode.UNKNOWN_LABEL);
+    expectCode(() => hil.refine(train.hvs, train.labels, { margin: -1 }), ErrorCode.OUT_OF_RANGE);
+    expect(hil.counters(0)).toEqual(before);
+    expect(hil.counts).toEqual([20, 20, 20, 20]);
+  });
+
+  it('save/load round-trips exactly; every corruption is rejected with a code', () => {
+    const hil = new HIL({ dim, seed: 77n }).fit(train.hvs, train.labels);
+    hil.refine(train.hvs, train.labels, { epochs: 2 });
+    const path = join(dir, 'one.hdg');
+    hil.save(path);
+    const back = HIL.load(path);
+    expect(back.labels).toEqual(hil.labels);
+    expect(back.predict(test.hvs)).toEqual(hil.predict(test.hvs));
+    expect(back.prototypes().equals(hil.prototypes())).toBe(true);
+    back.save(join(dir, 'two.hdg'));
+    expect(readFileSync(join(dir, 'two.hdg'))).toEqual(readFileSync(path));
+    const bytes = readFileSync(path);
+    const bad = join(dir, 'bad.hdg');
+    const tryLoad = (b: Uint8Array) => {
+      writeFileSync(bad, b);
+      const versionField = b.length >= 12 ? new DataView(b.buffer, b.byteOffset).getUint32(8, true) : 1;
+      const magicOk = b.length >= 8 && b.subarray(0, 8).every((x, i) => x === bytes[i]);
+      expectCode(() => HIL.load(bad), magicOk && versionField !== 1 ? ErrorCode.MODEL_VERSION : ErrorCode.MODEL_FILE);
+    };
+    for (const cut of [0, 5, 23, 24, 40, bytes.length - 16 - 8, bytes.length - 100, bytes.length - 1])
+      tryLoad(bytes.subarray(0, cut));
+    for (const at of [0, 7, 9, 13, 17, 21, 30, bytes.length - 50, bytes.length - 1]) {
+      const b = Uint8Array.from(bytes);
+      b[at] = (b[at] as number) ^ 0x40;
+      tryLoad(b);
+    }
+    tryLoad(Uint8Array.from([...bytes, 0]));
+    expectCode(() => HIL.load(join(dir, 'missing.hdg')), 'ENOENT');
+  });
+});
+
+describe('HDGlue', () => {
+  // Three "networks" see the same classes through different, noisy 16-value embeddings.
+  const classes = ['cat', 'dog', 'owl'];
+  function embeddings(net: number, seed: number, n: number, noise: number) {
+    const next = prng(seed);
+    const centers = classes.map((_, c) =>
+      Float64Array.from({ length: 16 }, (_, f) => Math.sin((c + 1) * (f + 1) * (net + 1))),
+    );
+    const x = new Float64Array(n * 16);
+    const labels: Label[] = [];
+    for (let r = 0; r < n; r++) {
+      const c = r % 3;
+      labels.push(classes[c] as string);
+      for (let f = 0; f < 16; f++) x[r * 16 + f] = (centers[c]?.[f] as number) + noise * ((next() / 2 ** 32) * 2 - 1);
+    }
+    return { x, labels };
+  }
+  const nets = ['a', 'b', 'c'];
+  const trainX = Object.fromEntries(nets.map((n, i) => [n, embeddings(i, 10 + i, 90, 0.6).x]));
+  const trainY = embeddings(0, 10, 90, 0.6).labels;
+  const testX = Object.fromEntries(nets.map((n, i) => [n, embeddings(i, 20 + i, 30, 0.6).x]));
+  const testY = embeddings(0, 20, 30, 0.6).labels;
+  const make = () => {
+    const g = new HDGlue();
+    for (const n of nets)
+      g.addNetwork(n, { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
+    return g.fit(trainX, trainY);
+  };
+
+  it('fits, predicts by weighted vote, explains, and survives missing members', () => {
+    const g = make();
+    expect(g.accuracy(testX, testY)).toBeGreaterThan(0.9);
+    const one = { a: (testX.a as Float64Array).subarray(0, 16), b: (testX.b as Float64Array).subarray(0, 16) };
+    const e = g.explain(one);
+    expect(e.used).toEqual(['a', 'b']);
+    expect(e.missing).toEqual(['c']);
+    expect(e.label).toBe(g.predict({ a: one.a, b: one.b })[0]);
+    expect(e.members.reduce((s, m) => s + Math.abs(m.share), 0)).toBeCloseTo(1, 6);
+    expect(g.predict({ c: testX.c as Float64Array }).length).toBe(30);
+    expectCode(() => g.predict({}), ErrorCode.NO_INPUT);
+    expectCode(() => g.predict({ zebra: testX.a as Float64Array }), ErrorCode.UNKNOWN_NETWORK);
+  });
+
+  it('weights, removal and re-adding are exact; async agrees; tutorial strategy runs', async () => {
+    const g = make();
+    const base = g.predict(testX);
+    const w = g.fitWeights(testX, testY);
+    expect(Object.keys(w)).toEqual(nets);
+    g.setWeight('a', 0);
+    expect(g.predict(testX)).toEqual(g.predict({ b: testX.b as Float64Array, c: testX.c as Float64Array }));
+    const m = g.member('c');
+    g.removeNetwork('c');
+    expect(g.networks()).toEqual(['a', 'b']);
+    g.addNetwork('c', { encoder: m.encoder, hil: m.hil, weight: w.c as number });
+    g.setWeight('a', w.a as number);
+    expect(await g.predictAsync(testX)).toEqual(g.predict(testX));
+    expect(base.length).toBe(30);
+    const t = g.predict(testX, { strategy: 'tutorial' });
+    expect(t.every((l) => classes.includes(l as string))).toBe(true);
+  });
+
+  it('save/load round-trips exactly', () => {
+    const g = make();
+    g.setWeight('b', 0.25);
+    const path = join(dir, 'glue.hdg');
+    g.save(path);
+    const back = HDGlue.load(path);
+    expect(back.networks()).toEqual(g.networks());
+    expect(back.member('b').weight).toBe(0.25);
+    expect(back.predict(testX)).toEqual(g.predict(testX));
+    back.save(join(dir, 'glue2.hdg'));
+    expect(readFileSync(join(dir, 'glue2.hdg'))).toEqual(readFileSync(path));
+    writeFileSync(join(dir, 'cut.hdg'), readFileSync(path).subarray(0, 1000));
+    expectCode(() => HDGlue.load(join(dir, 'cut.hdg')), ErrorCode.MODEL_FILE);
+    expectCode(() => HDGlue.load(join(dir, 'one.hdg')), ErrorCode.MODEL_FILE);
+  });
+});
