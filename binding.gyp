@@ -18,6 +18,10 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-fvisibility=hidden", "-fno-strict-aliasing"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-ffp-contract=off", "-fno-strict-aliasing"]
+      },
       "conditions": [
         ["target_arch == 'x64'", {
           "sources": ["<!@(node -p \"require('./native/sources.json').x64.join(' ')\")"],

@@ -96,6 +96,7 @@ export class Codebook {
 
   /** The vector of `name` (a copy); an unknown name is an `ERR_HDGLUE_UNKNOWN_NAME` error. */
   get(name: string): Hypervector {
+    if (typeof name !== 'string') throw typeError(`name must be a string, got ${describe(name)}`);
     const i = this.#index.get(name);
     if (i === undefined) {
       throw new HdglueError(ErrorCode.UNKNOWN_NAME, `the codebook has no vector named ${JSON.stringify(name)}`);
@@ -127,17 +128,32 @@ export class Codebook {
     return { kind: 'hdglue.Codebook', version: 1, dim: this.dim, seed: this.seed.toString(), names: this.names() };
   }
 
-  /** Rebuild from {@link Codebook.toJSON}'s output. */
-  static fromJSON(d: CodebookDescription): Codebook {
-    if (d === null || typeof d !== 'object' || d.kind !== 'hdglue.Codebook' || d.version !== 1) {
-      throw new HdglueError(ErrorCode.BAD_DESCRIPTION, 'not a version 1 hdglue.Codebook description');
+  /** Rebuild from {@link Codebook.toJSON}'s output (an object or its JSON text). */
+  static fromJSON(description: CodebookDescription | string): Codebook {
+    const bad = (why: string) => new HdglueError(ErrorCode.BAD_DESCRIPTION, `invalid codebook description: ${why}`);
+    let d: unknown = description;
+    if (typeof d === 'string') {
+      try {
+        d = JSON.parse(d);
+      } catch (e) {
+        throw bad(`not JSON (${(e as Error).message})`);
+      }
     }
-    if (typeof d.seed !== 'string' || !/^[0-9]+$/.test(d.seed) || !Array.isArray(d.names)) {
-      throw new HdglueError(ErrorCode.BAD_DESCRIPTION, 'a codebook description needs a decimal seed and a names array');
+    const o = d as Partial<CodebookDescription>;
+    if (o === null || typeof o !== 'object' || o.kind !== 'hdglue.Codebook' || o.version !== 1) {
+      throw bad('not a version 1 hdglue.Codebook');
     }
-    const cb = new Codebook(d.dim, { seed: BigInt(d.seed) });
-    cb.addMany(d.names);
-    return cb;
+    if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed) || !Array.isArray(o.names)) {
+      throw bad('it needs a decimal seed and a names array');
+    }
+    if (new Set(o.names).size !== o.names.length) throw bad('names repeat');
+    try {
+      const cb = new Codebook(o.dim as number, { seed: BigInt(o.seed) });
+      cb.addMany(o.names);
+      return cb;
+    } catch (e) {
+      throw bad((e as Error).message);
+    }
   }
 
   #row(i: number): Hypervector {

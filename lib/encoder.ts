@@ -145,7 +145,11 @@ export class EmbeddingEncoder {
     if (method !== 'minmax' && method !== 'quantile') {
       throw rangeError(ErrorCode.OUT_OF_RANGE, `fit method must be 'minmax' or 'quantile', got ${String(method)}`);
     }
-    const [qlo, qhi] = o.quantiles ?? [0.01, 0.99];
+    const qs = o.quantiles ?? [0.01, 0.99];
+    if (!Array.isArray(qs) || qs.length !== 2 || typeof qs[0] !== 'number' || typeof qs[1] !== 'number') {
+      throw typeError('quantiles must be [low, high], two numbers');
+    }
+    const [qlo, qhi] = qs;
     if (method === 'quantile' && !(qlo >= 0 && qlo < qhi && qhi <= 1)) {
       throw rangeError(ErrorCode.OUT_OF_RANGE, `quantiles must satisfy 0 <= low < high <= 1, got [${qlo}, ${qhi}]`);
     }
@@ -171,6 +175,7 @@ export class EmbeddingEncoder {
         hi[f] = quantile(column, qhi);
       }
     }
+    checkRanges(lo, hi, this.bins);
     this.#lo = lo;
     this.#hi = hi;
     return this;
@@ -270,13 +275,17 @@ export class EmbeddingEncoder {
   }
 }
 
-// Linear interpolation between order statistics (numpy's default quantile method).
+// Linear interpolation between order statistics, numpy's default quantile method, with numpy's
+// own rounding: from the upper neighbour when the fraction is at least 1/2.
 function quantile(sorted: Float64Array, q: number): number {
   const pos = q * (sorted.length - 1);
   const i = Math.floor(pos);
-  const frac = pos - i;
+  const t = pos - i;
   const a = sorted[i] as number;
-  return i + 1 < sorted.length ? a + frac * ((sorted[i + 1] as number) - a) : a;
+  if (i + 1 >= sorted.length) return a;
+  const b = sorted[i + 1] as number;
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
 function initialRanges(features: number, options: EmbeddingEncoderOptions): [Float64Array, Float64Array] {
@@ -292,20 +301,43 @@ function initialRanges(features: number, options: EmbeddingEncoderOptions): [Flo
       if (src === null || typeof src !== 'object' || src.length !== features) {
         throw rangeError(ErrorCode.SHAPE, `ranges.${name} must have ${features} numbers`);
       }
-      for (let f = 0; f < features; f++) dst[f] = src[f] as number;
+      for (let f = 0; f < features; f++) {
+        const v: unknown = src[f];
+        if (typeof v !== 'number') throw typeError(`ranges.${name}[${f}] must be a number, got ${describe(v)}`);
+        dst[f] = v;
+      }
     }
   } else {
     const range = options.range ?? [-1, 1];
-    if (!Array.isArray(range) || range.length !== 2) throw typeError('range must be [lo, hi]');
-    lo.fill(range[0] as number);
-    hi.fill(range[1] as number);
+    if (!Array.isArray(range) || range.length !== 2 || typeof range[0] !== 'number' || typeof range[1] !== 'number') {
+      throw typeError('range must be [lo, hi], two numbers');
+    }
+    lo.fill(range[0]);
+    hi.fill(range[1]);
   }
-  for (let f = 0; f < features; f++) {
+  checkRanges(lo, hi, options.bins ?? 100);
+  return [lo, hi];
+}
+
+/**
+ * Ranges the binning handles exactly: lo == hi (everything below is bin 0, the rest the last
+ * bin), or lo < hi with a finite, normal step (hi - lo) / bins. A narrower range would need
+ * numpy's zero-step formula, and a wider one overflows; both are refused rather than binned
+ * differently from numpy.
+ */
+function checkRanges(lo: Float64Array, hi: Float64Array, bins: number): void {
+  for (let f = 0; f < lo.length; f++) {
     const a = lo[f] as number;
     const b = hi[f] as number;
     if (!Number.isFinite(a) || !Number.isFinite(b) || a > b) {
       throw rangeError(ErrorCode.OUT_OF_RANGE, `feature ${f}: range [${a}, ${b}] must be finite with lo <= hi`);
     }
+    const step = (b - a) / bins;
+    if (a < b && !(Number.isFinite(b - a) && step >= 2.2250738585072014e-308)) {
+      throw rangeError(
+        ErrorCode.OUT_OF_RANGE,
+        `feature ${f}: range [${a}, ${b}] cannot be split into ${bins} bins exactly (its width overflows or its step is subnormal)`,
+      );
+    }
   }
-  return [lo, hi];
 }

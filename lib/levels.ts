@@ -45,16 +45,30 @@ export function levelVectors(dim: number, count: number, kind: LevelKind, option
     for (let i = 0; i < count; i++) out.data.set(randomHV(dim, `${prefix}/${i}`, { seed }).data, i * stride);
     return out;
   }
+  // Every step must flip at least one bit, or neighbouring levels would be the same vector.
+  if (kind === 'level' && count - 1 > dim / 2) {
+    throw rangeError(ErrorCode.OUT_OF_RANGE, `a 'level' codebook of ${count} levels needs dim >= ${2 * (count - 1)} (got ${dim})`);
+  }
+  if (kind === 'circular' && count > dim) {
+    throw rangeError(ErrorCode.OUT_OF_RANGE, `a 'circular' codebook of ${count} levels needs dim >= ${count} (got ${dim})`);
+  }
   const base = randomHV(dim, `${prefix}/base`, { seed }).data;
   const order = permutation(dim, seed, `${prefix}/order`);
-  // Level i flips the first flips(i) positions of `order`: a prefix for the thermometer, a
-  // window sliding back to empty for the circle.
-  const half = kind === 'level' ? count - 1 : Math.floor(count / 2);
-  const slice = half > 0 ? Math.floor(dim / (2 * half)) : 0;
+  // Level i flips the positions order[from, to): a growing prefix reaching dim / 2 at the last
+  // level for the thermometer; for the circle, with t = i / count, the prefix grows to dim / 2 at
+  // t = 1/2 and then its start moves up, so the flipped set shrinks back towards level 0. Bounds
+  // are rounded from exact fractions, so odd counts and any count close the circle evenly.
   for (let i = 0; i < count; i++) {
     const row = out.data.subarray(i * stride, (i + 1) * stride);
     row.set(base);
-    const [from, to] = kind === 'level' || i <= half ? [0, i * slice] : [(i - half) * slice, half * slice];
+    let from = 0;
+    let to = 0;
+    if (kind === 'level') to = count > 1 ? Math.round((i * dim) / (2 * (count - 1))) : 0;
+    else if (2 * i <= count) to = Math.round((i * dim) / count);
+    else {
+      from = Math.round(((2 * i - count) * dim) / (2 * count));
+      to = Math.round(dim / 2);
+    }
     for (let p = from; p < to; p++) {
       const bit = order[p] as number;
       row[bit >>> 5] = (row[bit >>> 5] as number) ^ (1 << (bit & 31));

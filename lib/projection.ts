@@ -107,7 +107,8 @@ export class ProjectionEncoder {
       for (let r = 0; r < n; r++) column[r] = Math.abs(data[r * this.features + f] as number);
       column.sort();
       const s = column[Math.min(n - 1, Math.ceil(q * n) - 1)] as number;
-      scale[f] = s > 0 ? s : 1;
+      // A feature that is (almost) always 0 keeps scale 1: no multiplier can overflow.
+      scale[f] = s > 0 && Number.isFinite(QMAX / s) ? s : 1;
     }
     this.#scale = scale;
     this.#mult = multipliers(scale);
@@ -198,6 +199,9 @@ export class ProjectionEncoder {
 function scales(features: number, scale: number | ArrayLike<number>): Float64Array {
   const out = new Float64Array(features);
   if (typeof scale === 'number') out.fill(scale);
+  else if (scale !== null && typeof scale === 'object' && Array.from(scale).some((v) => typeof v !== 'number')) {
+    throw typeError('scale must be a number or an array of numbers');
+  }
   else if (scale !== null && typeof scale === 'object' && scale.length === features) {
     for (let f = 0; f < features; f++) out[f] = scale[f] as number;
   } else {
@@ -205,8 +209,10 @@ function scales(features: number, scale: number | ArrayLike<number>): Float64Arr
   }
   for (let f = 0; f < features; f++) {
     const s = out[f] as number;
-    if (!(Number.isFinite(s) && s > 0))
-      throw rangeError(ErrorCode.OUT_OF_RANGE, `scale of feature ${f} must be a positive finite number, got ${s}`);
+    // The multiplier 32767 / s must be finite too, or 0 * infinity would quantize to garbage.
+    if (!(Number.isFinite(s) && s > 0 && Number.isFinite(QMAX / s))) {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `scale of feature ${f} must be a positive finite number not below 1e-300, got ${s}`);
+    }
   }
   return out;
 }

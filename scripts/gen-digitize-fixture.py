@@ -8,14 +8,17 @@ import os
 import numpy as np
 
 CASES = [(-1.0, 1.0, 100), (0.0, 1.0, 16), (-3.7, 12.9, 37), (0.1, 0.7, 7), (-1.0, 1.0, 1),
-         (5.0, 5.0, 10), (-0.3, 0.30000000000000004, 3), (1e-300, 2e-300, 3), (-1e6, 3e6, 1000)]
+         (5.0, 5.0, 10), (-0.3, 0.30000000000000004, 3), (1e-300, 2e-300, 3), (-1e6, 3e6, 1000),
+         (-1.0, 1.0, 4097), (0.0, 1.0, 65536), (-3.4e38, 3.4e38, 255)]
 
 rng = np.random.default_rng(20261125)
 out = []
 for lo, hi, bins in CASES:
     edges = np.linspace(lo, hi, bins + 1)
-    values = list(edges)
-    values += list(np.nextafter(edges, -np.inf)) + list(np.nextafter(edges, np.inf))
+    # Every edge of small codebooks; a sample (ends included) of the large ones.
+    probe = edges if bins <= 2000 else edges[np.unique(np.concatenate([[0, 1, bins - 1, bins], rng.integers(0, bins + 1, 1500)]))]
+    values = list(probe)
+    values += list(np.nextafter(probe, -np.inf)) + list(np.nextafter(probe, np.inf))
     values += list(rng.uniform(lo - (hi - lo) * 0.1 - 1, hi + (hi - lo) * 0.1 + 1, 200))
     values += [float(np.float32(v)) for v in rng.uniform(lo, hi, 50)]
     values += [lo - 1e9, hi + 1e9, -0.0, 0.0]

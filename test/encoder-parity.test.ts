@@ -30,18 +30,42 @@ describe(`encoder parity native(${native.isa}) vs js`, () => {
     expect(checked).toBeGreaterThan(5000);
   });
 
+  it('the encoders bin as numpy too (their own fast binning, through encodeLevels)', () => {
+    // One feature, a zero position vector and distinct level rows: the output is the level row
+    // of the bin, so it names the bin the encoder chose.
+    for (const c of fixture.cases) {
+      const dim = 64;
+      const levels = levelVectors(dim, c.bins, 'random', { seed: 3 });
+      const zero = new Uint32Array(2);
+      const x = Float64Array.from(c.values);
+      for (const be of [native, jsBackend]) {
+        const out = new Uint32Array(x.length * 2);
+        be.encodeLevels(x, x.length, 1, Float64Array.of(c.lo), Float64Array.of(c.hi), c.bins, levels.data, c.bins, zero, dim, null, out);
+        c.expected.forEach((b, i) => {
+          expect([out[2 * i], out[2 * i + 1]], `${be.name} ${c.values[i]} in [${c.lo}, ${c.hi}] / ${c.bins}`).toEqual([
+            levels.data[2 * b],
+            levels.data[2 * b + 1],
+          ]);
+        });
+      }
+    }
+  });
+
   const next = prng(11);
-  // Values on bin edges, just beside them, outside the range, and random, as float64 and float32.
-  function values(n: number, features: number, lo: number, hi: number, bins: number): Float64Array {
+  // Per feature: values on that feature's bin edges, one double beside them, outside its
+  // range, and random inside it.
+  function values(n: number, features: number, lo: Float64Array, hi: Float64Array, bins: number): Float64Array {
     const x = new Float64Array(n * features);
-    const step = (hi - lo) / bins;
     for (let i = 0; i < x.length; i++) {
+      const a = lo[i % features] as number;
+      const b = hi[i % features] as number;
+      const step = (b - a) / bins;
       const kind = next() % 5;
-      const edge = (next() % (bins + 1)) * step + lo;
+      const edge = (next() % (bins + 1)) * step + a;
       if (kind === 0) x[i] = edge;
-      else if (kind === 1) x[i] = edge * (1 + Number.EPSILON) + (next() % 2 ? 1e-300 : -1e-300);
-      else if (kind === 2) x[i] = next() % 2 ? hi + (next() % 100) : lo - (next() % 100);
-      else x[i] = lo + ((hi - lo) * next()) / 2 ** 32;
+      else if (kind === 1) x[i] = next() % 2 ? edge + Math.abs(edge) * Number.EPSILON : edge - Math.abs(edge) * Number.EPSILON;
+      else if (kind === 2) x[i] = next() % 2 ? b + (next() % 100) : a - (next() % 100);
+      else x[i] = a + ((b - a) * next()) / 2 ** 32;
     }
     return x;
   }
@@ -51,7 +75,9 @@ describe(`encoder parity native(${native.isa}) vs js`, () => {
       for (const dim of [1, 63, 65, 1001, 10000]) {
         for (const features of [1, 2, 3, 16, 33, 128, 300]) {
           if (dim === 10000 && features === 300) continue;
-          const bins = 1 + (next() % 40);
+          // The largest codebook each kind allows at this dim (every step must flip a bit).
+          const most = kind === 'level' ? Math.floor(dim / 2) + 1 : kind === 'circular' ? dim : 40;
+          const bins = 1 + (next() % Math.min(40, most));
           const levels = levelVectors(dim, bins, kind, { seed: 5 });
           const positions = randomBatch(
             dim,
@@ -61,7 +87,7 @@ describe(`encoder parity native(${native.isa}) vs js`, () => {
           const lo = Float64Array.from({ length: features }, () => -1 - (next() % 3));
           const hi = Float64Array.from({ length: features }, (_, f) => (lo[f] as number) + 0.5 + (next() % 4));
           const n = dim === 10000 ? 3 : 9;
-          const x64 = values(n, features, -2, 2, bins);
+          const x64 = values(n, features, lo, hi, bins);
           for (const x of [x64, Float32Array.from(x64)]) {
             for (const tie of [tieBreaker(dim, { seed: 5 }).data, null]) {
               const outs = [native, jsBackend].map((be) => {
@@ -101,7 +127,7 @@ describe(`encoder parity native(${native.isa}) vs js`, () => {
         );
         const mult = Float64Array.from({ length: features }, () => 32767 / (0.5 + (next() % 7)));
         const n = 4;
-        const x = values(n, features, -3, 3, 8);
+        const x = values(n, features, new Float64Array(features).fill(-3), new Float64Array(features).fill(3), 8);
         x.fill(0, 0, features); // an all-zero row: every sum is 0, a tie everywhere
         for (const tie of [tieBreaker(dim, { seed: 9 }).data, null]) {
           const outs = [native, jsBackend].map((be) => {
@@ -128,7 +154,7 @@ describe(`encoder parity native(${native.isa}) vs js`, () => {
     );
     const lo = new Float64Array(features).fill(-1);
     const hi = new Float64Array(features).fill(1);
-    const x = values(n, features, -1, 1, 50);
+    const x = values(n, features, lo, hi, 50);
     const len = n * 2 * Math.ceil(dim / 64);
     const run = (be: Backend) => {
       const out = new Uint32Array(len);

@@ -71,8 +71,11 @@ describe('Codebook', () => {
     expect(many.map((m) => m.names[0])).toEqual(['item3', 'item7']);
     expect(await cb.nearestAsync(queries, 1)).toEqual(many);
     expectCode(() => cb.nearest(queries, 41), RangeError, ErrorCode.OUT_OF_RANGE);
-    const copy = Codebook.fromJSON(JSON.parse(JSON.stringify(cb)));
+    const copy = Codebook.fromJSON(JSON.stringify(cb));
     expect(copy.vectors().equals(cb.vectors())).toBe(true);
+    expectCode(() => Codebook.fromJSON({ ...cb.toJSON(), names: ['a', 'a'] }), HdglueError, ErrorCode.BAD_DESCRIPTION);
+    expectCode(() => Codebook.fromJSON({ ...cb.toJSON(), dim: 0 }), HdglueError, ErrorCode.BAD_DESCRIPTION);
+    expectCode(() => cb.get(5 as unknown as string), TypeError, ErrorCode.INVALID_TYPE);
   });
 });
 
@@ -98,6 +101,23 @@ describe('level codebooks', () => {
     expect(similarity(v.row(L - 1), v.row(0))).toBeCloseTo(step, 2);
     expect(Math.abs(similarity(v.row(0), v.row(L / 2)) - 0.5)).toBeLessThan(0.01);
     expect(Math.abs(similarity(v.row(5), v.row(5 + L / 2)) - 0.5)).toBeLessThan(0.01);
+  });
+
+  it('odd and large counts close the circle and keep every step distinct; impossible sizes are refused', () => {
+    for (const L of [7, 365]) {
+      const v = levelVectors(10000, L, 'circular', { seed: 3 });
+      const first = similarity(v.row(0), v.row(1));
+      expect(similarity(v.row(L - 1), v.row(0))).toBeCloseTo(first, 2);
+      expect(v.row(L - 1).equals(v.row(0))).toBe(false);
+      // The farthest level, floor(L/2) steps round the circle of L: the flipped share is floor(L/2)/L.
+      expect(Math.abs(similarity(v.row(0), v.row(Math.floor(L / 2))) - (1 - Math.floor(L / 2) / L))).toBeLessThan(0.01);
+    }
+    const t = levelVectors(64, 33, 'level');
+    for (let i = 1; i < 33; i++) expect(t.row(i).equals(t.row(i - 1))).toBe(false);
+    expect(similarity(t.row(0), t.row(32))).toBe(0.5);
+    expectCode(() => levelVectors(64, 34, 'level'), RangeError, ErrorCode.OUT_OF_RANGE, /dim >= 66/);
+    expectCode(() => levelVectors(64, 65, 'circular'), RangeError, ErrorCode.OUT_OF_RANGE);
+    expectCode(() => new EmbeddingEncoder({ features: 2, dim: 100, bins: 100 }), RangeError, ErrorCode.OUT_OF_RANGE);
   });
 
   it("'random': every pair near-orthogonal, even neighbours", () => {
@@ -157,8 +177,13 @@ describe('EmbeddingEncoder', () => {
     expect(Array.from(enc.lo)).toEqual([0, 10, -5]);
     expect(Array.from(enc.hi)).toEqual([4, 30, 15]);
     enc.fit(x, { method: 'quantile', quantiles: [0.25, 0.75] });
+    // numpy.quantile(x, [0.25, 0.75], axis=0) of the same rows
     expect(Array.from(enc.lo)).toEqual([0.75, 10.75, -1.25]);
     expect(Array.from(enc.hi)).toEqual([2.5, 22.5, 7.5]);
+    enc.fit(new Float64Array([0.1, 0, 0, 0.7, 0, 0, 0.3, 0, 0]), { method: 'quantile', quantiles: [0.3, 0.7] });
+    // numpy.quantile([0.1, 0.7, 0.3], 0.3) and (..., 0.7), to the last bit (numpy 2.4.6)
+    expect(enc.lo[0]).toBe(0.21999999999999997);
+    expect(enc.hi[0]).toBe(0.45999999999999996);
     const text = JSON.stringify(enc);
     const back = EmbeddingEncoder.fromJSON(text);
     expect(back.toJSON()).toEqual(enc.toJSON());
@@ -198,6 +223,14 @@ describe('EmbeddingEncoder', () => {
     );
     expectCode(() => new EmbeddingEncoder({ features: 4, range: [1, -1] }), RangeError, ErrorCode.OUT_OF_RANGE);
     expectCode(() => new EmbeddingEncoder({ features: 4, dim: 0 }), RangeError, ErrorCode.INVALID_DIM);
+    // Ranges numpy would bin with another formula (subnormal step) or that overflow are refused.
+    expectCode(() => new EmbeddingEncoder({ features: 1, range: [8.8e-311, 8.9e-311] }), RangeError, ErrorCode.OUT_OF_RANGE, /subnormal/);
+    expectCode(() => new EmbeddingEncoder({ features: 1, range: [-1e308, 1e308] }), RangeError, ErrorCode.OUT_OF_RANGE, /overflows/);
+    expect(new EmbeddingEncoder({ features: 1, range: [2, 2] }).encode([3]).dim).toBe(10000);
+    expectCode(() => new EmbeddingEncoder({ features: 1, range: ['0', '1'] as unknown as [number, number] }), TypeError, ErrorCode.INVALID_TYPE);
+    expectCode(() => enc.encodeBatch(new Float64Array(9)), RangeError, ErrorCode.SHAPE, /whole number of rows/);
+    expectCode(() => enc.fit(good, { quantiles: 5 as unknown as [number, number], method: 'quantile' }), TypeError, ErrorCode.INVALID_TYPE);
+    expectCode(() => enc.fit([[-1e308, 0, 0, 0], [1e308, 0, 0, 0]]), RangeError, ErrorCode.OUT_OF_RANGE);
     expectCode(() => EmbeddingEncoder.fromJSON('{'), HdglueError, ErrorCode.BAD_DESCRIPTION);
     expectCode(
       () => EmbeddingEncoder.fromJSON({ ...before, version: 2 } as never),
@@ -244,6 +277,8 @@ describe('ProjectionEncoder', () => {
     expectCode(() => enc.encode([1, Number.NaN, 3]), RangeError, ErrorCode.NOT_FINITE, /row 0, feature 1/);
     expectCode(() => enc.encode([1, 2]), RangeError, ErrorCode.SHAPE);
     expectCode(() => new ProjectionEncoder({ features: 3, scale: 0 }), RangeError, ErrorCode.OUT_OF_RANGE);
+    expectCode(() => new ProjectionEncoder({ features: 3, scale: [1e-310, 1, 1] }), RangeError, ErrorCode.OUT_OF_RANGE);
+    expect(new ProjectionEncoder({ features: 2, dim: 64 }).fit([[1e-310, 1], [0, -1]]).scale[0]).toBe(1);
     expectCode(() => new ProjectionEncoder({ features: 3, scale: [1, 2] }), RangeError, ErrorCode.SHAPE);
     expectCode(() => enc.fit([[1, 2, 3]], { quantile: 0 }), RangeError, ErrorCode.OUT_OF_RANGE);
     expectCode(() => ProjectionEncoder.fromJSON({ kind: 'x' } as never), HdglueError, ErrorCode.BAD_DESCRIPTION);

@@ -21,6 +21,7 @@ export function bin(v: number, lo: number, hi: number, bins: number): number {
 /** clamp(floor(v * mult + 0.5), -32767, 32767), as hdg_quantize. */
 export function quantize(v: number, mult: number): number {
   const t = Math.floor(v * mult + 0.5);
+  if (Number.isNaN(t)) return 0;
   if (!(t > -32767)) return -32767;
   if (t > 32767) return 32767;
   return t;

@@ -63,7 +63,10 @@ class KernelWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& e) override {
     pins_.clear();
-    deferred_.Reject(e.Value());
+    // The only failure a job reports is a failed allocation (see encoder_result in addon.cc).
+    Napi::Error err = e;
+    err.Set("code", Napi::String::New(Env(), "ERR_HDGLUE_OUT_OF_MEMORY"));
+    deferred_.Reject(err.Value());
   }
 
  private:

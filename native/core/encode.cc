@@ -1,8 +1,8 @@
 // Encoder drivers: binning or quantizing the float inputs, then the dispatched kernels, one call
 // per batch. Work is blocked so the bins of 32 embeddings sit in L1 next to the codebook slices
-// the kernel streams, and rows are split over threads. Every float operation here is mirrored
-// operation for operation in lib/backend/js.ts, and the build disables FMA contraction
-// (-ffp-contract=off), so both backends bin every value identically.
+// the kernel streams, and rows are split over threads. Each bin is decided by comparisons with
+// edges computed exactly as lib/backend/js-encode.ts computes them (the build disables FMA
+// contraction, -ffp-contract=off), so both backends bin every value identically.
 #include <math.h>
 #include <string.h>
 
@@ -60,6 +60,9 @@ struct Binner {
   // no correction moves either.
   uint32_t operator()(double v) const {
     if (flat) return hdg_bin(v, lo, hi, bins);
+    // Clipping at the top is decided against hi itself, as digitize does with the last edge:
+    // edge bins - 1 computed as j * step + lo may round above hi when the step is tiny.
+    if (v >= hi) return bins - 1;
     double c = (v - lo) * inv;
     double top = (double)(bins - 1);
     c = c > 0 ? c : 0;
@@ -153,6 +156,7 @@ uint32_t hdg_bin(double v, double lo, double hi, uint32_t bins) {
 
 int32_t hdg_quantize(double v, double mult) {
   double t = floor(v * mult + 0.5);
+  if (t != t) return 0;  // 0 * infinity; lib/ rejects scales that make mult infinite anyway
   if (!(t > -32767.0)) return -32767;
   if (t > 32767.0) return 32767;
   return (int32_t)t;

@@ -138,14 +138,15 @@ void hdg_topk_mt(const hdg_kernels_t* kt, const uint64_t* queries, size_t m, con
 
 /* ---- encoders (encode.cc) ---- */
 
-/* Bin of a finite value for a feature with range [lo, hi] split into `bins` bins: exactly numpy's
+/* Bin of a finite value for a feature with range [lo, hi] split into `bins` bins: numpy's
  * clip(digitize(v, linspace(lo, hi, bins + 1)) - 1, 0, bins - 1), edges computed as numpy does
  * (edge j = j * ((hi - lo) / bins) + lo, the last edge = hi) in double precision without fused
- * multiply-add. */
+ * multiply-add. Exact for lo == hi and for ranges whose step (hi - lo) / bins is a finite normal
+ * double, the only ranges the encoders accept (numpy itself changes formula for a zero step). */
 uint32_t hdg_bin(double v, double lo, double hi, uint32_t bins);
 
 /* Result of the encoders: 0 done; 1 a value is NaN or infinite (its row-major index in *bad,
- * nothing written); -1 out of memory (nothing written). */
+ * nothing written); -1 out of memory (rows handled by other threads may have been written). */
 typedef int hdg_status_t;
 
 /* Level encoder: n embeddings of `features` values (row-major), each value binned with its
