@@ -60,9 +60,6 @@ struct Binner {
   // no correction moves either.
   uint32_t operator()(double v) const {
     if (flat) return hdg_bin(v, lo, hi, bins);
-    // Clipping at the top is decided against hi itself, as digitize does with the last edge:
-    // edge bins - 1 computed as j * step + lo may round above hi when the step is tiny.
-    if (v >= hi) return bins - 1;
     double c = (v - lo) * inv;
     double top = (double)(bins - 1);
     c = c > 0 ? c : 0;
@@ -70,7 +67,10 @@ struct Binner {
     uint32_t j = (uint32_t)c;
     while (j > 0 && v < (double)j * step + lo) j--;
     while (j + 1 < bins && v >= (double)(j + 1) * step + lo) j++;
-    return j;
+    // Clipping at the top is decided against hi itself, as digitize does with the last edge
+    // (edge bins - 1 computed as j * step + lo may round above hi); a select, not a branch,
+    // because clipped values come in no predictable order.
+    return v >= hi ? bins - 1 : j;
   }
 };
 
