@@ -43,25 +43,26 @@ const argmaxRows = (p, n, c) => Array.from({ length: n }, (_, r) => {
 });
 const acc = (pred, truth) => pred.filter((p, i) => p === truth[i]).length / truth.length;
 
+// Selection never sees the validation rows through the networks either: it uses networks
+// trained on the fitting rows only. The final networks are then trained on all training rows.
+const fitSet = subset(train, fitRows);
+const valSet = subset(train, valRows);
+const selNets = Array.from({ length: NETS }, (_, s) => MLP.train(fitSet.x, fitSet.y, fitSet.n, 10, { seed: s }));
 const nets = Array.from({ length: NETS }, (_, s) => MLP.train(train.x, train.y, train.n, 10, { seed: s }));
 const names = nets.map((_, i) => `mlp${i}`);
 const emb = (net, d) => net.embed(d.x, d.n);
 const trainEmb = nets.map((n) => emb(n, train));
 const testEmb = nets.map((n) => emb(n, test));
-const rowsOf = (x, rows) => {
-  const out = new Float64Array(rows.length * 128);
-  rows.forEach((r, i) => out.set(x.subarray(r * 128, (r + 1) * 128), i * 128));
-  return out;
-};
-const fitEmb = trainEmb.map((x) => rowsOf(x, fitRows));
-const valEmb = trainEmb.map((x) => rowsOf(x, valRows));
-const fitY = fitRows.map((i) => train.y[i]);
-const valY = valRows.map((i) => train.y[i]);
+const fitEmb = selNets.map((n) => emb(n, fitSet));
+const valEmb = selNets.map((n) => emb(n, valSet));
+const fitY = Array.from(fitSet.y);
+const valY = Array.from(valSet.y);
 
 function glueFor(cfg, xs, ys) {
   const g = new h.HDGlue();
   names.forEach((n, i) => {
     const encoder = new h.EmbeddingEncoder({ features: 128, dim: DIM, bins: cfg.bins, levels: 'level', seed: i });
+    if (cfg.ranges !== 'tanh') encoder.fit(xs[i], { method: cfg.ranges });
     const hil = new h.HIL({ dim: DIM, seed: i });
     const hvs = encoder.encodeBatch(xs[i]);
     hil.fit(hvs, ys);
@@ -74,7 +75,9 @@ const inputs = (xs) => Object.fromEntries(names.map((n, i) => [n, xs[i]]));
 
 // Selection on the validation split.
 const grid = [];
-for (const bins of [32, 100]) for (const epochs of [0, 20, 40]) for (const margin of epochs ? [0, 0.05, 0.1] : [0]) grid.push({ bins, epochs, margin });
+for (const ranges of ['tanh', 'minmax', 'quantile'])
+  for (const bins of [32, 100])
+    for (const epochs of [0, 20, 40]) for (const margin of epochs ? [0, 0.05, 0.1] : [0]) grid.push({ ranges, bins, epochs, margin });
 const scored = grid.map((cfg) => ({ cfg, val: glueFor(cfg, fitEmb, fitY).accuracy(inputs(valEmb), valY) }));
 scored.sort((a, b) => b.val - a.val);
 const best = scored[0].cfg;
