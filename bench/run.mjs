@@ -93,7 +93,12 @@ async function op(name, unit, perCall, impls) {
   for (const r of rows) {
     const vsJs = js ? `${(r.perSecond / js.perSecond).toFixed(2)}x ts` : '';
     const vsPeer = peer ? `${(r.perSecond / peer.perSecond).toFixed(2)}x simsimd` : '';
-    const rate = r.perSecond >= 1e6 ? `${(r.perSecond / 1e6).toFixed(2)} M/s` : `${(r.perSecond / 1e3).toFixed(1)} k/s`;
+    const rate =
+      r.perSecond >= 1e6
+        ? `${(r.perSecond / 1e6).toFixed(2)} M/s`
+        : r.perSecond >= 1e3
+          ? `${(r.perSecond / 1e3).toFixed(1)} k/s`
+          : `${r.perSecond.toFixed(2)} /s (${(1000 / r.perSecond).toFixed(0)} ms)`;
     console.log(
       `  ${`${r.impl}/${r.isa}`.padEnd(24)} ${rate.padStart(11)}  ±${r.rme.toFixed(1)}%  ${vsJs.padStart(11)}  ${vsPeer}`,
     );
@@ -200,6 +205,51 @@ function nativeImpls(fn, { multicore = false } = {}) {
       perCall: tsRows,
       fn: () => jsBackend.encodeLevels(x, tsRows, F, lo, hi, 100, L, 100, P, DIM, tie, tsOut),
     },
+  ]);
+}
+
+// Glue: 5 members of 128 features, 10 classes, 1,257 training and 540 query embeddings drawn
+// around random class centres (tanh-like values), as the digits demo's networks give.
+if (!filter || 'glue_predict_5 fit_5'.includes(filter)) {
+  const h = await import(join(root, 'dist/index.js'));
+  const F = 128;
+  let s = 12345;
+  const rand = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const centres = Array.from({ length: 5 }, () => Array.from({ length: 10 }, () => Float64Array.from({ length: F }, () => rand() * 2 - 1)));
+  const sample = (n) => {
+    const y = Array.from({ length: n }, (_, i) => i % 10);
+    const x = centres.map((cs) => {
+      const out = new Float64Array(n * F);
+      for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) out[r * F + f] = Math.tanh(cs[y[r]][f] + (rand() - 0.5) * 6);
+      return out;
+    });
+    return { x, y };
+  };
+  const train = sample(1257);
+  const query = sample(540);
+  const names = ['n0', 'n1', 'n2', 'n3', 'n4'];
+  const build = () => {
+    const g = new h.HDGlue();
+    names.forEach((n, i) => g.addNetwork(n, { encoder: new h.EmbeddingEncoder({ features: F, dim: DIM, bins: 32, seed: i }) }));
+    return g;
+  };
+  const trainIn = Object.fromEntries(names.map((n, i) => [n, train.x[i]]));
+  const queryIn = Object.fromEntries(names.map((n, i) => [n, query.x[i]]));
+  const trained = build().fit(trainIn, train.y, { refine: { epochs: 20, margin: 0.05 } });
+  const setOne = () => {
+    raw._useIsa(machine.detectedIsa);
+    raw._setThreads(1);
+  };
+  await op('glue_predict_5', 'samples/s', 540, [
+    { impl: 'native', isa: machine.detectedIsa, before: setOne, fn: () => trained.predict(queryIn) },
+    { impl: 'native-hamming', isa: machine.detectedIsa, before: setOne, fn: () => trained.predict(queryIn, { metric: 'hamming' }) },
+  ]);
+  // One complete fit per call: encode 5 x 1,257 embeddings, fit 5 HILs, 20 correction epochs.
+  await op('fit_5', 'fits/s', 1, [
+    { impl: 'native', isa: machine.detectedIsa, before: setOne, fn: () => build().fit(trainIn, train.y, { refine: { epochs: 20, margin: 0.05 } }) },
   ]);
 }
 
