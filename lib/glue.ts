@@ -46,7 +46,7 @@ export interface HDGlueOptions {
 export interface Explanation {
   /** The consensus label. */
   label: Label;
-  /** Members whose input was present and that voted. */
+  /** Members whose input was present and that voted (weight > 0). */
   used: string[];
   /** Members with no input in this call. */
   missing: string[];
@@ -60,6 +60,14 @@ interface Member {
   encoder: Encoder;
   hil: HIL;
   weight: number;
+}
+
+/** Options of {@link HDGlue.load}. */
+export interface LoadOptions {
+  /** Largest file to read, in bytes (default 1 GiB). */
+  maxBytes?: number;
+  /** Largest total size of the vectors an encoder regenerates from its seed (default 1 GiB). */
+  maxVectorBytes?: number;
 }
 
 /** The consensus over networks; see the module description. */
@@ -111,6 +119,12 @@ export class HDGlue {
   addNetwork(name: string, member: { encoder: Encoder; hil?: HIL; weight?: number }): this {
     if (typeof name !== 'string' || name === '')
       throw typeError(`a network name must be a non-empty string, got ${describe(name)}`);
+    if (name === '__proto__') {
+      throw rangeError(
+        ErrorCode.OUT_OF_RANGE,
+        'a network cannot be named __proto__ (inputs are plain objects keyed by name)',
+      );
+    }
     if (this.#members.has(name))
       throw new HdglueError(ErrorCode.OUT_OF_RANGE, `a network named ${JSON.stringify(name)} is already a member`);
     if (member === null || typeof member !== 'object')
@@ -148,14 +162,25 @@ export class HDGlue {
    * Train the HILs of the members present in `inputs` on the same labelled examples (a fresh
    * fit, then `refine` with the given options if any).
    */
-  fit(inputs: GlueInputs, labels: ArrayLike<Label>, options?: { refine?: RefineOptions }): this {
+  fit(inputs: GlueInputs, labels: ArrayLike<Label>, options?: { refine?: Omit<RefineOptions, 'validation'> }): this {
     const o = checkOptions(options);
+    if (o.refine !== undefined && (o.refine === null || typeof o.refine !== 'object' || 'validation' in o.refine)) {
+      throw typeError(
+        'refine must be an options object without validation (refine members one by one to validate each)',
+      );
+    }
     const encoded = this.#encodeAll(inputs);
+    // Train copies first and swap them in only when every member succeeded: a bad option or
+    // label fails the call with every member as it was.
+    const trained = new Map<string, HIL>();
     for (const [name, hvs] of encoded) {
-      const hil = this.#member(name).hil;
+      const old = this.#member(name).hil;
+      const hil = new HIL({ dim: old.dim, seed: old.seed, tie: old.tie, metric: old.metric });
       hil.fit(hvs, labels);
       if (o.refine) hil.refine(hvs, labels, o.refine);
+      trained.set(name, hil);
     }
+    for (const [name, hil] of trained) this.#member(name).hil = hil;
     return this;
   }
 
@@ -163,11 +188,9 @@ export class HDGlue {
   fitWeights(inputs: GlueInputs, labels: ArrayLike<Label>): Record<string, number> {
     const encoded = this.#encodeAll(inputs);
     const out: Record<string, number> = {};
-    for (const [name, hvs] of encoded) {
-      const acc = this.#member(name).hil.accuracy(hvs, labels);
-      this.#member(name).weight = acc;
-      out[name] = acc;
-    }
+    // Every accuracy first, then the weights: an error leaves all weights as they were.
+    for (const [name, hvs] of encoded) out[name] = this.#member(name).hil.accuracy(hvs, labels);
+    for (const [name, acc] of Object.entries(out)) this.#member(name).weight = acc;
     return out;
   }
 
@@ -200,7 +223,7 @@ export class HDGlue {
     return ok / p.length;
   }
 
-  /** Why the glue decides what it does for one input (vote strategy). */
+  /** Why the vote strategy decides what it does for one input (a glue using `'tutorial'` has no per-member scores to show). */
   explain(input: Record<string, Embedding>): Explanation {
     if (input === null || typeof input !== 'object')
       throw typeError(`input must map member names to embeddings, got ${describe(input)}`);
@@ -210,12 +233,13 @@ export class HDGlue {
       batch[name] = toRow(x, enc.features).data;
     }
     const encoded = this.#encodeAll(batch);
-    const labels = this.labels();
+    const { voters, labels } = this.#candidates(encoded);
     const col = new Map(labels.map((l, i) => [l, i]));
     const totals = new Float64Array(labels.length);
     const members: Explanation['members'] = [];
     const zs: Float64Array[] = [];
-    for (const [name, hvs] of encoded) {
+    for (const name of voters) {
+      const hvs = encoded.get(name) as HVBatch;
       const m = this.#member(name);
       const s = m.hil.scores(hvs);
       const z = zscore(s, 0, s.length);
@@ -248,7 +272,7 @@ export class HDGlue {
     });
     return {
       label,
-      used: [...encoded.keys()],
+      used: voters,
       missing: this.networks().filter((n) => !encoded.has(n)),
       members,
       totals: new Map(labels.map((l, i) => [l, totals[i] as number])),
@@ -283,8 +307,9 @@ export class HDGlue {
    * Read a glue saved by {@link save}. A truncated, corrupted or foreign file is an
    * `ERR_HDGLUE_MODEL_FILE` error, a newer format `ERR_HDGLUE_MODEL_VERSION`.
    */
-  static load(path: string): HDGlue {
-    const f = readModelFile(path);
+  static load(path: string, options?: LoadOptions): HDGlue {
+    const lo = checkOptions(options);
+    const f = readModelFile(path, lo.maxBytes);
     const h = f.header as {
       kind?: unknown;
       strategy?: Strategy;
@@ -302,6 +327,17 @@ export class HDGlue {
     } catch (e) {
       throw bad((e as Error).message);
     }
+    // Encoders regenerate their vectors from the seed, so a few bytes of header can ask for
+    // gigabytes: the total is bounded before anything is built.
+    const limit = lo.maxVectorBytes ?? 2 ** 30;
+    let total = 0;
+    for (const m of h.members) {
+      const e = (m?.encoder ?? {}) as { dim?: unknown; bins?: unknown; features?: unknown };
+      const rows = (Number(e.bins) || 0) + (Number(e.features) || 0);
+      total += (rows * (Number(e.dim) || 0)) / 8;
+    }
+    if (!(total <= limit))
+      throw bad(`its encoders would build ${total} bytes of vectors, above the limit of ${limit} (see maxVectorBytes)`);
     h.members.forEach((m, i) => {
       if (m === null || typeof m !== 'object') throw bad(`member ${i} is not an object`);
       let encoder: Encoder;
@@ -321,6 +357,24 @@ export class HDGlue {
       }
     });
     return glue;
+  }
+
+  // The members that vote (input present, weight > 0) and the classes they know, first-seen order.
+  #candidates(encoded: Map<string, HVBatch>): { voters: string[]; labels: Label[] } {
+    const voters = [...encoded.keys()].filter((n) => this.#member(n).weight > 0);
+    if (voters.length === 0)
+      throw new HdglueError(ErrorCode.NO_INPUT, 'every member with an input has weight 0: nothing votes');
+    const labels: Label[] = [];
+    const seen = new Set<Label>();
+    for (const n of voters) {
+      for (const l of this.#member(n).hil.labels) {
+        if (!seen.has(l)) {
+          seen.add(l);
+          labels.push(l);
+        }
+      }
+    }
+    return { voters, labels };
   }
 
   #member(name: string): Member {
@@ -372,13 +426,15 @@ export class HDGlue {
   }
 
   #vote(encoded: Map<string, HVBatch>, o: PredictOptions): Label[] {
-    const labels = this.labels();
+    // Candidates are the classes of the members that vote here (present, weight > 0), so an
+    // absent member's classes can never win by default.
+    const { voters, labels } = this.#candidates(encoded);
     const col = new Map(labels.map((l, i) => [l, i]));
     const n = (encoded.values().next().value as HVBatch).count;
     const totals = new Float64Array(n * labels.length);
-    for (const [name, hvs] of encoded) {
+    for (const name of voters) {
+      const hvs = encoded.get(name) as HVBatch;
       const m = this.#member(name);
-      if (m.weight === 0) continue;
       const own = m.hil.labels;
       const cols = own.map((l) => col.get(l) as number);
       const s = m.hil.scores(hvs, o.metric === undefined ? {} : { metric: o.metric });

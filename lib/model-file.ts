@@ -18,7 +18,8 @@
  * file with trailing bytes: a truncated, corrupted, foreign or newer file is an error with a
  * code, never a partly loaded model.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, HdglueError } from './errors.js';
 
@@ -97,6 +98,8 @@ export function decodeModel(bytes: Uint8Array): ModelFile {
   let at = 24 + headLen + pad8(headLen);
   if (at > bytes.length) throw corrupt('truncated inside the header');
   const head = bytes.subarray(24, 24 + headLen);
+  // Padding and reserved fields are outside the checksums, so they must be exactly zero.
+  for (let i = 24 + headLen; i < at; i++) if (bytes[i] !== 0) throw corrupt('non-zero header padding');
   if (crc32(head) !== dv.getUint32(16, true)) throw corrupt('header checksum mismatch');
   let header: unknown;
   try {
@@ -110,10 +113,14 @@ export function decodeModel(bytes: Uint8Array): ModelFile {
     const len = dv.getBigUint64(at, true);
     if (len > BigInt(bytes.length - at - 16)) throw corrupt(`truncated inside section ${s}`);
     const n = Number(len);
+    if (dv.getUint32(at + 12, true) !== 0) throw corrupt(`section ${s} reserved field is not zero`);
     const data = bytes.subarray(at + 16, at + 16 + n);
     if (crc32(data) !== dv.getUint32(at + 8, true)) throw corrupt(`section ${s} checksum mismatch`);
+    const end = at + 16 + n + pad8(n);
+    if (end > bytes.length) throw corrupt(`truncated inside the padding of section ${s}`);
+    for (let i = at + 16 + n; i < end; i++) if (bytes[i] !== 0) throw corrupt(`non-zero padding after section ${s}`);
     sections.push(data.slice());
-    at += 16 + n + pad8(n);
+    at = end;
   }
   if (at !== bytes.length)
     throw corrupt(at > bytes.length ? 'truncated padding' : `${bytes.length - at} unexpected trailing bytes`);
@@ -122,7 +129,8 @@ export function decodeModel(bytes: Uint8Array): ModelFile {
 
 /** Write bytes to `path` atomically (temporary file in the same directory, fsync, rename). */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  // pid alone is shared by worker threads: a random suffix keeps concurrent saves apart.
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx');
@@ -139,7 +147,16 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   }
 }
 
-/** Read and verify a model file from disk. */
-export function readModelFile(path: string): ModelFile {
+/** Largest model file read by default (1 GiB); pass a larger `maxBytes` to read bigger ones. */
+export const DEFAULT_MAX_MODEL_BYTES = 2 ** 30;
+
+/**
+ * Read and verify a model file from disk. Only regular files of at most `maxBytes` are read, so a
+ * FIFO, a device or a huge file is an error rather than a hang.
+ */
+export function readModelFile(path: string, maxBytes = DEFAULT_MAX_MODEL_BYTES): ModelFile {
+  const st = statSync(path);
+  if (!st.isFile()) throw corrupt(`${path} is not a regular file`);
+  if (st.size > maxBytes) throw corrupt(`${path} has ${st.size} bytes, above the limit of ${maxBytes} (see maxBytes)`);
   return decodeModel(new Uint8Array(readFileSync(path)));
 }

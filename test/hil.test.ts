@@ -17,10 +17,26 @@ import {
   type Label,
   randomHV,
 } from '../lib/index.js';
+import { encodeModel } from '../lib/model-file.js';
 import { prng } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hdglue-hil-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// A model file with a replaced header and the original sections, checksums recomputed.
+function encodeModelForTest(header: unknown, original: Uint8Array): Uint8Array {
+  const dv = new DataView(original.buffer, original.byteOffset);
+  const headLen = dv.getUint32(12, true);
+  const count = dv.getUint32(20, true);
+  let at = 24 + headLen + ((8 - (headLen % 8)) % 8);
+  const sections: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = Number(dv.getBigUint64(at, true));
+    sections.push(original.slice(at + 16, at + 16 + n));
+    at += 16 + n + ((8 - (n % 8)) % 8);
+  }
+  return encodeModel(header, sections);
+}
 
 function expectCode(fn: () => unknown, code: string) {
   let caught: unknown;
@@ -187,6 +203,49 @@ describe('HIL', () => {
   });
 });
 
+describe('model files', () => {
+  it('reject a flip of any single byte, including padding and reserved fields', () => {
+    const small = dataset(64, ['x', 'y'], 3, 0.3, 11);
+    const hil = new HIL({ dim: 64 }).fit(small.hvs, small.labels);
+    const path = join(dir, 'small.hdg');
+    hil.save(path);
+    const bytes = readFileSync(path);
+    const bad = join(dir, 'small-bad.hdg');
+    for (let at = 0; at < bytes.length; at++) {
+      const b = Uint8Array.from(bytes);
+      b[at] = (b[at] as number) ^ 0x01;
+      writeFileSync(bad, b);
+      let code: string | undefined;
+      try {
+        HIL.load(bad);
+      } catch (e) {
+        code = (e as { code?: string }).code;
+      }
+      expect(code === ErrorCode.MODEL_FILE || code === ErrorCode.MODEL_VERSION, `byte ${at}`).toBe(true);
+    }
+  });
+
+  it('refuse a tiny glue file whose encoders would regenerate gigabytes, before building them', () => {
+    const g = new HDGlue();
+    g.addNetwork('a', { encoder: new EmbeddingEncoder({ features: 2, dim: 64, bins: 4 }) });
+    g.fit({ a: new Float64Array([0, 0, 1, 1]) }, ['p', 'q']);
+    const path = join(dir, 'huge.hdg');
+    g.save(path);
+    // Rewrite the header to ask for dim 2^24 and 4,096 bins, with a valid checksum.
+    const f = readFileSync(path);
+    const dv = new DataView(f.buffer, f.byteOffset);
+    const headLen = dv.getUint32(12, true);
+    const header = JSON.parse(new TextDecoder().decode(f.subarray(24, 24 + headLen)));
+    header.members[0].encoder.dim = 2 ** 24;
+    header.members[0].encoder.bins = 4096;
+    writeFileSync(path, encodeModelForTest(header, f));
+    const t0 = performance.now();
+    expectCode(() => HDGlue.load(path), ErrorCode.MODEL_FILE);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expectCode(() => HDGlue.load(dir), ErrorCode.MODEL_FILE);
+  });
+});
+
 describe('HDGlue', () => {
   // Three "networks" see the same classes through different, noisy 16-value embeddings.
   const classes = ['cat', 'dog', 'owl'];
@@ -246,6 +305,36 @@ describe('HDGlue', () => {
     expect(base.length).toBe(30);
     const t = g.predict(testX, { strategy: 'tutorial' });
     expect(t.every((l) => classes.includes(l as string))).toBe(true);
+  });
+
+  it('a failing fit or fitWeights changes no member; absent or silent members never win', () => {
+    const g = make();
+    const before = g.predict(testX);
+    const protos = g.member('a').hil.prototypes();
+    expectCode(() => g.fit(trainX, trainY, { refine: { epochs: -1 } }), ErrorCode.OUT_OF_RANGE);
+    expect(g.member('a').hil.prototypes().equals(protos)).toBe(true);
+    expect(g.predict(testX)).toEqual(before);
+    const w = g.member('a').weight;
+    const empty = new HDGlue();
+    empty.addNetwork('p', { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
+    empty.addNetwork('q', { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
+    empty.fit({ p: trainX.a as Float64Array }, trainY);
+    expectCode(
+      () => empty.fitWeights({ p: testX.a as Float64Array, q: testX.b as Float64Array }, testY),
+      ErrorCode.UNKNOWN_LABEL,
+    );
+    expect(empty.member('p').weight).toBe(1);
+    expect(g.member('a').weight).toBe(w);
+    // Member 'solo' knows only 'zebra'; asking the others must never answer 'zebra'.
+    const solo = new HIL({ dim: 2000 }).fit(
+      g.member('a').encoder.encodeBatch((trainX.a as Float64Array).subarray(0, 16)),
+      ['zebra'],
+    );
+    g.addNetwork('solo', { encoder: g.member('a').encoder, hil: solo });
+    expect(g.predict({ b: testX.b as Float64Array }).includes('zebra')).toBe(false);
+    g.setWeight('b', 0);
+    expectCode(() => g.predict({ b: testX.b as Float64Array }), ErrorCode.NO_INPUT);
+    expectCode(() => g.addNetwork('__proto__', { encoder: g.member('a').encoder }), ErrorCode.OUT_OF_RANGE);
   });
 
   it('save/load round-trips exactly', () => {
