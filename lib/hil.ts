@@ -181,7 +181,19 @@ export class HIL {
    */
   forget(hvs: HVBatch, labels: ArrayLike<Label>): this {
     this.#checkExamples(hvs, labels);
-    for (let i = 0; i < hvs.count; i++) this.#classOf(labels[i] as Label);
+    const removing = new Array<number>(this.classes).fill(0);
+    for (let i = 0; i < hvs.count; i++) {
+      const k = this.#classOf(labels[i] as Label);
+      removing[k] = (removing[k] as number) + 1;
+    }
+    removing.forEach((r, k) => {
+      if (r > (this.#counts[k] as number)) {
+        throw rangeError(
+          ErrorCode.OUT_OF_RANGE,
+          `cannot forget ${r} examples of ${JSON.stringify(this.#labels[k])}: only ${this.#counts[k]} were added`,
+        );
+      }
+    });
     this.#accumulate(hvs, labels, -1);
     for (let k = this.classes - 1; k >= 0; k--) {
       if (this.#counts[k] === 0 && this.#counters.subarray(k * this.dim, (k + 1) * this.dim).every((c) => c === 0)) {
@@ -201,6 +213,9 @@ export class HIL {
   scores(hvs: HVBatch, options?: PredictOptions): Float64Array {
     const o = checkOptions(options);
     this.#checkQueries(hvs);
+    if (o.mode !== undefined && o.mode !== 'default' && o.mode !== 'tutorial') {
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `mode must be 'default' or 'tutorial', got ${String(o.mode)}`);
+    }
     if (o.mode === 'tutorial') return this.#tutorialScores(hvs);
     const metric = checkMetric(o.metric ?? this.metric);
     const n = hvs.count;
@@ -281,7 +296,11 @@ export class HIL {
     const patience = checkCount(o.patience ?? 3, 'patience', 1e6);
     const truth = Int32Array.from({ length: hvs.count }, (_, i) => this.#classOf(labels[i] as Label));
     const val = o.validation;
-    if (val !== undefined) this.#checkExamples(val.hvs, val.labels);
+    if (val !== undefined) {
+      if (val === null || typeof val !== 'object')
+        throw typeError(`validation must be { hvs, labels }, got ${describe(val)}`);
+      this.#checkExamples(val.hvs, val.labels);
+    }
     const history: RefineEpoch[] = [];
     let best = val ? this.accuracy(val.hvs, val.labels, { metric }) : 0;
     let bestState = val ? this.#counters.slice() : null;
@@ -392,6 +411,9 @@ export class HIL {
     if (h === null || typeof h !== 'object') throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL header missing');
     if (typeof h.seed !== 'string' || !/^[0-9]+$/.test(h.seed))
       throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL seed is not a decimal string');
+    if (typeof h.tie !== 'string' || typeof h.metric !== 'string') {
+      throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL tie and metric are missing');
+    }
     if (!Array.isArray(h.labels) || !Array.isArray(h.counts) || h.labels.length !== h.counts.length) {
       throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL labels and counts are missing or differ in length');
     }
@@ -411,7 +433,10 @@ export class HIL {
     }
     hil.#labels = h.labels.slice();
     h.labels.forEach((l, i) => hil.#index.set(l, i));
-    hil.#counts = h.counts.map((n) => Number(n));
+    if (!h.counts.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+      throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL counts must be non-negative integers');
+    }
+    hil.#counts = h.counts.slice();
     const copy = new Int32Array(counters.byteLength / 4);
     new Uint8Array(copy.buffer).set(counters);
     hil.#counters = copy;
@@ -489,7 +514,9 @@ export class HIL {
     const grown = new Int32Array((this.classes + labels.length) * this.dim);
     grown.set(this.#counters);
     this.#counters = grown;
-    for (const l of labels) {
+    for (const label of labels) {
+      // -0 and 0 are one class (Map keys agree); store 0 so that saving to JSON keeps it.
+      const l = label === 0 ? 0 : label;
       this.#index.set(l, this.#labels.length);
       this.#labels.push(l);
       this.#counts.push(0);

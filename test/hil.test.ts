@@ -168,6 +168,12 @@ describe('HIL', () => {
     expectCode(() => hil.predict(new HVBatch(dim + 1, 1)), ErrorCode.DIM_MISMATCH);
     expectCode(() => new HIL({ dim }).predict(train.hvs), ErrorCode.UNKNOWN_LABEL);
     expectCode(() => hil.refine(train.hvs, train.labels, { margin: -1 }), ErrorCode.OUT_OF_RANGE);
+    expectCode(() => hil.refine(train.hvs, train.labels, { validation: null as never }), ErrorCode.INVALID_TYPE);
+    expectCode(() => hil.predict(train.hvs, { mode: 'tutorail' as 'tutorial' }), ErrorCode.OUT_OF_RANGE);
+    const twice = HVBatch.from([...train.hvs.slice(0, 1), ...train.hvs.slice(0, 1)].concat([...train.hvs]));
+    expectCode(() => hil.forget(twice, [0, 0, ...train.labels]), ErrorCode.OUT_OF_RANGE);
+    const zero = new HIL({ dim }).fit(train.hvs.slice(0, 2), [-0, 1]);
+    expect(Object.is(zero.labels[0], 0)).toBe(true);
     expect(hil.counters(0)).toEqual(before);
     expect(hil.counts).toEqual([20, 20, 20, 20]);
   });
