@@ -26,7 +26,10 @@ export interface Matrix {
 export function toMatrix(x: EmbeddingMatrix, features: number, n?: number): Matrix {
   if (x instanceof Float32Array || x instanceof Float64Array) {
     if (n === undefined && x.length % features !== 0) {
-      throw rangeError(ErrorCode.SHAPE, `embeddings have ${x.length} values, not a whole number of rows of ${features} features`);
+      throw rangeError(
+        ErrorCode.SHAPE,
+        `embeddings have ${x.length} values, not a whole number of rows of ${features} features`,
+      );
     }
     const rows = n ?? x.length / features;
     checkCount(rows, 'n');

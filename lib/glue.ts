@@ -204,9 +204,16 @@ export class HDGlue {
   async predictAsync(inputs: GlueInputs, options?: { strategy?: Strategy } & PredictOptions): Promise<Label[]> {
     const o = checkOptions(options);
     const names = this.#presentNames(inputs);
+    const members = names.map((n) => this.#member(n));
+    const hils = members.map((m) => m.hil);
     const batches = await Promise.all(
-      names.map((n) => this.#member(n).encoder.encodeBatchAsync(inputs[n] as EmbeddingMatrix)),
+      members.map((m, i) => m.encoder.encodeBatchAsync(inputs[names[i] as string] as EmbeddingMatrix)),
     );
+    // The members may have changed while the encoding ran: deciding with new HILs on old
+    // encodings would be a silent mix, so that is an error.
+    if (names.some((n, i) => this.#members.get(n) !== members[i] || members[i]?.hil !== hils[i])) {
+      throw new HdglueError(ErrorCode.BUSY, 'members were added, removed or refit while predictAsync was encoding');
+    }
     const encoded = new Map(names.map((n, i) => [n, batches[i] as HVBatch]));
     this.#checkCounts(encoded);
     return this.#decide(encoded, o);
@@ -227,6 +234,12 @@ export class HDGlue {
   explain(input: Record<string, Embedding>): Explanation {
     if (input === null || typeof input !== 'object')
       throw typeError(`input must map member names to embeddings, got ${describe(input)}`);
+    if (this.strategy === 'tutorial') {
+      throw rangeError(
+        ErrorCode.OUT_OF_RANGE,
+        "explain() shows the vote strategy's per-member scores; this glue predicts with 'tutorial'",
+      );
+    }
     const batch: GlueInputs = {};
     for (const [name, x] of Object.entries(input)) {
       const enc = this.#member(name).encoder;
@@ -451,7 +464,9 @@ export class HDGlue {
   }
 
   #tutorial(encoded: Map<string, HVBatch>): Label[] {
-    const names = [...encoded.keys()];
+    // Weights are not part of the tutorial's algebra; a weight of 0 leaves a member out.
+    const names = [...encoded.keys()].filter((n) => this.#member(n).weight > 0);
+    if (names.length === 0) throw new HdglueError(ErrorCode.NO_INPUT, 'every member with an input has weight 0');
     const first = this.#member(names[0] as string).hil;
     for (const name of names) {
       const h = this.#member(name).hil;

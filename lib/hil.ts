@@ -280,7 +280,9 @@ export class HIL {
   /**
    * Error correction: repeatedly classify the training examples and move the counters of the
    * classes involved in each mistake (see {@link RefineOptions}); prototypes are re-binarized
-   * after every epoch. With a validation set the best epoch's state is kept. Returns the history.
+   * after every epoch. The state kept is the best epoch's: highest validation accuracy with a
+   * validation set, else fewest training errors (later epochs win ties). Returns the history,
+   * whose `trainErrors` count the mistakes at the start of each epoch.
    */
   refine(hvs: HVBatch, labels: ArrayLike<Label>, options?: RefineOptions): RefineEpoch[] {
     const o = checkOptions(options);
@@ -303,9 +305,20 @@ export class HIL {
     }
     const history: RefineEpoch[] = [];
     let best = val ? this.accuracy(val.hvs, val.labels, { metric }) : 0;
-    let bestState = val ? this.#counters.slice() : null;
+    let bestState: Int32Array | null = val ? this.#counters.slice() : null;
     let stale = 0;
+    // Without a validation set, the state kept is the one with the fewest training errors (the
+    // later one on ties, as margin updates keep improving a state with as few errors).
+    let fewest = Number.POSITIVE_INFINITY;
+    let fewestState: Int32Array | null = null;
+    let unevaluated = false;
     const c = this.classes;
+    const errorsNow = () => {
+      const sc = this.scores(hvs, { metric });
+      let e = 0;
+      for (let i = 0; i < hvs.count; i++) if (argmax(sc, i * c, c) !== truth[i]) e++;
+      return e;
+    };
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const s = this.scores(hvs, { metric });
       const plus: number[][] = Array.from({ length: c }, () => []);
@@ -324,6 +337,10 @@ export class HIL {
         plus[t]?.push(i);
         if (rule === 'adapt' && rival >= 0) minus[rival]?.push(i);
       }
+      if (!val && errors <= fewest) {
+        fewest = errors;
+        fewestState = updates > 0 ? this.#counters.slice() : null;
+      }
       if (updates > 0) {
         for (let k = 0; k < c; k++) {
           this.#addRows(k, hvs, plus[k] as number[], 1);
@@ -331,6 +348,7 @@ export class HIL {
         }
         this.#changed();
       }
+      unevaluated = updates > 0;
       const record: RefineEpoch = { epoch, trainErrors: errors, updates };
       if (val) {
         const acc = this.accuracy(val.hvs, val.labels, { metric });
@@ -347,6 +365,7 @@ export class HIL {
       history.push(record);
       if (updates === 0) break;
     }
+    if (!val && unevaluated && fewestState && errorsNow() > fewest) bestState = fewestState;
     if (bestState) {
       this.#counters = bestState;
       this.#changed();

@@ -47,10 +47,16 @@ export function levelVectors(dim: number, count: number, kind: LevelKind, option
   }
   // Every step must flip at least one bit, or neighbouring levels would be the same vector.
   if (kind === 'level' && count - 1 > dim / 2) {
-    throw rangeError(ErrorCode.OUT_OF_RANGE, `a 'level' codebook of ${count} levels needs dim >= ${2 * (count - 1)} (got ${dim})`);
+    throw rangeError(
+      ErrorCode.OUT_OF_RANGE,
+      `a 'level' codebook of ${count} levels needs dim >= ${2 * (count - 1)} (got ${dim})`,
+    );
   }
   if (kind === 'circular' && count > dim) {
-    throw rangeError(ErrorCode.OUT_OF_RANGE, `a 'circular' codebook of ${count} levels needs dim >= ${count} (got ${dim})`);
+    throw rangeError(
+      ErrorCode.OUT_OF_RANGE,
+      `a 'circular' codebook of ${count} levels needs dim >= ${count} (got ${dim})`,
+    );
   }
   const base = randomHV(dim, `${prefix}/base`, { seed }).data;
   const order = permutation(dim, seed, `${prefix}/order`);

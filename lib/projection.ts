@@ -201,8 +201,7 @@ function scales(features: number, scale: number | ArrayLike<number>): Float64Arr
   if (typeof scale === 'number') out.fill(scale);
   else if (scale !== null && typeof scale === 'object' && Array.from(scale).some((v) => typeof v !== 'number')) {
     throw typeError('scale must be a number or an array of numbers');
-  }
-  else if (scale !== null && typeof scale === 'object' && scale.length === features) {
+  } else if (scale !== null && typeof scale === 'object' && scale.length === features) {
     for (let f = 0; f < features; f++) out[f] = scale[f] as number;
   } else {
     throw rangeError(ErrorCode.SHAPE, `scale must be a number or ${features} numbers`);
@@ -211,7 +210,10 @@ function scales(features: number, scale: number | ArrayLike<number>): Float64Arr
     const s = out[f] as number;
     // The multiplier 32767 / s must be finite too, or 0 * infinity would quantize to garbage.
     if (!(Number.isFinite(s) && s > 0 && Number.isFinite(QMAX / s))) {
-      throw rangeError(ErrorCode.OUT_OF_RANGE, `scale of feature ${f} must be a positive finite number not below 1e-300, got ${s}`);
+      throw rangeError(
+        ErrorCode.OUT_OF_RANGE,
+        `scale of feature ${f} must be a positive finite number not below 1e-300, got ${s}`,
+      );
     }
   }
   return out;

@@ -40,7 +40,20 @@ describe(`encoder parity native(${native.isa}) vs js`, () => {
       const x = Float64Array.from(c.values);
       for (const be of [native, jsBackend]) {
         const out = new Uint32Array(x.length * 2);
-        be.encodeLevels(x, x.length, 1, Float64Array.of(c.lo), Float64Array.of(c.hi), c.bins, levels.data, c.bins, zero, dim, null, out);
+        be.encodeLevels(
+          x,
+          x.length,
+          1,
+          Float64Array.of(c.lo),
+          Float64Array.of(c.hi),
+          c.bins,
+          levels.data,
+          c.bins,
+          zero,
+          dim,
+          null,
+          out,
+        );
         c.expected.forEach((b, i) => {
           expect([out[2 * i], out[2 * i + 1]], `${be.name} ${c.values[i]} in [${c.lo}, ${c.hi}] / ${c.bins}`).toEqual([
             levels.data[2 * b],
@@ -63,7 +76,8 @@ describe(`encoder parity native(${native.isa}) vs js`, () => {
       const kind = next() % 5;
       const edge = (next() % (bins + 1)) * step + a;
       if (kind === 0) x[i] = edge;
-      else if (kind === 1) x[i] = next() % 2 ? edge + Math.abs(edge) * Number.EPSILON : edge - Math.abs(edge) * Number.EPSILON;
+      else if (kind === 1)
+        x[i] = next() % 2 ? edge + Math.abs(edge) * Number.EPSILON : edge - Math.abs(edge) * Number.EPSILON;
       else if (kind === 2) x[i] = next() % 2 ? b + (next() % 100) : a - (next() % 100);
       else x[i] = a + ((b - a) * next()) / 2 ** 32;
     }

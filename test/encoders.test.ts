@@ -224,13 +224,39 @@ describe('EmbeddingEncoder', () => {
     expectCode(() => new EmbeddingEncoder({ features: 4, range: [1, -1] }), RangeError, ErrorCode.OUT_OF_RANGE);
     expectCode(() => new EmbeddingEncoder({ features: 4, dim: 0 }), RangeError, ErrorCode.INVALID_DIM);
     // Ranges numpy would bin with another formula (subnormal step) or that overflow are refused.
-    expectCode(() => new EmbeddingEncoder({ features: 1, range: [8.8e-311, 8.9e-311] }), RangeError, ErrorCode.OUT_OF_RANGE, /subnormal/);
-    expectCode(() => new EmbeddingEncoder({ features: 1, range: [-1e308, 1e308] }), RangeError, ErrorCode.OUT_OF_RANGE, /overflows/);
+    expectCode(
+      () => new EmbeddingEncoder({ features: 1, range: [8.8e-311, 8.9e-311] }),
+      RangeError,
+      ErrorCode.OUT_OF_RANGE,
+      /subnormal/,
+    );
+    expectCode(
+      () => new EmbeddingEncoder({ features: 1, range: [-1e308, 1e308] }),
+      RangeError,
+      ErrorCode.OUT_OF_RANGE,
+      /overflows/,
+    );
     expect(new EmbeddingEncoder({ features: 1, range: [2, 2] }).encode([3]).dim).toBe(10000);
-    expectCode(() => new EmbeddingEncoder({ features: 1, range: ['0', '1'] as unknown as [number, number] }), TypeError, ErrorCode.INVALID_TYPE);
+    expectCode(
+      () => new EmbeddingEncoder({ features: 1, range: ['0', '1'] as unknown as [number, number] }),
+      TypeError,
+      ErrorCode.INVALID_TYPE,
+    );
     expectCode(() => enc.encodeBatch(new Float64Array(9)), RangeError, ErrorCode.SHAPE, /whole number of rows/);
-    expectCode(() => enc.fit(good, { quantiles: 5 as unknown as [number, number], method: 'quantile' }), TypeError, ErrorCode.INVALID_TYPE);
-    expectCode(() => enc.fit([[-1e308, 0, 0, 0], [1e308, 0, 0, 0]]), RangeError, ErrorCode.OUT_OF_RANGE);
+    expectCode(
+      () => enc.fit(good, { quantiles: 5 as unknown as [number, number], method: 'quantile' }),
+      TypeError,
+      ErrorCode.INVALID_TYPE,
+    );
+    expectCode(
+      () =>
+        enc.fit([
+          [-1e308, 0, 0, 0],
+          [1e308, 0, 0, 0],
+        ]),
+      RangeError,
+      ErrorCode.OUT_OF_RANGE,
+    );
     expectCode(() => EmbeddingEncoder.fromJSON('{'), HdglueError, ErrorCode.BAD_DESCRIPTION);
     expectCode(
       () => EmbeddingEncoder.fromJSON({ ...before, version: 2 } as never),
@@ -278,7 +304,12 @@ describe('ProjectionEncoder', () => {
     expectCode(() => enc.encode([1, 2]), RangeError, ErrorCode.SHAPE);
     expectCode(() => new ProjectionEncoder({ features: 3, scale: 0 }), RangeError, ErrorCode.OUT_OF_RANGE);
     expectCode(() => new ProjectionEncoder({ features: 3, scale: [1e-310, 1, 1] }), RangeError, ErrorCode.OUT_OF_RANGE);
-    expect(new ProjectionEncoder({ features: 2, dim: 64 }).fit([[1e-310, 1], [0, -1]]).scale[0]).toBe(1);
+    expect(
+      new ProjectionEncoder({ features: 2, dim: 64 }).fit([
+        [1e-310, 1],
+        [0, -1],
+      ]).scale[0],
+    ).toBe(1);
     expectCode(() => new ProjectionEncoder({ features: 3, scale: [1, 2] }), RangeError, ErrorCode.SHAPE);
     expectCode(() => enc.fit([[1, 2, 3]], { quantile: 0 }), RangeError, ErrorCode.OUT_OF_RANGE);
     expectCode(() => ProjectionEncoder.fromJSON({ kind: 'x' } as never), HdglueError, ErrorCode.BAD_DESCRIPTION);

@@ -29,7 +29,9 @@ const dataDir = new URL('../../data/', import.meta.url);
 
 /** All 1,797 images, in load_digits() order. */
 export function loadDigits(): Digits {
-  const text = readFileSync(fileURLToPath(new URL('digits.csv', dataDir)), 'utf8').trim().split('\n');
+  const text = readFileSync(fileURLToPath(new URL('digits.csv', dataDir)), 'utf8')
+    .trim()
+    .split('\n');
   const rows = text.slice(1);
   const x = new Float64Array(rows.length * 64);
   const y = new Int32Array(rows.length);

@@ -93,7 +93,8 @@ export class MLP {
           }
           for (let k = 0; k < hidden; k++) {
             let s = 0;
-            for (let c = 0; c < classes; c++) s += (net.w2[k * classes + c] as number) * (out[b * classes + c] as number);
+            for (let c = 0; c < classes; c++)
+              s += (net.w2[k * classes + c] as number) * (out[b * classes + c] as number);
             const hk = h[b * hidden + k] as number;
             dh[k] = s * (1 - hk * hk);
           }
