@@ -452,8 +452,9 @@ export class HDGlue {
       const cols = own.map((l) => col.get(l) as number);
       const s = m.hil.scores(hvs, o.metric === undefined ? {} : { metric: o.metric });
       const c = own.length;
+      const z = new Float64Array(c);
       for (let r = 0; r < n; r++) {
-        const z = zscore(s, r * c, c);
+        zscoreInto(s, r * c, c, z);
         for (let k = 0; k < c; k++) totals[r * labels.length + (cols[k] as number)] += m.weight * (z[k] as number);
       }
     }
@@ -518,16 +519,19 @@ function checkWeight(w: unknown): number {
 }
 
 // Standardized scores of one query across one member's classes; all-equal scores give zeros.
-function zscore(s: Float64Array, at: number, c: number): Float64Array {
+function zscoreInto(s: Float64Array, at: number, c: number, z: Float64Array): Float64Array {
   let mean = 0;
   for (let k = 0; k < c; k++) mean += s[at + k] as number;
   mean /= c;
   let v = 0;
   for (let k = 0; k < c; k++) v += ((s[at + k] as number) - mean) ** 2;
   const sd = Math.sqrt(v / c);
-  const z = new Float64Array(c);
-  if (sd > 0) for (let k = 0; k < c; k++) z[k] = ((s[at + k] as number) - mean) / sd;
+  for (let k = 0; k < c; k++) z[k] = sd > 0 ? ((s[at + k] as number) - mean) / sd : 0;
   return z;
+}
+
+function zscore(s: Float64Array, at: number, c: number): Float64Array {
+  return zscoreInto(s, at, c, new Float64Array(c));
 }
 
 function argmaxOf(v: Float64Array): number {
