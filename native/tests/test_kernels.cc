@@ -90,6 +90,16 @@ bool equal_words(const uint64_t* a, const uint64_t* b, size_t words) { return me
 
 const uint32_t kDims[] = {1, 2, 63, 64, 65, 127, 128, 129, 255, 511, 512, 513, 1000, 1023, 1024, 1025, 10000};
 
+// Per-bit reference distances (no kernel involved).
+void hamming_1xn_scalar_ref(const uint64_t* q, const uint64_t* batch, size_t n, uint32_t dim, uint32_t* out) {
+  size_t words = hdg_words(dim);
+  for (size_t row = 0; row < n; row++) {
+    uint32_t d = 0;
+    for (uint32_t i = 0; i < dim; i++) d += bit(q, i) != bit(batch + row * words, i);
+    out[row] = d;
+  }
+}
+
 void test_bind_hamming(const hdg_kernels_t* kt, Rng& r) {
   for (uint32_t dim : kDims) {
     size_t words = hdg_words(dim);
@@ -129,6 +139,26 @@ void test_bind_hamming(const hdg_kernels_t* kt, Rng& r) {
           if (mm[i * n + row] != want) ok = false;
         }
       CHECK(ok && mm[m * n] == 777, "hamming_mxn dim=%u m=%zu n=%zu", dim, m, n);
+    }
+  }
+  // M x N with query counts that fill and overrun the register tiles (6 x 4 on AVX-512,
+  // 3 x 2 on AVX2), against the 1 x N kernel of the same table, row by row.
+  for (uint32_t dim : {65u, 513u, 10000u}) {
+    size_t words = hdg_words(dim);
+    for (size_t m : {5, 6, 7, 12, 13, 25}) {
+      for (size_t n : {1, 3, 4, 5, 9, 130}) {
+        Buf a(m * words), b(n * words);
+        fill_random(a.p, m, dim, r, 0);
+        fill_random(b.p, n, dim, r, (int)(n % 3));
+        std::vector<uint32_t> got(m * n + 1, 777), want(n);
+        kt->hamming_mxn(a.p, m, b.p, n, words, got.data());
+        bool ok = got[m * n] == 777;
+        for (size_t i = 0; i < m; i++) {
+          hamming_1xn_scalar_ref(a.p + i * words, b.p, n, dim, want.data());
+          for (size_t row = 0; row < n; row++) ok &= got[i * n + row] == want[row];
+        }
+        CHECK(ok, "hamming_mxn tiles dim=%u m=%zu n=%zu", dim, m, n);
+      }
     }
   }
   // Large popcounts: all ones against all zeros, where per-lane counters could overflow.
