@@ -3,6 +3,7 @@
  * which names are added never changes a vector; and cleanup, the nearest names to a noisy
  * hypervector, on the native top-k Hamming kernel.
  */
+import { badDescription, parseDescription } from './embeddings.js';
 import { ErrorCode, HdglueError, typeError } from './errors.js';
 import { HVBatch, Hypervector } from './hv.js';
 import { randomHV, type SeedOptions, topK, topKAsync } from './ops.js';
@@ -130,29 +131,15 @@ export class Codebook {
 
   /** Rebuild from {@link Codebook.toJSON}'s output (an object or its JSON text). */
   static fromJSON(description: CodebookDescription | string): Codebook {
-    const bad = (why: string) => new HdglueError(ErrorCode.BAD_DESCRIPTION, `invalid codebook description: ${why}`);
-    let d: unknown = description;
-    if (typeof d === 'string') {
-      try {
-        d = JSON.parse(d);
-      } catch (e) {
-        throw bad(`not JSON (${(e as Error).message})`);
-      }
-    }
-    const o = d as Partial<CodebookDescription>;
-    if (o === null || typeof o !== 'object' || o.kind !== 'hdglue.Codebook' || o.version !== 1) {
-      throw bad('not a version 1 hdglue.Codebook');
-    }
-    if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed) || !Array.isArray(o.names)) {
-      throw bad('it needs a decimal seed and a names array');
-    }
-    if (new Set(o.names).size !== o.names.length) throw bad('names repeat');
+    const o = parseDescription(description, 'hdglue.Codebook');
+    if (!Array.isArray(o.names)) throw badDescription('names must be an array');
+    if (new Set(o.names).size !== o.names.length) throw badDescription('names repeat');
     try {
       const cb = new Codebook(o.dim as number, { seed: BigInt(o.seed) });
       cb.addMany(o.names);
       return cb;
     } catch (e) {
-      throw bad((e as Error).message);
+      throw badDescription((e as Error).message);
     }
   }
 

@@ -92,5 +92,29 @@ export function checkEncoded(result: number, data: Float32Array | Float64Array, 
 
 /** A malformed description. @internal */
 export function badDescription(what: string): HdglueError {
-  return new HdglueError(ErrorCode.BAD_DESCRIPTION, `invalid encoder description: ${what}`);
+  return new HdglueError(ErrorCode.BAD_DESCRIPTION, `invalid description: ${what}`);
+}
+
+/**
+ * The common part of every `fromJSON`: parse JSON text if given, then require an object of the
+ * expected `kind`, format version 1, and a decimal-string seed. @internal
+ */
+export function parseDescription<T extends { kind: string; seed: string }>(
+  description: T | string,
+  kind: T['kind'],
+): Partial<T> & { seed: string } {
+  let d: unknown = description;
+  if (typeof d === 'string') {
+    try {
+      d = JSON.parse(d);
+    } catch (e) {
+      throw badDescription(`not JSON (${(e as Error).message})`);
+    }
+  }
+  if (d === null || typeof d !== 'object') throw badDescription('not an object');
+  const o = d as Partial<T> & { version?: unknown };
+  if (o.kind !== kind) throw badDescription(`kind is ${String(o.kind)}, not ${kind}`);
+  if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
+  if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
+  return o as Partial<T> & { seed: string };
 }

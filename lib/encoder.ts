@@ -12,6 +12,7 @@ import {
   type EmbeddingMatrix,
   type Matrix,
   notFinite,
+  parseDescription,
   toMatrix,
   toRow,
 } from './embeddings.js';
@@ -221,20 +222,7 @@ export class EmbeddingEncoder {
 
   /** Rebuild an encoder from {@link EmbeddingEncoder.toJSON}'s output (an object or its JSON text). */
   static fromJSON(description: EmbeddingEncoderDescription | string): EmbeddingEncoder {
-    let d: unknown = description;
-    if (typeof d === 'string') {
-      try {
-        d = JSON.parse(d);
-      } catch (e) {
-        throw badDescription(`not JSON (${(e as Error).message})`);
-      }
-    }
-    if (d === null || typeof d !== 'object') throw badDescription('not an object');
-    const o = d as Partial<EmbeddingEncoderDescription>;
-    if (o.kind !== 'hdglue.EmbeddingEncoder')
-      throw badDescription(`kind is ${String(o.kind)}, not hdglue.EmbeddingEncoder`);
-    if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
-    if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
+    const o = parseDescription(description, 'hdglue.EmbeddingEncoder');
     if (!Array.isArray(o.lo) || !Array.isArray(o.hi)) throw badDescription('lo and hi must be arrays');
     try {
       return new EmbeddingEncoder({

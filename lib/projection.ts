@@ -14,6 +14,7 @@ import {
   type EmbeddingMatrix,
   type Matrix,
   notFinite,
+  parseDescription,
   toMatrix,
   toRow,
 } from './embeddings.js';
@@ -148,20 +149,7 @@ export class ProjectionEncoder {
 
   /** Rebuild from {@link ProjectionEncoder.toJSON}'s output (an object or its JSON text). */
   static fromJSON(description: ProjectionEncoderDescription | string): ProjectionEncoder {
-    let d: unknown = description;
-    if (typeof d === 'string') {
-      try {
-        d = JSON.parse(d);
-      } catch (e) {
-        throw badDescription(`not JSON (${(e as Error).message})`);
-      }
-    }
-    if (d === null || typeof d !== 'object') throw badDescription('not an object');
-    const o = d as Partial<ProjectionEncoderDescription>;
-    if (o.kind !== 'hdglue.ProjectionEncoder')
-      throw badDescription(`kind is ${String(o.kind)}, not hdglue.ProjectionEncoder`);
-    if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
-    if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
+    const o = parseDescription(description, 'hdglue.ProjectionEncoder');
     if (!Array.isArray(o.scale)) throw badDescription('scale must be an array');
     try {
       return new ProjectionEncoder({
