@@ -11,7 +11,9 @@
  *                        L bytes of data, zero padding to a multiple of 8
  *   end of file exactly after the last section.
  *
- * Every section starts 8-byte aligned, so Int32/Float64 data can be viewed in place. Files are
+ * Every section starts 8-byte aligned, so Int32/Float64 data can be viewed in place. Section
+ * data (the counters) is written in the host's byte order, which is little-endian on every
+ * platform hdglue builds for (x64, arm64); a big-endian host would need a byte swap here. Files are
  * written atomically: to a temporary file in the same directory, flushed, then renamed over
  * the target, so a crash never leaves a half-written model under the real name. Reading checks
  * the magic, the version, every length against the file size, and every CRC, and rejects a
