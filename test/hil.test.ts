@@ -250,9 +250,9 @@ describe('model files', () => {
     header.members[0].encoder.dim = 2 ** 24;
     header.members[0].encoder.bins = 4096;
     writeFileSync(path, encodeModelForTest(header, f));
-    const t0 = performance.now();
+    // Refused by the size check itself (its message names the limit), not by running out of memory.
     expectCode(() => HDGlue.load(path), ErrorCode.MODEL_FILE);
-    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(() => HDGlue.load(path)).toThrow(/maxVectorBytes/);
     expectCode(() => HDGlue.load(dir), ErrorCode.MODEL_FILE);
   });
 });
