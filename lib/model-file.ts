@@ -142,10 +142,25 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);
+    syncDirectory(dirname(path));
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+// The rename is durable only once the directory entry is on disk. Directories cannot be opened
+// for syncing everywhere (Windows), where this is skipped: the file itself is already synced.
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // not supported on this platform or file system
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
