@@ -5,19 +5,10 @@
  * features, all in one native call per batch.
  */
 import { backend } from './backend/index.js';
-import {
-  badDescription,
-  checkEncoded,
-  type Embedding,
-  type EmbeddingMatrix,
-  type Matrix,
-  notFinite,
-  parseDescription,
-  toMatrix,
-  toRow,
-} from './embeddings.js';
+import { BatchEncoder } from './batch-encoder.js';
+import { badDescription, type EmbeddingMatrix, type Matrix, parseDescription } from './embeddings.js';
 import { ErrorCode, rangeError, typeError } from './errors.js';
-import { HVBatch, type Hypervector } from './hv.js';
+import { HVBatch } from './hv.js';
 import { LEVEL_KINDS, type LevelKind, levelVectors } from './levels.js';
 import { randomBatch, type TieRule, tieData } from './ops.js';
 import { checkCount, checkDim, checkOptions, checkSeed, describe } from './validate.js';
@@ -68,7 +59,7 @@ export interface EmbeddingEncoderDescription {
 }
 
 /** Encodes embeddings of one network into hypervectors; see the module description. */
-export class EmbeddingEncoder {
+export class EmbeddingEncoder extends BatchEncoder {
   /** Values per embedding. */
   readonly features: number;
   /** Bits per hypervector. */
@@ -88,6 +79,7 @@ export class EmbeddingEncoder {
 
   /** @param options - see {@link EmbeddingEncoderOptions} */
   constructor(options: EmbeddingEncoderOptions) {
+    super();
     if (options === null || typeof options !== 'object') {
       throw typeError(`EmbeddingEncoder options must be an object, got ${describe(options)}`);
     }
@@ -141,7 +133,6 @@ export class EmbeddingEncoder {
    */
   fit(x: EmbeddingMatrix, options?: FitOptions): this {
     const o = checkOptions(options);
-    const m = toMatrix(x, this.features, o.n);
     const method = o.method ?? 'minmax';
     if (method !== 'minmax' && method !== 'quantile') {
       throw rangeError(ErrorCode.OUT_OF_RANGE, `fit method must be 'minmax' or 'quantile', got ${String(method)}`);
@@ -154,8 +145,7 @@ export class EmbeddingEncoder {
     if (method === 'quantile' && !(qlo >= 0 && qlo < qhi && qhi <= 1)) {
       throw rangeError(ErrorCode.OUT_OF_RANGE, `quantiles must satisfy 0 <= low < high <= 1, got [${qlo}, ${qhi}]`);
     }
-    const { n, data } = m;
-    for (let i = 0; i < n * this.features; i++) if (!Number.isFinite(data[i])) throw notFinite(data, i, this.features);
+    const { n, data } = this.finiteMatrix(x, o.n);
     const lo = new Float64Array(this.features);
     const hi = new Float64Array(this.features);
     const column = new Float64Array(n);
@@ -180,28 +170,6 @@ export class EmbeddingEncoder {
     this.#lo = lo;
     this.#hi = hi;
     return this;
-  }
-
-  /** Encode one embedding. */
-  encode(x: Embedding): Hypervector {
-    return this.#run(toRow(x, this.features)).row(0);
-  }
-
-  /** Encode `n` embeddings (a flat row-major Float32Array/Float64Array of n * features values, or an array of rows). */
-  encodeBatch(x: EmbeddingMatrix, n?: number): HVBatch {
-    return this.#run(toMatrix(x, this.features, n));
-  }
-
-  /**
-   * {@link encodeBatch} off the event loop (on the native backend), split over threads for large
-   * batches. Do not modify or transfer `x` until it settles.
-   */
-  async encodeBatchAsync(x: EmbeddingMatrix, n?: number): Promise<HVBatch> {
-    const m = toMatrix(x, this.features, n);
-    const out = new HVBatch(this.dim, m.n);
-    const r = await backend().encodeLevelsAsync(...this.#args(m, out));
-    checkEncoded(r, m.data, this.features);
-    return out;
   }
 
   /** The full state as plain JSON (ranges, options, seed); {@link EmbeddingEncoder.fromJSON} rebuilds it exactly. */
@@ -239,10 +207,14 @@ export class EmbeddingEncoder {
     }
   }
 
-  #run(m: Matrix): HVBatch {
-    const out = new HVBatch(this.dim, m.n);
-    checkEncoded(backend().encodeLevels(...this.#args(m, out)), m.data, this.features);
-    return out;
+  /** @internal */
+  protected kernel(m: Matrix, out: HVBatch): number {
+    return backend().encodeLevels(...this.#args(m, out));
+  }
+
+  /** @internal */
+  protected kernelAsync(m: Matrix, out: HVBatch): Promise<number> {
+    return backend().encodeLevelsAsync(...this.#args(m, out));
   }
 
   #args(m: Matrix, out: HVBatch) {

@@ -439,7 +439,7 @@ export class HIL {
     let hil: HIL;
     try {
       hil = new HIL({ dim: h.dim, seed: BigInt(h.seed), tie: h.tie, metric: h.metric });
-      h.labels.forEach((l, i) => checkLabel(l, `labels[${i}]`));
+      for (const [i, l] of h.labels.entries()) checkLabel(l, `labels[${i}]`);
     } catch (e) {
       throw new HdglueError(ErrorCode.MODEL_FILE, `invalid HIL header: ${(e as Error).message}`);
     }
@@ -451,7 +451,7 @@ export class HIL {
       );
     }
     hil.#labels = h.labels.slice();
-    h.labels.forEach((l, i) => hil.#index.set(l, i));
+    for (const [i, l] of h.labels.entries()) hil.#index.set(l, i);
     if (!h.counts.every((n) => Number.isSafeInteger(n) && n >= 0)) {
       throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL counts must be non-negative integers');
     }
@@ -551,7 +551,7 @@ export class HIL {
     this.#labels.splice(k, 1);
     this.#counts.splice(k, 1);
     this.#index.clear();
-    this.#labels.forEach((l, i) => this.#index.set(l, i));
+    for (const [i, l] of this.#labels.entries()) this.#index.set(l, i);
     this.#changed();
   }
 

@@ -12,6 +12,7 @@ import { backend, nativeLoadError } from './backend/index.js';
 import { platformTuple } from './backend/native.js';
 
 export { type AccumulateOptions, Accumulators, type ThresholdOptions } from './accumulators.js';
+export { BatchEncoder } from './batch-encoder.js';
 export { Codebook, type CodebookDescription, type Nearest } from './codebook.js';
 export type { Embedding, EmbeddingMatrix } from './embeddings.js';
 export {

@@ -7,19 +7,10 @@
  * of `dim` bits), never as a dense float matrix.
  */
 import { backend } from './backend/index.js';
-import {
-  badDescription,
-  checkEncoded,
-  type Embedding,
-  type EmbeddingMatrix,
-  type Matrix,
-  notFinite,
-  parseDescription,
-  toMatrix,
-  toRow,
-} from './embeddings.js';
+import { BatchEncoder } from './batch-encoder.js';
+import { badDescription, type EmbeddingMatrix, type Matrix, parseDescription } from './embeddings.js';
 import { ErrorCode, rangeError, typeError } from './errors.js';
-import { HVBatch, type Hypervector } from './hv.js';
+import type { HVBatch } from './hv.js';
 import { randomBatch, type TieRule, tieData } from './ops.js';
 import { checkCount, checkDim, checkOptions, checkSeed, describe } from './validate.js';
 
@@ -54,7 +45,7 @@ export interface ProjectionEncoderDescription {
 const QMAX = 32767;
 
 /** Encodes wide embeddings by random projection; see the module description. */
-export class ProjectionEncoder {
+export class ProjectionEncoder extends BatchEncoder {
   /** Values per embedding. */
   readonly features: number;
   /** Bits per hypervector. */
@@ -69,6 +60,7 @@ export class ProjectionEncoder {
 
   /** @param options - see {@link ProjectionEncoderOptions} */
   constructor(options: ProjectionEncoderOptions) {
+    super();
     if (options === null || typeof options !== 'object') {
       throw typeError(`ProjectionEncoder options must be an object, got ${describe(options)}`);
     }
@@ -100,8 +92,7 @@ export class ProjectionEncoder {
     const o = checkOptions(options);
     const q = o.quantile ?? 1;
     if (!(q > 0 && q <= 1)) throw rangeError(ErrorCode.OUT_OF_RANGE, `quantile must be in (0, 1], got ${q}`);
-    const { n, data } = toMatrix(x, this.features, o.n);
-    for (let i = 0; i < n * this.features; i++) if (!Number.isFinite(data[i])) throw notFinite(data, i, this.features);
+    const { n, data } = this.finiteMatrix(x, o.n);
     const scale = new Float64Array(this.features);
     const column = new Float64Array(n);
     for (let f = 0; f < this.features; f++) {
@@ -114,24 +105,6 @@ export class ProjectionEncoder {
     this.#scale = scale;
     this.#mult = multipliers(scale);
     return this;
-  }
-
-  /** Encode one embedding. */
-  encode(x: Embedding): Hypervector {
-    return this.#run(toRow(x, this.features)).row(0);
-  }
-
-  /** Encode `n` embeddings (flat row-major typed array, or an array of rows). */
-  encodeBatch(x: EmbeddingMatrix, n?: number): HVBatch {
-    return this.#run(toMatrix(x, this.features, n));
-  }
-
-  /** {@link encodeBatch} off the event loop (on the native backend). Do not modify or transfer `x` until it settles. */
-  async encodeBatchAsync(x: EmbeddingMatrix, n?: number): Promise<HVBatch> {
-    const m = toMatrix(x, this.features, n);
-    const out = new HVBatch(this.dim, m.n);
-    checkEncoded(await backend().projectAsync(...this.#args(m, out)), m.data, this.features);
-    return out;
   }
 
   /** The full state as plain JSON; {@link ProjectionEncoder.fromJSON} rebuilds it exactly. */
@@ -164,10 +137,14 @@ export class ProjectionEncoder {
     }
   }
 
-  #run(m: Matrix): HVBatch {
-    const out = new HVBatch(this.dim, m.n);
-    checkEncoded(backend().project(...this.#args(m, out)), m.data, this.features);
-    return out;
+  /** @internal */
+  protected kernel(m: Matrix, out: HVBatch): number {
+    return backend().project(...this.#args(m, out));
+  }
+
+  /** @internal */
+  protected kernelAsync(m: Matrix, out: HVBatch): Promise<number> {
+    return backend().projectAsync(...this.#args(m, out));
   }
 
   #args(m: Matrix, out: HVBatch) {
