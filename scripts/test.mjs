@@ -26,6 +26,16 @@ function step(name, cmd, args, env = {}, { skipCode } = {}) {
 
 const only = process.argv[2];
 
+if (!only || only === 'lint')
+  step('lint (biome)', process.execPath, [
+    join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome'),
+    'check',
+    'lib',
+    'test',
+    'bench',
+    'scripts',
+    'examples',
+  ]);
 if (!only || only === 'cpp') step('C++ kernel tests (ctest)', process.execPath, ['scripts/test-cpp.mjs']);
 if (!only || only === 'neon')
   step('NEON kernels under qemu-aarch64', 'bash', ['scripts/test-neon.sh'], {}, { skipCode: 77 });
@@ -49,7 +59,8 @@ if (!only || only === 'js') {
       },
     );
   }
-  const all = process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
+  const all =
+    process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
   for (const isa of all.filter((l) => !available.includes(l))) {
     results.push({ name: `vitest parity at ${isa} (this CPU lacks it)`, status: 'skipped', secs: '0.0' });
   }

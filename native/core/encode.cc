@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <atomic>
+#include <memory>
 #include <vector>
 
 #include "../include/hdglue.h"
@@ -47,32 +48,29 @@ bool first_nonfinite(const T* x, size_t count, size_t* bad) {
   return false;
 }
 
-// Per-feature constants of hdg_bin, computed once per call instead of once per value.
-struct Binner {
-  double lo, hi, step, inv;
-  uint32_t bins;
-  bool flat;  // empty range (or one too narrow to step through): hdg_bin's own branches decide
-  explicit Binner(double l, double h, uint32_t b)
-      : lo(l), hi(h), step((h - l) / b), inv(b / (h - l)), bins(b), flat(!(h > l) || !(step > 0)) {}
-  // Same result as hdg_bin, without its data-dependent branches (clipped values are common and
-  // unpredictable): a clamped first guess by multiplication, then corrections against the exact
-  // edges, which alone decide the bin. Below lo the guess is 0 and above hi it is bins - 1, and
-  // no correction moves either.
-  uint32_t operator()(double v) const {
-    if (flat) return hdg_bin(v, lo, hi, bins);
-    double c = (v - lo) * inv;
-    double top = (double)(bins - 1);
-    c = c > 0 ? c : 0;
-    c = c < top ? c : top;
-    uint32_t j = (uint32_t)c;
-    while (j > 0 && v < (double)j * step + lo) j--;
-    while (j + 1 < bins && v >= (double)(j + 1) * step + lo) j++;
-    // Clipping at the top is decided against hi itself, as digitize does with the last edge
-    // (edge bins - 1 computed as j * step + lo may round above hi); a select, not a branch,
-    // because clipped values come in no predictable order.
-    return v >= hi ? bins - 1 : j;
+// Per-feature constants of hdg_bin (hdg_binning_t), computed once per call instead of once per value.
+struct Binning {
+  std::vector<double> lo, hi, step, inv;
+  std::vector<uint8_t> flat;
+  hdg_binning_t view;
+  Binning(const double* l, const double* h, size_t features, uint32_t bins)
+      : lo(l, l + features), hi(h, h + features), step(features), inv(features), flat(features) {
+    for (size_t f = 0; f < features; f++) {
+      step[f] = (hi[f] - lo[f]) / bins;
+      inv[f] = bins / (hi[f] - lo[f]);
+      flat[f] = !(hi[f] > lo[f]) || !(step[f] > 0);
+    }
+    view = {lo.data(), hi.data(), step.data(), inv.data(), flat.data(), bins};
   }
 };
+
+// Rows of the block as doubles for the binning kernel: float input is widened (exactly) into
+// `tmp`, double input is used in place.
+inline const double* as_double(const float* x, size_t count, std::vector<double>& tmp) {
+  for (size_t i = 0; i < count; i++) tmp[i] = (double)x[i];
+  return tmp.data();
+}
+inline const double* as_double(const double* x, size_t, std::vector<double>&) { return x; }
 
 template <typename T>
 hdg_status_t encode(const hdg_kernels_t* kt, const T* x, size_t n, size_t features, const double* lo,
@@ -80,29 +78,30 @@ hdg_status_t encode(const hdg_kernels_t* kt, const T* x, size_t n, size_t featur
                     const uint64_t* tie, uint64_t* out, unsigned threads, size_t* bad) {
   // The whole batch is checked before anything is written: an error leaves `out` untouched.
   if (first_nonfinite(x, n * features, bad)) return 1;
-  std::vector<Binner> binners;
+  Binning* binning;
   try {
-    binners.reserve(features);
-    for (size_t f = 0; f < features; f++) binners.emplace_back(lo[f], hi[f], bins);
+    binning = new Binning(lo, hi, features, bins);
   } catch (...) {
     return -1;
   }
+  std::unique_ptr<Binning> own(binning);
+  const hdg_binning_t* bv = &binning->view;
   size_t words = hdg_words(dim);
   unsigned t = hdg::threads_for(n * features * words, threads);
   std::atomic<bool> oom{false};
-  const Binner* bn = binners.data();
   hdg::split(n, t, [&](size_t r0, size_t r1) {
     std::vector<uint16_t> b;
+    std::vector<double> wide;
     try {
       b.resize(kBlock * features);
+      if (sizeof(T) != sizeof(double)) wide.resize(kBlock * features);
     } catch (...) {
       oom = true;
       return;
     }
     for (size_t r = r0; r < r1; r += kBlock) {
       size_t m = r1 - r < kBlock ? r1 - r : kBlock;
-      for (size_t i = 0; i < m; i++)
-        for (size_t f = 0; f < features; f++) b[i * features + f] = (uint16_t)bn[f]((double)x[(r + i) * features + f]);
+      kt->bin_rows(as_double(x + r * features, m * features, wide), m, features, bv, b.data());
       kt->encode_levels(b.data(), m, features, levels, positions, words, tie, out + r * words);
     }
   });

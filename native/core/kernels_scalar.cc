@@ -3,6 +3,7 @@
 // conflict (they are still bit-sliced, never per-bit integer counting, for the bundle).
 #include "kernels_scalar.h"
 
+#include "bin_one.h"
 #include "load.h"
 
 namespace hdg {
@@ -230,6 +231,11 @@ void encode_levels_scalar(const uint16_t* bins, size_t n, size_t features, const
       st64(o + j, majority_from_planes(planes, nplanes, features, tb));
     }
   }
+}
+
+void bin_rows_scalar(const double* x, size_t n, size_t features, const hdg_binning_t* b, uint16_t* out) {
+  for (size_t r = 0; r < n; r++)
+    for (size_t f = 0; f < features; f++) out[r * features + f] = (uint16_t)bin_one(x[r * features + f], b, f);
 }
 
 }  // namespace hdg

@@ -19,7 +19,8 @@ namespace hdg {
   void dot_counters_##isa(const uint64_t* hvs, size_t n, const int32_t* counters, size_t m, uint32_t dim,  \
                           int64_t* out);                                                                    \
   void encode_levels_##isa(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,         \
-                           const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out);
+                           const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out); \
+  void bin_rows_##isa(const double* x, size_t n, size_t features, const hdg_binning_t* b, uint16_t* out);
 
 HDG_DECLARE_KERNELS(scalar)
 #if defined(__x86_64__) || defined(_M_X64)

@@ -61,6 +61,18 @@ void hdg_random_hv(uint64_t seed, const uint8_t* name, size_t name_len, uint32_t
 
 /* ---- kernel function table (filled once by dispatch) ---- */
 
+/* Per-feature constants of the level encoder's binning, computed once per call (encode.cc):
+ * step = (hi - lo) / bins and inv = bins / (hi - lo); flat[f] is nonzero where the range is empty
+ * or too narrow to step through (!(hi > lo) || !(step > 0)), and hdg_bin's own branches decide. */
+typedef struct hdg_binning_t {
+  const double* lo;
+  const double* hi;
+  const double* step;
+  const double* inv;
+  const uint8_t* flat;
+  uint32_t bins; /* 1..65536 */
+} hdg_binning_t;
+
 typedef struct hdg_kernels_t {
   /* out[r] = a[r] ^ b[b_stride ? r : 0] for r < n; b_stride is 0 (broadcast one HV) or 1. */
   void (*bind)(const uint64_t* a, const uint64_t* b, int b_stride, size_t n, size_t words, uint64_t* out);
@@ -83,6 +95,9 @@ typedef struct hdg_kernels_t {
    * the bound rows. bins[] < the number of level rows (the caller guarantees it). */
   void (*encode_levels)(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
                         const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out);
+  /* out[r * features + f] = hdg_bin(x[r * features + f], lo[f], hi[f], bins) for r < n, with the
+   * constants of `b`; every x finite (the encoders check first). */
+  void (*bin_rows)(const double* x, size_t n, size_t features, const hdg_binning_t* b, uint16_t* out);
 } hdg_kernels_t;
 
 /* Highest level this CPU and OS support (ignores HDGLUE_MAX_ISA). */

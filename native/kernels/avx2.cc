@@ -4,7 +4,9 @@
 // counters use vpmaskmov, which neither reads nor writes the masked-off lanes and cannot fault
 // there, or plain word-at-a-time code where that is simpler.
 #include <immintrin.h>
+#include <string.h>
 
+#include "../core/bin_one.h"
 #include "../core/kernels_scalar.h"
 #include "../core/load.h"
 #include "target.h"
@@ -579,6 +581,50 @@ void encode_levels_avx2(const uint16_t* bins, size_t n, size_t features, const u
       }
     }
   }
+}
+
+// Binning, four features at a time, as bin_rows_avx512 does it (see there). Feature groups with a
+// flat feature, and the last features when fewer than four remain, go through bin_one.
+void bin_rows_avx2(const double* x, size_t n, size_t features, const hdg_binning_t* b, uint16_t* out) {
+  const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+  const __m256d top = _mm256_set1_pd((double)(b->bins - 1)), nbins = _mm256_set1_pd((double)b->bins);
+  size_t f = 0;
+  for (; f + 4 <= features; f += 4) {
+    uint32_t flat4;
+    memcpy(&flat4, b->flat + f, 4);
+    if (flat4) {
+      for (size_t r = 0; r < n; r++)
+        for (size_t i = 0; i < 4; i++) out[r * features + f + i] = (uint16_t)bin_one(x[r * features + f + i], b, f + i);
+      continue;
+    }
+    const __m256d lo = _mm256_loadu_pd(b->lo + f), hi = _mm256_loadu_pd(b->hi + f);
+    const __m256d step = _mm256_loadu_pd(b->step + f), inv = _mm256_loadu_pd(b->inv + f);
+    for (size_t r = 0; r < n; r++) {
+      __m256d v = _mm256_loadu_pd(x + r * features + f);
+      __m256d c = _mm256_mul_pd(_mm256_sub_pd(v, lo), inv);
+      c = _mm256_blendv_pd(zero, c, _mm256_cmp_pd(c, zero, _CMP_GT_OQ));
+      c = _mm256_blendv_pd(top, c, _mm256_cmp_pd(c, top, _CMP_LT_OQ));
+      __m256d j = _mm256_round_pd(c, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      for (;;) {
+        __m256d e = _mm256_add_pd(_mm256_mul_pd(j, step), lo);
+        __m256d d = _mm256_and_pd(_mm256_cmp_pd(v, e, _CMP_LT_OQ), _mm256_cmp_pd(j, zero, _CMP_GT_OQ));
+        if (_mm256_testz_pd(d, d)) break;
+        j = _mm256_sub_pd(j, _mm256_and_pd(d, one));
+      }
+      for (;;) {
+        __m256d j1 = _mm256_add_pd(j, one);
+        __m256d e = _mm256_add_pd(_mm256_mul_pd(j1, step), lo);
+        __m256d u = _mm256_and_pd(_mm256_cmp_pd(v, e, _CMP_GE_OQ), _mm256_cmp_pd(j1, nbins, _CMP_LT_OQ));
+        if (_mm256_testz_pd(u, u)) break;
+        j = _mm256_blendv_pd(j, j1, u);
+      }
+      j = _mm256_blendv_pd(j, top, _mm256_cmp_pd(v, hi, _CMP_GE_OQ));
+      __m128i q = _mm256_cvttpd_epi32(j);
+      _mm_storel_epi64((__m128i*)(out + r * features + f), _mm_packus_epi32(q, q));
+    }
+  }
+  for (size_t r = 0; r < n; r++)
+    for (size_t i = f; i < features; i++) out[r * features + i] = (uint16_t)bin_one(x[r * features + i], b, i);
 }
 
 HDG_TARGET_END

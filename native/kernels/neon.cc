@@ -6,6 +6,7 @@
 // All vector loads go through uint8_t pointers (vld1q_u8 / vld1q_s32 on 4-byte-aligned int32):
 // a uint64_t* from JavaScript may be only 4-byte aligned, and telling the compiler otherwise
 // through a 64-bit element type would be undefined behaviour even though the hardware accepts it.
+#include "../core/bin_one.h"
 #include "../core/kernels_scalar.h"
 
 #if defined(__aarch64__)
@@ -592,6 +593,13 @@ void encode_levels_neon(const uint16_t* bins, size_t n, size_t features, const u
       if (j < words) enc_cols_any<true>(b, bn, features, levels, positions, words, j, tie, o);
     }
   }
+}
+
+// Binning stays scalar on arm64: two double lanes per NEON register would gain little over the
+// scalar loop, which the compiler schedules well there.
+void bin_rows_neon(const double* x, size_t n, size_t features, const hdg_binning_t* b, uint16_t* out) {
+  for (size_t r = 0; r < n; r++)
+    for (size_t f = 0; f < features; f++) out[r * features + f] = (uint16_t)bin_one(x[r * features + f], b, f);
 }
 
 }  // namespace hdg

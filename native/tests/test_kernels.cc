@@ -3,6 +3,7 @@
 // and SIMD code: D not a multiple of 64 or below 64, counts of 0, 1, 2, even and odd, all ties,
 // unaligned pointers. Usage: hdglue_kernel_tests <scalar|avx2|avx512|neon>; exits 77 (skipped)
 // when this CPU lacks the level, unless HDGLUE_REQUIRE_ISA lists it.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,6 +460,57 @@ void test_encode_wide(const hdg_kernels_t* kt, Rng& r) {
   }
 }
 
+// Binning against hdg_bin, value by value, where binning goes wrong: values on every edge and one
+// ulp either side of it, at and beyond lo and hi, huge ones, flat features (lo == hi) at every lane
+// position, bin counts of 1 to 65536, and feature counts that leave every SIMD tail length.
+void test_bin_rows(const hdg_kernels_t* kt, Rng& r) {
+  auto unit = [&] { return (double)(r.next() >> 11) / 9007199254740992.0; };
+  for (uint32_t bins : {1u, 2u, 3u, 7u, 32u, 100u, 1000u, 65536u}) {
+    for (size_t features : {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33}) {
+      std::vector<double> lo(features), hi(features), step(features), inv(features);
+      std::vector<uint8_t> flat(features);
+      for (size_t f = 0; f < features; f++) {
+        double a = (unit() - 0.5) * (f % 3 == 0 ? 2e6 : 4), w = unit() * (f % 4 == 1 ? 1e-3 : 3);
+        lo[f] = a;
+        hi[f] = (f * 7 + bins) % 5 == 0 ? a : a + w;  // some flat features, in varying lanes
+        step[f] = (hi[f] - lo[f]) / bins;
+        inv[f] = bins / (hi[f] - lo[f]);
+        flat[f] = !(hi[f] > lo[f]) || !(step[f] > 0);
+      }
+      hdg_binning_t b{lo.data(), hi.data(), step.data(), inv.data(), flat.data(), bins};
+      const size_t n = 40;
+      std::vector<double> x(n * features);
+      for (size_t row = 0; row < n; row++) {
+        for (size_t f = 0; f < features; f++) {
+          double v;
+          uint32_t j = (uint32_t)(r.next() % (bins + 1));
+          double edge = (double)j * step[f] + lo[f];
+          switch (row % 8) {
+            case 0: v = edge; break;
+            case 1: v = nextafter(edge, -1e308); break;
+            case 2: v = nextafter(edge, 1e308); break;
+            case 3: v = row % 16 == 3 ? lo[f] : hi[f]; break;
+            case 4: v = row % 16 == 4 ? nextafter(hi[f], -1e308) : nextafter(lo[f], 1e308); break;
+            case 5: v = (row % 16 == 5 ? -1 : 1) * (1e300 * unit()); break;
+            case 6: v = lo[f] + (unit() * 1.4 - 0.2) * (hi[f] - lo[f] + 1); break;
+            default: v = row % 16 == 7 ? lo[f] - 1 : hi[f] + 1; break;
+          }
+          x[row * features + f] = v;
+        }
+      }
+      for (size_t rows : {(size_t)0, (size_t)1, (size_t)3, n}) {
+        std::vector<uint16_t> out(rows * features + 1, 0xbeef);
+        kt->bin_rows(x.data(), rows, features, &b, out.data());
+        size_t bad = 0;
+        for (size_t i = 0; i < rows * features; i++)
+          if (out[i] != (uint16_t)hdg_bin(x[i], lo[i % features], hi[i % features], bins)) bad++;
+        CHECK(bad == 0 && out[rows * features] == 0xbeef, "bin_rows bins=%u features=%zu rows=%zu: %zu wrong", bins,
+              features, rows, bad);
+      }
+    }
+  }
+}
+
 void test_rng() {
   // Locked known answers: these bits are the package's compatibility promise (saved codebooks,
   // model files) and lib/rng.ts must produce the same; changing them is a breaking change.
@@ -513,6 +565,7 @@ int main(int argc, char** argv) {
   test_parallel(kt, r);
   test_encode(kt, r);
   test_encode_wide(kt, r);
+  test_bin_rows(kt, r);
   printf("%s: %d passed, %d failed\n", argv[1], g_passed, g_failed);
   return g_failed ? 1 : 0;
 }
