@@ -45,6 +45,8 @@ export const ErrorCode = {
   NATIVE_UNAVAILABLE: 'ERR_HDGLUE_NATIVE_UNAVAILABLE',
   /** An environment variable hdglue reads has an unknown value (HdglueError). */
   INVALID_ENV: 'ERR_HDGLUE_INVALID_ENV',
+  /** A `.npy` file is malformed, truncated, or of a dtype, order or rank hdglue does not read (HdglueError). */
+  NPY_FORMAT: 'ERR_HDGLUE_NPY',
   /** Warning code: no native binary loaded, the TypeScript backend is in use. */
   FALLBACK: 'HDGLUE_FALLBACK_TO_JS',
 } as const;
