@@ -15,6 +15,17 @@ export interface MLPOptions {
   seed?: number;
 }
 
+/** The parameters of a trained {@link MLP}. */
+export interface MLPWeights {
+  inputs: number;
+  hidden: number;
+  classes: number;
+  w1: Float64Array;
+  b1: Float64Array;
+  w2: Float64Array;
+  b2: Float64Array;
+}
+
 // mulberry32: a small seeded generator for the weights and the shuffles.
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -48,6 +59,29 @@ export class MLP {
     this.b1 = Float64Array.from({ length: hidden }, () => (next() * 2 - 1) * b1);
     this.w2 = Float64Array.from({ length: hidden * classes }, () => (next() * 2 - 1) * b2);
     this.b2 = Float64Array.from({ length: classes }, () => (next() * 2 - 1) * b2);
+  }
+
+  /** The trained parameters, e.g. to move a network between threads. */
+  weights(): MLPWeights {
+    return {
+      inputs: this.inputs,
+      hidden: this.hidden,
+      classes: this.classes,
+      w1: this.w1,
+      b1: this.b1,
+      w2: this.w2,
+      b2: this.b2,
+    };
+  }
+
+  /** A network from {@link MLP.weights} output. */
+  static fromWeights(w: MLPWeights): MLP {
+    const net = new MLP(w.inputs, w.hidden, w.classes, 0);
+    net.w1.set(w.w1);
+    net.b1.set(w.b1);
+    net.w2.set(w.w2);
+    net.b2.set(w.b2);
+    return net;
   }
 
   /** Train on n rows of x (row-major) with integer labels 0..classes-1. */

@@ -1,0 +1,65 @@
+/** `hdglue info [MODEL.hdg]`: the backend in use, and a saved model's members, classes and sizes. */
+import { statSync } from 'node:fs';
+import { backendInfo } from '../index.js';
+import { loadModel } from './model.js';
+import type { Out } from './util.js';
+
+/** Run `hdglue info`. */
+export function infoCommand(model: string | undefined, f: { json?: boolean }, out: Out): void {
+  const backend = backendInfo();
+  if (!model) {
+    if (f.json) out.log(JSON.stringify(backend, null, 2));
+    else for (const [k, v] of Object.entries(backend)) out.log(`${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+    return;
+  }
+  const glue = loadModel(model);
+  const members = glue.networks().map((name) => {
+    const m = glue.member(name);
+    const enc = m.encoder.toJSON() as unknown as Record<string, unknown>;
+    return {
+      name,
+      weight: m.weight,
+      encoder: String(enc.kind).replace(/^hdglue\./, ''),
+      features: m.encoder.features,
+      dim: m.encoder.dim,
+      ...(typeof enc.bins === 'number' ? { bins: enc.bins } : {}),
+      ...(typeof enc.levels === 'string' ? { levels: enc.levels } : {}),
+      classes: m.hil.classes,
+      examples: m.hil.counts.reduce((a, b) => a + b, 0),
+      counterBytes: m.hil.classes * m.hil.dim * 4,
+    };
+  });
+  const classes = glue.labels();
+  const info = {
+    model,
+    bytes: statSync(model).size,
+    strategy: glue.strategy,
+    classes,
+    members,
+    backend: `${backend.backend}/${backend.isa}`,
+  };
+  if (f.json) {
+    out.log(JSON.stringify(info, null, 2));
+    return;
+  }
+  out.log(
+    `${model}: ${info.bytes} bytes, ${members.length} member(s), ${classes.length} classes, ${info.strategy} consensus`,
+  );
+  const shown = classes.slice(0, 20).map((c) => JSON.stringify(c));
+  out.log(`classes: ${shown.join(', ')}${classes.length > 20 ? `, ... (${classes.length - 20} more)` : ''}`);
+  for (const m of members) {
+    const enc = [
+      m.encoder,
+      `${m.features} features`,
+      `D = ${m.dim}`,
+      m.bins ? `${m.bins} bins` : '',
+      m.levels ? `${m.levels} levels` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    out.log(
+      `  ${m.name}: weight ${m.weight}, ${enc}; HIL ${m.classes} classes from ${m.examples} examples (${m.counterBytes} counter bytes)`,
+    );
+  }
+  out.log(`backend: ${info.backend}`);
+}

@@ -1,0 +1,119 @@
+/**
+ * The `hdglue` command line: `demo`, `fit`, `predict`, `eval`, `info`. Flags are parsed strictly
+ * (an unknown or misspelt flag is an error, not ignored). A user's mistake prints one line and
+ * exits with 2; `--verbose` adds the stack. See lib/cli/errors.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { demoCommand } from './demo.js';
+import { describeError, EXIT_BUG, EXIT_USER, isUserError, UsageError } from './errors.js';
+import { evalCommand } from './eval.js';
+import { fitCommand } from './fit.js';
+import { infoCommand } from './info.js';
+import { predictCommand } from './predict.js';
+import type { Out } from './util.js';
+
+const USAGE = `usage: hdglue <command> [options]
+
+commands:
+  demo     the HD-Glue tutorial on the shipped digits set, with real numbers
+           [--networks 5] [--dim 10000] [--seed 0] [--levels level|random|circular]
+           [--epochs 100 (MLP training)] [--json] [--plot FILE.svg|FILE.png]
+  fit      --member NAME=EMB.npy [--member ...] --labels LABELS.npy --out MODEL.hdg
+           [--dim 10000] [--bins 32] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
+           [--consensus vote|tutorial] [--epochs 20] [--margin 0.05] [--seed 0]
+           [--validation FRACTION] [--json]
+  predict  --model MODEL.hdg --member NAME=EMB.npy [--member ...] [--out preds.csv | --json]
+  eval     --model MODEL.hdg --member NAME=EMB.npy [--member ...] --labels LABELS.npy [--json]
+  info     [MODEL.hdg] [--json]   backend in use; a model's members, classes and sizes
+
+embeddings: 2-D float32/float64 .npy (C order, rows aligned across members);
+labels: 1-D integer or string .npy. Every command takes --verbose (stack traces) and --help.
+`;
+
+const COMMON = { verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+const str = { type: 'string' } as const;
+const many = { type: 'string', multiple: true } as const;
+const flag = { type: 'boolean' } as const;
+const SPECS = {
+  demo: { networks: str, dim: str, seed: str, levels: str, epochs: str, json: flag, plot: str },
+  fit: {
+    member: many,
+    labels: str,
+    out: str,
+    dim: str,
+    bins: str,
+    levels: str,
+    range: str,
+    consensus: str,
+    epochs: str,
+    margin: str,
+    seed: str,
+    validation: str,
+    json: flag,
+  },
+  predict: { model: str, member: many, out: str, json: flag },
+  eval: { model: str, member: many, labels: str, json: flag },
+  info: { json: flag },
+} as const;
+
+/** Run the CLI with `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: readonly string[], out: Out = processOut()): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      out.log(USAGE);
+      return command === undefined ? EXIT_USER : 0;
+    }
+    if (command === '--version' || command === '-v') {
+      out.log(version());
+      return 0;
+    }
+    if (!(command in SPECS)) throw new UsageError(`unknown command ${JSON.stringify(command)}; try hdglue --help`);
+    const name = command as keyof typeof SPECS;
+    let parsed: { values: Record<string, unknown>; positionals: string[] };
+    try {
+      parsed = parseArgs({
+        args: [...rest],
+        options: { ...SPECS[name], ...COMMON },
+        allowPositionals: name === 'info',
+        strict: true,
+      }) as typeof parsed;
+    } catch (e) {
+      throw new UsageError(`${name}: ${(e as Error).message}`);
+    }
+    const v = parsed.values;
+    if (v.help) {
+      out.log(USAGE);
+      return 0;
+    }
+    if (name === 'demo') await demoCommand(v, out);
+    else if (name === 'fit') fitCommand(v, out);
+    else if (name === 'predict') await predictCommand(v, out);
+    else if (name === 'eval') await evalCommand(v, out);
+    else {
+      if (parsed.positionals.length > 1) throw new UsageError('info takes at most one model file');
+      infoCommand(parsed.positionals[0], v, out);
+    }
+    return 0;
+  } catch (e) {
+    const user = isUserError(e);
+    out.err(`hdglue: ${describeError(e)}`);
+    if (verbose || !user) out.err((e as Error)?.stack ?? String(e));
+    return user ? EXIT_USER : EXIT_BUG;
+  }
+}
+
+function processOut(): Out {
+  return {
+    log: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    tty: process.stderr.isTTY === true,
+  };
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
