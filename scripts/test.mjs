@@ -67,6 +67,10 @@ if (!only || only === 'js') {
   step('vitest, TypeScript backend', process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'js', HDGLUE_MAX_ISA: '' });
 }
 
+// The README quotes the demo's table; a fresh run must print the same one.
+if (!only || only === 'readme')
+  step('README demo table matches a fresh demo run', process.execPath, ['scripts/check-readme.mjs']);
+
 console.log('\n=== summary ===');
 for (const r of results) console.log(`${r.status.padEnd(8)} ${r.name} (${r.secs} s)`);
 const count = (s) => results.filter((r) => r.status === s).length;

@@ -126,7 +126,7 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
   progress.phase('measuring', N + 7);
   const glue = glueOf(members, N);
   const glueAcc = glue.accuracy(inputs(N), testY);
-  const networks = nets.slice(0, N).map((net, i) => ({
+  const networks = nets.slice(0, N).map((_, i) => ({
     name: names[i] as string,
     mlp: accuracy(argmaxRows(probs[i] as Float64Array, test.n, 10), testY),
     hil: (members[i] as BuiltMember).hil.accuracy(testHvs[i] as HVBatch, testY),

@@ -64,7 +64,10 @@ export function formatTable(r: DemoResult): string {
     ),
   );
   lines.push(
-    row('weighted consensus: equal weights -> fitWeights', `${pct(a.weighted.equal)} -> ${pct(a.weighted.weighted)}`),
+    row(
+      `weighted, HILs fit on ${r.data.fit} rows: equal -> fitWeights`,
+      `${pct(a.weighted.equal)} -> ${pct(a.weighted.weighted)}`,
+    ),
   );
   lines.push(
     `    weights (validation accuracy): ${Object.entries(a.weighted.weights)
