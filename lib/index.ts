@@ -35,6 +35,16 @@ export {
 export { HVBatch, Hypervector } from './hv.js';
 export { type LevelKind, type LevelOptions, levelVectors } from './levels.js';
 export {
+  encodeNpy,
+  type NpyArray,
+  type NpyData,
+  type NpyDtype,
+  type NpyReadOptions,
+  parseNpy,
+  readNpy,
+  writeNpy,
+} from './npy.js';
+export {
   type BundleOptions,
   bind,
   bundle,
@@ -56,6 +66,7 @@ export {
   topKAsync,
 } from './ops.js';
 export { ProjectionEncoder, type ProjectionEncoderDescription, type ProjectionEncoderOptions } from './projection.js';
+export { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from './recipe.js';
 export { MAX_DIM } from './validate.js';
 
 /** What {@link backendInfo} reports. */
