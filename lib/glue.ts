@@ -175,9 +175,10 @@ export class HDGlue {
     const trained = new Map<string, HIL>();
     for (const [name, hvs] of encoded) {
       const old = this.#member(name).hil;
-      const hil = new HIL({ dim: old.dim, seed: old.seed, tie: old.tie, metric: old.metric });
+      const hil = new HIL({ dim: old.dim, seed: old.seed, tie: old.tie, metric: old.metric, readout: old.readout });
       hil.fit(hvs, labels);
-      if (o.refine) hil.refine(hvs, labels, o.refine);
+      // The nearest readout has nothing to correct: its memory is the training set itself.
+      if (o.refine && hil.readout === 'prototype') hil.refine(hvs, labels, o.refine);
       trained.set(name, hil);
     }
     for (const [name, hil] of trained) this.#member(name).hil = hil;
@@ -311,7 +312,7 @@ export class HDGlue {
       path,
       encodeModel(
         header,
-        members.map((x) => x.model.counters),
+        members.map((x) => x.model.section),
       ),
     );
   }

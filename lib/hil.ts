@@ -18,7 +18,16 @@ import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 import { HVBatch, type Hypervector } from './hv.js';
 import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
 import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from './ops.js';
-import { checkCount, checkDim, checkOptions, checkSameDim, checkSeed, describe, wordsOf } from './validate.js';
+import {
+  checkCount,
+  checkDim,
+  checkOptions,
+  checkPacked,
+  checkSameDim,
+  checkSeed,
+  describe,
+  wordsOf,
+} from './validate.js';
 
 /** A class label: any finite number or any string (1 and '1' are different classes). */
 export type Label = number | string;
@@ -36,7 +45,17 @@ export interface HILOptions {
   tie?: TieRule;
   /** Default similarity of {@link HIL.scores} and {@link HIL.predict}; default `'cosine'`. */
   metric?: Metric;
+  /**
+   * How a query is read out: `'prototype'` (default) compares it with one summary per class
+   * (counters or prototypes, see `metric`); `'nearest'` keeps every training example and scores
+   * each class by its nearest stored example (Hamming similarity, 1-NN). The memory readout
+   * costs D/8 bytes per stored example and one Hamming scan of the whole memory per query.
+   */
+  readout?: Readout;
 }
+
+/** How an {@link HIL} reads a query out: against class summaries, or against every stored example. */
+export type Readout = 'prototype' | 'nearest';
 
 /** Options of {@link HIL.predict} and {@link HIL.scores}. */
 export interface PredictOptions {
@@ -87,6 +106,10 @@ export interface HILHeader {
   metric: Metric;
   labels: Label[];
   counts: number[];
+  /** `'nearest'`: the section also holds the stored examples (absent in older files: `'prototype'`). */
+  readout?: Readout;
+  /** Stored examples of the nearest readout. */
+  memory?: number;
 }
 
 /** One network's classifier over hypervectors; see the module description. */
@@ -99,7 +122,13 @@ export class HIL {
   readonly tie: TieRule;
   /** Default metric. */
   readonly metric: Metric;
+  /** Readout of {@link HIL.scores} and {@link HIL.predict}. */
+  readonly readout: Readout;
   #labels: Label[] = [];
+  // The nearest readout's stored examples: rows of packed bits and each row's class index.
+  #memory: Uint32Array = new Uint32Array(0);
+  #memoryClass: Int32Array = new Int32Array(0);
+  #stored = 0;
   #index = new Map<Label, number>();
   #counts: number[] = [];
   #counters: Int32Array = new Int32Array(0);
@@ -118,6 +147,12 @@ export class HIL {
     this.tie = options.tie ?? 'tiebreak';
     tieData(this.dim, this.tie, this.seed);
     this.metric = checkMetric(options.metric ?? 'cosine');
+    this.readout = checkReadout(options.readout ?? 'prototype');
+  }
+
+  /** Examples stored for the nearest readout (0 with the prototype readout). */
+  get stored(): number {
+    return this.#stored;
   }
 
   /** The class labels, in the order classes were first seen. */
@@ -153,6 +188,7 @@ export class HIL {
     this.#index.clear();
     this.#counts = [];
     this.#counters = new Int32Array(0);
+    this.#stored = 0;
     this.#changed();
     return this.partialFit(hvs, labels);
   }
@@ -171,6 +207,7 @@ export class HIL {
     }
     if (fresh.length) this.#addClasses(fresh);
     this.#accumulate(hvs, labels, 1);
+    if (this.readout === 'nearest') this.#remember(hvs, labels);
     return this;
   }
 
@@ -194,7 +231,10 @@ export class HIL {
         );
       }
     });
+    // The nearest readout must find every example in its memory before anything changes.
+    const drop = this.readout === 'nearest' ? this.#storedRowsOf(hvs, labels) : null;
     this.#accumulate(hvs, labels, -1);
+    if (drop) this.#dropStored(drop);
     for (let k = this.classes - 1; k >= 0; k--) {
       if (this.#counts[k] === 0 && this.#counters.subarray(k * this.dim, (k + 1) * this.dim).every((c) => c === 0)) {
         this.#deleteClass(k);
@@ -217,7 +257,12 @@ export class HIL {
       throw rangeError(ErrorCode.OUT_OF_RANGE, `mode must be 'default' or 'tutorial', got ${String(o.mode)}`);
     }
     if (o.mode === 'tutorial') return this.#tutorialScores(hvs);
-    const metric = checkMetric(o.metric ?? this.metric);
+    if (this.readout === 'nearest') return this.#nearestScores(hvs);
+    return this.#summaryScores(hvs, checkMetric(o.metric ?? this.metric));
+  }
+
+  // Scores against the class summaries: Hamming to the prototypes or cosine to the counters.
+  #summaryScores(hvs: HVBatch, metric: Metric): Float64Array {
     const n = hvs.count;
     const c = this.classes;
     const out = new Float64Array(n * c);
@@ -287,6 +332,12 @@ export class HIL {
   refine(hvs: HVBatch, labels: ArrayLike<Label>, options?: RefineOptions): RefineEpoch[] {
     const o = checkOptions(options);
     this.#checkExamples(hvs, labels);
+    if (this.readout === 'nearest') {
+      throw rangeError(
+        ErrorCode.OUT_OF_RANGE,
+        "refine corrects the class counters, which the 'nearest' readout does not use: refine a 'prototype' layer",
+      );
+    }
     const epochs = checkCount(o.epochs ?? 20, 'epochs', 1e6);
     const rule = o.rule ?? 'adapt';
     if (rule !== 'adapt' && rule !== 'tutorial')
@@ -394,7 +445,7 @@ export class HIL {
   /** Write the layer to a model file (atomically; see lib/model-file.ts for the format). */
   save(path: string): void {
     const m = this.toModel();
-    writeFileAtomic(path, encodeModel({ kind: 'hdglue.HIL', hil: m.header }, [m.counters]));
+    writeFileAtomic(path, encodeModel({ kind: 'hdglue.HIL', hil: m.header }, [m.section]));
   }
 
   /**
@@ -410,9 +461,24 @@ export class HIL {
     return HIL.fromModel(h.hil as HILHeader, f.sections[0] as Uint8Array);
   }
 
-  /** The state as a model-file header and its counters section. @internal */
-  toModel(): { header: HILHeader; counters: Int32Array } {
+  /**
+   * The state as a model-file header and one section: the counters (classes x dim int32), then
+   * for the nearest readout each stored example's class index (int32) and the stored rows. @internal
+   */
+  toModel(): { header: HILHeader; section: Int32Array } {
+    const stride = 2 * wordsOf(this.dim);
+    let section = this.#counters;
+    if (this.readout === 'nearest') {
+      section = new Int32Array(this.#counters.length + this.#stored * (1 + stride));
+      section.set(this.#counters);
+      section.set(this.#memoryClass.subarray(0, this.#stored), this.#counters.length);
+      section.set(
+        new Int32Array(this.#memory.buffer, this.#memory.byteOffset, this.#stored * stride),
+        this.#counters.length + this.#stored,
+      );
+    }
     return {
+      section,
       header: {
         dim: this.dim,
         seed: this.seed.toString(),
@@ -420,8 +486,8 @@ export class HIL {
         metric: this.metric,
         labels: this.labels,
         counts: this.counts,
+        ...(this.readout === 'nearest' ? { readout: this.readout, memory: this.#stored } : {}),
       },
-      counters: this.#counters,
     };
   }
 
@@ -438,17 +504,26 @@ export class HIL {
     }
     let hil: HIL;
     try {
-      hil = new HIL({ dim: h.dim, seed: BigInt(h.seed), tie: h.tie, metric: h.metric });
+      hil = new HIL({
+        dim: h.dim,
+        seed: BigInt(h.seed),
+        tie: h.tie,
+        metric: h.metric,
+        readout: h.readout ?? 'prototype',
+      });
       for (const [i, l] of h.labels.entries()) checkLabel(l, `labels[${i}]`);
     } catch (e) {
       throw new HdglueError(ErrorCode.MODEL_FILE, `invalid HIL header: ${(e as Error).message}`);
     }
     if (new Set(h.labels).size !== h.labels.length) throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL labels repeat');
-    if (counters.byteLength !== h.labels.length * hil.dim * 4) {
-      throw new HdglueError(
-        ErrorCode.MODEL_FILE,
-        `HIL counters section has ${counters.byteLength} bytes, expected ${h.labels.length * hil.dim * 4}`,
-      );
+    const stored = h.memory ?? 0;
+    if (!Number.isSafeInteger(stored) || stored < 0 || (stored > 0 && hil.readout !== 'nearest')) {
+      throw new HdglueError(ErrorCode.MODEL_FILE, `HIL memory count ${String(h.memory)} is invalid`);
+    }
+    const stride = 2 * wordsOf(hil.dim);
+    const want = (h.labels.length * hil.dim + stored * (1 + stride)) * 4;
+    if (counters.byteLength !== want) {
+      throw new HdglueError(ErrorCode.MODEL_FILE, `HIL section has ${counters.byteLength} bytes, expected ${want}`);
     }
     hil.#labels = h.labels.slice();
     for (const [i, l] of h.labels.entries()) hil.#index.set(l, i);
@@ -456,9 +531,25 @@ export class HIL {
       throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL counts must be non-negative integers');
     }
     hil.#counts = h.counts.slice();
-    const copy = new Int32Array(counters.byteLength / 4);
-    new Uint8Array(copy.buffer).set(counters);
-    hil.#counters = copy;
+    const words = new Int32Array(counters.byteLength / 4);
+    new Uint8Array(words.buffer).set(counters);
+    const nc = h.labels.length * hil.dim;
+    hil.#counters = words.slice(0, nc);
+    if (stored > 0) {
+      const cls = words.slice(nc, nc + stored);
+      if (!cls.every((k) => k >= 0 && k < h.labels.length)) {
+        throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL memory names a class that does not exist');
+      }
+      const rows = new Uint32Array(words.buffer, (nc + stored) * 4, stored * stride).slice();
+      try {
+        checkPacked(rows, hil.dim, stored, 'HIL memory');
+      } catch (e) {
+        throw new HdglueError(ErrorCode.MODEL_FILE, `invalid HIL memory: ${(e as Error).message}`);
+      }
+      hil.#memory = rows;
+      hil.#memoryClass = cls;
+      hil.#stored = stored;
+    }
     return hil;
   }
 
@@ -550,6 +641,12 @@ export class HIL {
     this.#counters = next;
     this.#labels.splice(k, 1);
     this.#counts.splice(k, 1);
+    if (this.#stored > 0) {
+      const keep: number[] = [];
+      for (let r = 0; r < this.#stored; r++) if (this.#memoryClass[r] !== k) keep.push(r);
+      this.#keepStored(keep);
+      for (let r = 0; r < this.#stored; r++) if ((this.#memoryClass[r] as number) > k) this.#memoryClass[r]--;
+    }
     this.#index.clear();
     for (const [i, l] of this.#labels.entries()) this.#index.set(l, i);
     this.#changed();
@@ -582,6 +679,101 @@ export class HIL {
       rows.length,
       weights,
     );
+  }
+
+  // Appends examples to the nearest readout's memory (capacity doubles, so n appends cost O(n)).
+  #remember(hvs: HVBatch, labels: ArrayLike<Label>): void {
+    const stride = 2 * wordsOf(this.dim);
+    const need = this.#stored + hvs.count;
+    if (need * stride > this.#memory.length) {
+      const cap = Math.max(need, 2 * this.#memoryClass.length, 16);
+      const grown = new Uint32Array(cap * stride);
+      grown.set(this.#memory.subarray(0, this.#stored * stride));
+      const cls = new Int32Array(cap);
+      cls.set(this.#memoryClass.subarray(0, this.#stored));
+      this.#memory = grown;
+      this.#memoryClass = cls;
+    }
+    this.#memory.set(hvs.data.subarray(0, hvs.count * stride), this.#stored * stride);
+    for (let i = 0; i < hvs.count; i++) this.#memoryClass[this.#stored + i] = this.#classOf(labels[i] as Label);
+    this.#stored = need;
+  }
+
+  // The stored rows equal to each example (one distinct row per example), or an error naming
+  // the first example that is not in memory; changes nothing.
+  #storedRowsOf(hvs: HVBatch, labels: ArrayLike<Label>): Set<number> {
+    const stride = 2 * wordsOf(this.dim);
+    const taken = new Set<number>();
+    for (let i = 0; i < hvs.count; i++) {
+      const k = this.#classOf(labels[i] as Label);
+      const row = hvs.data.subarray(i * stride, (i + 1) * stride);
+      let found = -1;
+      for (let r = 0; r < this.#stored && found < 0; r++) {
+        if (this.#memoryClass[r] !== k || taken.has(r)) continue;
+        const at = r * stride;
+        let same = true;
+        for (let w = 0; w < stride && same; w++) same = this.#memory[at + w] === row[w];
+        if (same) found = r;
+      }
+      if (found < 0) {
+        throw rangeError(
+          ErrorCode.OUT_OF_RANGE,
+          `example ${i} (class ${JSON.stringify(labels[i])}) is not in the layer's memory: only learnt examples can be forgotten`,
+        );
+      }
+      taken.add(found);
+    }
+    return taken;
+  }
+
+  #dropStored(rows: Set<number>): void {
+    const keep: number[] = [];
+    for (let r = 0; r < this.#stored; r++) if (!rows.has(r)) keep.push(r);
+    this.#keepStored(keep);
+  }
+
+  // Keeps the given stored rows (ascending), in order.
+  #keepStored(keep: number[]): void {
+    const stride = 2 * wordsOf(this.dim);
+    keep.forEach((r, i) => {
+      if (r !== i) {
+        this.#memory.copyWithin(i * stride, r * stride, (r + 1) * stride);
+        this.#memoryClass[i] = this.#memoryClass[r] as number;
+      }
+    });
+    this.#memory.fill(0, keep.length * stride, this.#stored * stride);
+    this.#stored = keep.length;
+  }
+
+  // Each class's score is the Hamming similarity of its nearest stored example (0 for a class
+  // with none), from one Hamming-matrix scan per chunk of queries.
+  #nearestScores(hvs: HVBatch): Float64Array {
+    const c = this.classes;
+    const out = new Float64Array(hvs.count * c);
+    const n = this.#stored;
+    if (n === 0) return out;
+    const stride = 2 * wordsOf(this.dim);
+    const memory = new HVBatch(this.dim, n, this.#memory.subarray(0, n * stride));
+    const chunk = Math.max(1, Math.floor((1 << 22) / n));
+    const best = new Int32Array(c);
+    for (let q0 = 0; q0 < hvs.count; q0 += chunk) {
+      const q1 = Math.min(hvs.count, q0 + chunk);
+      const d = hammingMatrix(hvs.slice(q0, q1), memory);
+      for (let q = q0; q < q1; q++) {
+        const at = (q - q0) * n;
+        best.fill(this.dim + 1);
+        for (let r = 0; r < n; r++) {
+          const k = this.#memoryClass[r] as number;
+          const v = d[at + r] as number;
+          if (v < (best[k] as number)) best[k] = v;
+        }
+        for (let k = 0; k < c; k++) {
+          const b = best[k] as number;
+          out[q * c + k] = b > this.dim ? 0 : 1 - b / this.dim;
+        }
+      }
+    }
+    return out;
   }
 
   #checkQueries(hvs: HVBatch): void {
@@ -743,6 +935,11 @@ function checkLabel(l: unknown, what: string): asserts l is Label {
   throw typeError(
     `${what} must be a finite number or a string, got ${typeof l === 'number' ? String(l) : describe(l)}`,
   );
+}
+
+function checkReadout(r: unknown): Readout {
+  if (r === 'prototype' || r === 'nearest') return r;
+  throw rangeError(ErrorCode.OUT_OF_RANGE, `readout must be 'prototype' or 'nearest', got ${String(r)}`);
 }
 
 function checkMetric(m: unknown): Metric {

@@ -29,6 +29,7 @@ export {
   type Label,
   type Metric,
   type PredictOptions,
+  type Readout,
   type RefineEpoch,
   type RefineOptions,
 } from './hil.js';

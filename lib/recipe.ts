@@ -8,7 +8,7 @@
  * settings), never on the test split.
  */
 import { EmbeddingEncoder } from './encoder.js';
-import { HIL, type Label, type RefineEpoch } from './hil.js';
+import { HIL, type Label, type Readout, type RefineEpoch } from './hil.js';
 import type { HVBatch } from './hv.js';
 import type { LevelKind } from './levels.js';
 
@@ -26,6 +26,8 @@ export interface Recipe {
   epochs: number;
   /** Margin of the error correction (see `RefineOptions.margin`). */
   margin: number;
+  /** `'prototype'` (class counters, corrected) or `'nearest'` (1-NN over the stored training examples; no correction). */
+  readout: Readout;
 }
 
 /** The validated default: quantile ranges, 32 bins, level codebook, 20 epochs at margin 0.05, D = 10,000. */
@@ -36,6 +38,7 @@ export const DEFAULT_RECIPE: Readonly<Recipe> = Object.freeze({
   range: 'quantile',
   epochs: 20,
   margin: 0.05,
+  readout: 'prototype',
 });
 
 /** What {@link buildMember} returns. */
@@ -72,9 +75,9 @@ export function buildMember(
   });
   if (typeof recipe.range === 'string') encoder.fit(x, { method: recipe.range });
   const hvs = encoder.encodeBatch(x);
-  const hil = new HIL({ dim: recipe.dim, seed }).fit(hvs, labels);
+  const hil = new HIL({ dim: recipe.dim, seed, readout: recipe.readout }).fit(hvs, labels);
   const epochs =
-    recipe.epochs > 0
+    recipe.epochs > 0 && recipe.readout === 'prototype'
       ? hil.refine(hvs, labels, {
           epochs: recipe.epochs,
           margin: recipe.margin,

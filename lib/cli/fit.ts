@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { ErrorCode, HdglueError } from '../errors.js';
 import { HDGlue, type Strategy } from '../glue.js';
-import type { Label } from '../hil.js';
+import type { Label, Readout } from '../hil.js';
 import { LEVEL_KINDS, type LevelKind } from '../levels.js';
 import { buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
 import { UsageError } from './errors.js';
@@ -26,6 +26,7 @@ export interface FitFlags {
   consensus?: string;
   epochs?: string;
   margin?: string;
+  readout?: string;
   seed?: string;
   validation?: string;
   json?: boolean;
@@ -118,7 +119,16 @@ function recipeOf(f: FitFlags): Recipe {
     range: rangeOf(f.range),
     epochs: intFlag(f.epochs, '--epochs', DEFAULT_RECIPE.epochs, 0, 10000),
     margin: numberFlag(f.margin, '--margin', DEFAULT_RECIPE.margin, 0, 2),
+    readout: readoutOf(f.readout),
   };
+}
+
+function readoutOf(v: string | undefined): Readout {
+  if (v === undefined) return DEFAULT_RECIPE.readout;
+  if (v !== 'prototype' && v !== 'nearest') {
+    throw new UsageError(`--readout must be prototype or nearest, got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 function rangeOf(v: string | undefined): Recipe['range'] {

@@ -21,7 +21,8 @@ commands:
            [--epochs 100 (MLP training)] [--json] [--plot FILE.svg|FILE.png]
   fit      --member NAME=EMB.npy [--member ...] --labels LABELS.npy --out MODEL.hdg
            [--dim 10000] [--bins 32] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
-           [--consensus vote|tutorial] [--epochs 20] [--margin 0.05] [--seed 0]
+           [--consensus vote|tutorial] [--epochs 20] [--margin 0.05] [--readout prototype|nearest]
+           [--seed 0]
            [--validation FRACTION] [--json]
   predict  --model MODEL.hdg --member NAME=EMB.npy [--member ...] [--out preds.csv | --json]
   eval     --model MODEL.hdg --member NAME=EMB.npy [--member ...] --labels LABELS.npy [--json]
@@ -48,6 +49,7 @@ const SPECS = {
     consensus: str,
     epochs: str,
     margin: str,
+    readout: str,
     seed: str,
     validation: str,
     json: flag,
