@@ -21,6 +21,7 @@ export const jsBackend: Backend = {
   isa: 'js',
   detectedIsa: 'js',
   threads: 1,
+  availableIsas: ['js'],
   hamming1xNAsync: (...a) => deferred(a, () => jsKernels.hamming1xN(...a)),
   hammingMxNAsync: (...a) => deferred(a, () => jsKernels.hammingMxN(...a)),
   topKAsync: (...a) => deferred(a, () => jsKernels.topK(...a)),
