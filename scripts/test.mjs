@@ -5,6 +5,8 @@
 //      when the toolchain is missing, unless HDGLUE_REQUIRE_NEON=1, as CI sets).
 //   3. vitest on the native backend at its best level, then the parity and API files again at
 //      every lower level (HDGLUE_MAX_ISA), then the whole suite forced to the TS backend.
+//   4. Install paths: prebuilds built and checked, the tarball packed and installed in fresh
+//      projects with and without a compiler and prebuilds, and the arm64 prebuild under qemu.
 // The addon and dist/ are built by `pretest`.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -49,12 +51,19 @@ if (!only || only === 'js') {
       },
     );
   }
-  const all = process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
+  const all =
+    process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
   for (const isa of all.filter((l) => !available.includes(l))) {
     results.push({ name: `vitest parity at ${isa} (this CPU lacks it)`, status: 'skipped', secs: '0.0' });
   }
   step('vitest, TypeScript backend', process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'js', HDGLUE_MAX_ISA: '' });
 }
+
+// Last: it packs the tarball (dist/ from `pretest`) and builds the prebuilds it installs.
+if (!only || only === 'install')
+  step('install paths from the packed tarball (scripts/test-install.mjs)', process.execPath, [
+    'scripts/test-install.mjs',
+  ]);
 
 console.log('\n=== summary ===');
 for (const r of results) console.log(`${r.status.padEnd(8)} ${r.name} (${r.secs} s)`);
