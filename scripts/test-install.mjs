@@ -29,7 +29,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -84,7 +84,14 @@ const npmCli = realpathSync(run('sh', ['-c', 'command -v npm']).stdout.trim());
 symlinkSync(npmCli, join(bare, 'npm'));
 symlinkSync(realpathSync(run('sh', ['-c', 'command -v sh']).stdout.trim()), join(bare, 'sh'));
 const barePath = { PATH: bare };
-const fullPath = { PATH: process.env.PATH };
+// Node's headers for the from-source case, as scripts/prebuild.mjs finds them: npm's nodedir
+// setting if the environment has it, else the running Node's include/, so node-gyp downloads
+// nothing. (A user's npm reads nodedir from .npmrc the same way.)
+const nodedir = process.env.npm_config_nodedir || dirname(dirname(process.execPath));
+const fullPath = {
+  PATH: process.env.PATH,
+  ...(existsSync(join(nodedir, 'include', 'node', 'node_api.h')) ? { npm_config_nodedir: nodedir } : {}),
+};
 
 function project(name, extra = {}) {
   const dir = join(work, name);
@@ -144,8 +151,10 @@ group('prebuilds and npm pack', () => {
     throw new Error('no prebuilds');
 
   const packed = run(npmCli, ['pack', '--json', '--pack-destination', work], { cwd: root, env: fullPath });
-  const files = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))).flatMap((p) => p.files.map((f) => f.path));
-  tgz = join(work, JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0].filename);
+  // stdout holds the JSON alone: the prepare script (tsc) writes to stderr.
+  const [info] = JSON.parse(packed.stdout);
+  const files = info.files.map((f) => f.path);
+  tgz = join(work, info.filename);
   check('npm pack made the tarball', packed.status === 0 && existsSync(tgz), packed.out);
   for (const a of arches) {
     check(
