@@ -36,11 +36,12 @@ for (let i = 0; i < train.n; i++) {
   (k % 5 === 4 ? valRows : fitRows).push(i);
 }
 const labelsOf = (d) => Array.from(d.y);
-const argmaxRows = (p, n, c) => Array.from({ length: n }, (_, r) => {
-  let b = 0;
-  for (let k = 1; k < c; k++) if (p[r * c + k] > p[r * c + b]) b = k;
-  return b;
-});
+const argmaxRows = (p, n, c) =>
+  Array.from({ length: n }, (_, r) => {
+    let b = 0;
+    for (let k = 1; k < c; k++) if (p[r * c + k] > p[r * c + b]) b = k;
+    return b;
+  });
 const acc = (pred, truth) => pred.filter((p, i) => p === truth[i]).length / truth.length;
 
 // Selection never sees the validation rows through the networks either: it uses networks
@@ -77,7 +78,8 @@ const inputs = (xs) => Object.fromEntries(names.map((n, i) => [n, xs[i]]));
 const grid = [];
 for (const ranges of ['tanh', 'minmax', 'quantile'])
   for (const bins of [32, 100])
-    for (const epochs of [0, 20, 40]) for (const margin of epochs ? [0, 0.05, 0.1] : [0]) grid.push({ ranges, bins, epochs, margin });
+    for (const epochs of [0, 20, 40])
+      for (const margin of epochs ? [0, 0.05, 0.1] : [0]) grid.push({ ranges, bins, epochs, margin });
 const scored = grid.map((cfg) => ({ cfg, val: glueFor(cfg, fitEmb, fitY).accuracy(inputs(valEmb), valY) }));
 scored.sort((a, b) => b.val - a.val);
 const best = scored[0].cfg;
@@ -91,7 +93,11 @@ const perNet = nets.map((net, i) => ({
   hil: glue.member(names[i]).hil.accuracy(glue.member(names[i]).encoder.encodeBatch(testEmb[i]), testY),
 }));
 const probs = nets.map((n) => n.probabilities(test.x, test.n));
-const meanProb = argmaxRows(Float64Array.from({ length: test.n * 10 }, (_, j) => probs.reduce((s, p) => s + p[j], 0)), test.n, 10);
+const meanProb = argmaxRows(
+  Float64Array.from({ length: test.n * 10 }, (_, j) => probs.reduce((s, p) => s + p[j], 0)),
+  test.n,
+  10,
+);
 const votes = probs.map((p) => argmaxRows(p, test.n, 10));
 const majority = Array.from({ length: test.n }, (_, r) => {
   const c = new Array(10).fill(0);
@@ -103,23 +109,40 @@ const glueAcc = glue.accuracy(inputs(testEmb), testY);
 // The tutorial as written: random bins, 100 of them, vsax's tie rule everywhere.
 const tut = new h.HDGlue({ strategy: 'tutorial', tie: 'ones' });
 names.forEach((n, i) => {
-  const encoder = new h.EmbeddingEncoder({ features: 128, dim: DIM, bins: 100, levels: 'random', tie: 'ones', seed: 42 });
+  const encoder = new h.EmbeddingEncoder({
+    features: 128,
+    dim: DIM,
+    bins: 100,
+    levels: 'random',
+    tie: 'ones',
+    seed: 42,
+  });
   const hil = new h.HIL({ dim: DIM, seed: 42, tie: 'ones' }).fit(encoder.encodeBatch(trainEmb[i]), labelsOf(train));
   tut.addNetwork(n, { encoder, hil });
 });
 const tutHil = tut.member(names[0]).hil;
-const tutHilAcc = acc(tutHil.predict(tut.member(names[0]).encoder.encodeBatch(testEmb[0]), { mode: 'tutorial' }), testY);
+const tutHilAcc = acc(
+  tutHil.predict(tut.member(names[0]).encoder.encodeBatch(testEmb[0]), { mode: 'tutorial' }),
+  testY,
+);
 const tutGlue = tut.accuracy(inputs(testEmb), testY);
 
 const pct = (v) => `${(100 * v).toFixed(2)} %`;
-console.log(`hdglue accuracy on the digits split (train ${train.n}, test ${test.n}), D = ${DIM}, ${NETS} networks, backend ${h.backendInfo().backend}/${h.backendInfo().isa}`);
+console.log(
+  `hdglue accuracy on the digits split (train ${train.n}, test ${test.n}), D = ${DIM}, ${NETS} networks, backend ${h.backendInfo().backend}/${h.backendInfo().isa}`,
+);
 console.log('\nper network            MLP       HIL (chosen setting)');
 for (const p of perNet) console.log(`  ${p.name.padEnd(18)} ${pct(p.mlp).padStart(8)}  ${pct(p.hil).padStart(8)}`);
 console.log(`\nbaselines: majority vote ${pct(acc(majority, testY))}, mean probability ${pct(acc(meanProb, testY))}`);
 console.log(`tutorial algebra: one network's HIL ${pct(tutHilAcc)}, HD-Glue of ${NETS} ${pct(tutGlue)}`);
-console.log(`default glue (vote): ${pct(glueAcc)} with ${JSON.stringify(best)} chosen on validation (${pct(scored[0].val)}; ${grid.length} settings tried)`);
+console.log(
+  `default glue (vote): ${pct(glueAcc)} with ${JSON.stringify(best)} chosen on validation (${pct(scored[0].val)}; ${grid.length} settings tried)`,
+);
 console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 const json = arg('--json');
 if (json) {
-  writeFileSync(json, `${JSON.stringify({ perNet, majority: acc(majority, testY), meanProbability: acc(meanProb, testY), tutorialHil: tutHilAcc, tutorialGlue: tutGlue, glue: glueAcc, chosen: best, validation: scored }, null, 2)}\n`);
+  writeFileSync(
+    json,
+    `${JSON.stringify({ perNet, majority: acc(majority, testY), meanProbability: acc(meanProb, testY), tutorialHil: tutHilAcc, tutorialGlue: tutGlue, glue: glueAcc, chosen: best, validation: scored }, null, 2)}\n`,
+  );
 }

@@ -218,12 +218,15 @@ if (!filter || 'glue_predict_5 fit_5'.includes(filter)) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
-  const centres = Array.from({ length: 5 }, () => Array.from({ length: 10 }, () => Float64Array.from({ length: F }, () => rand() * 2 - 1)));
+  const centres = Array.from({ length: 5 }, () =>
+    Array.from({ length: 10 }, () => Float64Array.from({ length: F }, () => rand() * 2 - 1)),
+  );
   const sample = (n) => {
     const y = Array.from({ length: n }, (_, i) => i % 10);
     const x = centres.map((cs) => {
       const out = new Float64Array(n * F);
-      for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) out[r * F + f] = Math.tanh(cs[y[r]][f] + (rand() - 0.5) * 6);
+      for (let r = 0; r < n; r++)
+        for (let f = 0; f < F; f++) out[r * F + f] = Math.tanh(cs[y[r]][f] + (rand() - 0.5) * 6);
       return out;
     });
     return { x, y };
@@ -233,7 +236,9 @@ if (!filter || 'glue_predict_5 fit_5'.includes(filter)) {
   const names = ['n0', 'n1', 'n2', 'n3', 'n4'];
   const build = () => {
     const g = new h.HDGlue();
-    names.forEach((n, i) => g.addNetwork(n, { encoder: new h.EmbeddingEncoder({ features: F, dim: DIM, bins: 32, seed: i }) }));
+    names.forEach((n, i) => {
+      g.addNetwork(n, { encoder: new h.EmbeddingEncoder({ features: F, dim: DIM, bins: 32, seed: i }) });
+    });
     return g;
   };
   const trainIn = Object.fromEntries(names.map((n, i) => [n, train.x[i]]));
@@ -245,11 +250,21 @@ if (!filter || 'glue_predict_5 fit_5'.includes(filter)) {
   };
   await op('glue_predict_5', 'samples/s', 540, [
     { impl: 'native', isa: machine.detectedIsa, before: setOne, fn: () => trained.predict(queryIn) },
-    { impl: 'native-hamming', isa: machine.detectedIsa, before: setOne, fn: () => trained.predict(queryIn, { metric: 'hamming' }) },
+    {
+      impl: 'native-hamming',
+      isa: machine.detectedIsa,
+      before: setOne,
+      fn: () => trained.predict(queryIn, { metric: 'hamming' }),
+    },
   ]);
   // One complete fit per call: encode 5 x 1,257 embeddings, fit 5 HILs, 20 correction epochs.
   await op('fit_5', 'fits/s', 1, [
-    { impl: 'native', isa: machine.detectedIsa, before: setOne, fn: () => build().fit(trainIn, train.y, { refine: { epochs: 20, margin: 0.05 } }) },
+    {
+      impl: 'native',
+      isa: machine.detectedIsa,
+      before: setOne,
+      fn: () => build().fit(trainIn, train.y, { refine: { epochs: 20, margin: 0.05 } }),
+    },
   ]);
 }
 

@@ -17,7 +17,9 @@ function reference(hil: HIL, q: HVBatch): Float64Array {
   const c = hil.classes;
   const dim = hil.dim;
   const all = new Int32Array(c * dim);
-  hil.labels.forEach((l, k) => all.set(hil.counters(l), k * dim));
+  hil.labels.forEach((l, k) => {
+    all.set(hil.counters(l), k * dim);
+  });
   const out = new Float64Array(q.count * c);
   backend().dotCounters(q.data, q.count, all, c, dim, out);
   const qn = Math.sqrt(dim);
@@ -164,7 +166,9 @@ describe(`HIL cosine scores on the ${process.env.HDGLUE_BACKEND ?? 'default'} ba
     const build = (ks: number[]) => {
       const stride = 2 * Math.ceil(dim / 64);
       const data = new Uint32Array(ks.length * stride);
-      ks.forEach((k, r) => data.set(sample(k, 1), r * stride));
+      ks.forEach((k, r) => {
+        data.set(sample(k, 1), r * stride);
+      });
       return { hvs: new HVBatch(dim, ks.length, data), labels: ks.map((k) => `c${k}` as Label) };
     };
     const a = build(Array.from({ length: 90 }, (_, i) => i % 3));

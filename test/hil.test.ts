@@ -10,7 +10,6 @@ import {
   EmbeddingEncoder,
   ErrorCode,
   HDGlue,
-  HdglueError,
   HIL,
   HVBatch,
   hamming,
