@@ -5,6 +5,8 @@
 //      when the toolchain is missing, unless HDGLUE_REQUIRE_NEON=1, as CI sets).
 //   3. vitest on the native backend at its best level, then the parity and API files again at
 //      every lower level (HDGLUE_MAX_ISA), then the whole suite forced to the TS backend.
+//   4. Install paths: prebuilds built and checked, the tarball packed and installed in fresh
+//      projects with and without a compiler and prebuilds, and the arm64 prebuild under qemu.
 // The addon and dist/ are built by `pretest`.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -70,6 +72,12 @@ if (!only || only === 'js') {
 // The README quotes the demo's table; a fresh run must print the same one.
 if (!only || only === 'readme')
   step('README demo table matches a fresh demo run', process.execPath, ['scripts/check-readme.mjs']);
+
+// Last: it packs the tarball (dist/ from `pretest`) and builds the prebuilds it installs.
+if (!only || only === 'install')
+  step('install paths from the packed tarball (scripts/test-install.mjs)', process.execPath, [
+    'scripts/test-install.mjs',
+  ]);
 
 console.log('\n=== summary ===');
 for (const r of results) console.log(`${r.status.padEnd(8)} ${r.name} (${r.secs} s)`);

@@ -1,7 +1,7 @@
 // Backend choice as a user meets it, each case in a fresh Node process: the default loads the
 // addon; HDGLUE_MAX_ISA caps the level; a copy of the package with no binary falls back to
 // TypeScript with exactly one coded warning, or fails loudly under HDGLUE_BACKEND=native.
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,14 +9,17 @@ import { packageRoot } from '../lib/backend/native.js';
 import { runNode } from './helpers.js';
 
 const REPORT = `
+import { readFileSync } from 'node:fs';
 import { backendInfo, randomHV } from 'hdglue';
 const warnings = [];
 process.on('warning', (w) => warnings.push({ name: w.name, code: w.code, message: w.message }));
 try {
   const info = backendInfo();
   const bits = Array.from(randomHV(100, 'abc', { seed: 42 }).data);
+  // Whether the file backendInfo names is the one mapped into this process (Linux only).
+  const mapped = info.binary && process.platform === 'linux' ? readFileSync('/proc/self/maps', 'utf8').includes(info.binary) : null;
   await new Promise((r) => setImmediate(r));
-  console.log(JSON.stringify({ info, bits, warnings }));
+  console.log(JSON.stringify({ info, bits, warnings, mapped }));
 } catch (e) {
   console.log(JSON.stringify({ error: { name: e.name, code: e.code, message: e.message, cause: String(e.cause) } }));
 }
@@ -45,6 +48,23 @@ describe('backend loading', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  it('reports the levels, the binary that loaded, its N-API version and the package version', () => {
+    const r = report({});
+    const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8'));
+    expect(r.info.version).toBe(version);
+    expect(r.info.availableIsas[0]).toBe('scalar');
+    expect(r.info.availableIsas).toContain(r.info.detectedIsa);
+    expect(r.info.availableIsas).toContain(process.arch === 'arm64' ? 'neon' : 'scalar');
+    expect(r.info.binary).toMatch(/\.node$/);
+    expect(r.info.binary.startsWith(packageRoot)).toBe(true);
+    if (process.platform === 'linux') expect(r.mapped).toBe(true);
+    expect(Number.isInteger(r.info.napiVersion)).toBe(true);
+    expect(r.info.napiVersion).toBeGreaterThanOrEqual(1);
+    expect(r.info.napiVersion).toBeLessThanOrEqual(Number(process.versions.napi));
+    // Every level reported as available really runs when capped to it.
+    for (const isa of r.info.availableIsas) expect(report({ HDGLUE_MAX_ISA: isa }).info.isa).toBe(isa);
+  });
+
   it('HDGLUE_MAX_ISA=scalar caps the level', () => {
     expect(report({ HDGLUE_MAX_ISA: 'scalar' }).info.isa).toBe('scalar');
   });
@@ -64,6 +84,10 @@ describe('backend loading', () => {
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0].code).toBe('HDGLUE_FALLBACK_TO_JS');
     expect(r.info.nativeError).toBeTruthy();
+    expect(r.info.availableIsas).toEqual(['js']);
+    expect(r.info.binary).toBeUndefined();
+    expect(r.info.napiVersion).toBeUndefined();
+    expect(r.info.version).toBe(native.info.version);
     expect(r.bits).toEqual(native.bits);
   });
 

@@ -21,6 +21,7 @@ export const jsBackend: Backend = {
   isa: 'js',
   detectedIsa: 'js',
   threads: 1,
+  availableIsas: ['js'],
   hamming1xNAsync: (...a) => deferred(a, () => jsKernels.hamming1xN(...a)),
   hammingMxNAsync: (...a) => deferred(a, () => jsKernels.hammingMxN(...a)),
   topKAsync: (...a) => deferred(a, () => jsKernels.topK(...a)),
@@ -55,6 +56,10 @@ function deferred<T>(args: readonly unknown[], work: () => T): Promise<T> {
     });
   });
 }
+
+// npm 11 runs a dependency's install script only while its allowScripts policy lets it (with a
+// notice for unreviewed packages, not at all for denied ones or under strict-allow-scripts).
+const ALLOW = 'on npm 11+, first allow its install script: npm install-scripts approve hdglue';
 
 let chosen: Backend | undefined;
 let loadError: unknown;
@@ -100,12 +105,13 @@ export function backend(): Backend {
     throw new HdglueError(
       ErrorCode.NATIVE_UNAVAILABLE,
       `HDGLUE_BACKEND=native but no hdglue binary loads for ${platformTuple()}: ${reason}. ` +
-        'Install with a compiler present (npm install hdglue --build-from-source), or unset HDGLUE_BACKEND to use the TypeScript backend.',
+        `Compile one: with a C++ compiler, make and python3 installed, run npm rebuild hdglue --build-from-source (${ALLOW}); or unset HDGLUE_BACKEND to use the TypeScript backend.`,
       { cause: load.error },
     );
   }
   process.emitWarning(
-    `hdglue: no native binary loads for ${platformTuple()} (${reason}); using the TypeScript backend, which gives the same results more slowly.`,
+    `hdglue: no native binary loads for ${platformTuple()} (${reason}); using the TypeScript backend, which gives the same results more slowly. ` +
+      `To compile one: with a C++ compiler, make and python3 installed, npm rebuild hdglue --build-from-source (${ALLOW}).`,
     { code: ErrorCode.FALLBACK },
   );
   chosen = jsBackend;

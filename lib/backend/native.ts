@@ -10,7 +10,12 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, Kernels } from './types.js';
 
 /** The raw addon's surface: the kernels plus its own report. Never exported from the package. */
-interface RawAddon extends Kernels, Omit<Backend, 'name' | 'isa' | 'detectedIsa' | 'threads' | keyof Kernels> {
+interface RawAddon
+  extends Kernels,
+    Omit<
+      Backend,
+      'name' | 'isa' | 'detectedIsa' | 'threads' | 'availableIsas' | 'binary' | 'napiVersion' | keyof Kernels
+    > {
   info(): { isa: string; detected: string; available: string[]; napiVersion: number; threads: number };
 }
 
@@ -35,14 +40,21 @@ export function platformTuple(): string {
 export function loadNative(): NativeLoad {
   try {
     const require = createRequire(import.meta.url);
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    const raw = nodeGypBuild(packageRoot) as RawAddon;
+    // resolve() then require(), rather than nodeGypBuild(dir), so the path of the file that
+    // loaded can be reported: whether a local build/ or a shipped prebuild won matters when a
+    // user reports a crash.
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    const binary = nodeGypBuild.resolve(packageRoot);
+    const raw = require(binary) as RawAddon;
     const info = raw.info();
     const backend: Backend = {
       name: 'native',
       isa: info.isa,
       detectedIsa: info.detected,
       threads: info.threads,
+      availableIsas: info.available,
+      binary,
+      napiVersion: info.napiVersion,
       randomHV: raw.randomHV,
       bind: raw.bind,
       hamming1xN: raw.hamming1xN,

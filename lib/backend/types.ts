@@ -130,4 +130,10 @@ export interface Backend extends Kernels, AsyncKernels {
   readonly detectedIsa: string;
   /** Threads the large scans (Hamming, top-k) may use: HDGLUE_THREADS or the core count (native), 1 (js). */
   readonly threads: number;
+  /** Levels this CPU and binary can run, lowest first (native), or ['js']. */
+  readonly availableIsas: readonly string[];
+  /** Absolute path of the .node file that loaded (native only). */
+  readonly binary?: string;
+  /** N-API version the binary was built against (native only). */
+  readonly napiVersion?: number;
 }
