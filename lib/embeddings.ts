@@ -118,3 +118,14 @@ export function parseDescription<T extends { kind: string; seed: string }>(
   if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
   return o as Partial<T> & { seed: string };
 }
+
+/** The given rows of a row-major matrix, in that order, in a new array of the same type. @internal */
+export function pickRows<T extends Float32Array | Float64Array>(x: T, features: number, rows: readonly number[]): T {
+  const out = (
+    x instanceof Float32Array ? new Float32Array(rows.length * features) : new Float64Array(rows.length * features)
+  ) as T;
+  rows.forEach((r, i) => {
+    out.set(x.subarray(r * features, (r + 1) * features), i * features);
+  });
+  return out;
+}

@@ -21,6 +21,7 @@ import { HVBatch } from './hv.js';
 import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
 import { bind, bundle, hammingMatrix, randomHV, type TieRule } from './ops.js';
 import { ProjectionEncoder, type ProjectionEncoderDescription } from './projection.js';
+import type { TuneResult } from './tune.js';
 import { checkOptions, checkSeed, describe } from './validate.js';
 
 /** An encoder a member can use. */
@@ -78,6 +79,11 @@ export class HDGlue {
   readonly seed: bigint;
   /** Tie rule of the tutorial strategy. */
   readonly tie: TieRule;
+  /**
+   * How the members' settings were chosen, when {@link tune} chose them (set by `hdglue fit
+   * --cv`, or by the caller): saved in the model file and read back, never used to predict.
+   */
+  tuning: TuneResult | undefined;
   #members = new Map<string, Member>();
 
   /** @param options - see {@link HDGlueOptions} */
@@ -299,6 +305,7 @@ export class HDGlue {
     const header = {
       kind: 'hdglue.HDGlue',
       strategy: this.strategy,
+      ...(this.tuning === undefined ? {} : { tuning: this.tuning }),
       seed: this.seed.toString(),
       tie: this.tie,
       members: members.map(({ name, m, model }) => ({
@@ -325,6 +332,7 @@ export class HDGlue {
     const lo = checkOptions(options);
     const f = readModelFile(path, lo.maxBytes);
     const h = f.header as {
+      tuning?: unknown;
       kind?: unknown;
       strategy?: Strategy;
       seed?: string;
@@ -370,6 +378,12 @@ export class HDGlue {
         throw bad(`member ${i}: ${(e as Error).message}`);
       }
     });
+    if (h.tuning !== undefined) {
+      const t = h.tuning as Partial<TuneResult> | null;
+      if (t === null || typeof t !== 'object' || typeof t.cv !== 'number' || !Array.isArray(t.scores))
+        throw bad('tuning record is malformed');
+      glue.tuning = t as TuneResult;
+    }
     return glue;
   }
 

@@ -134,3 +134,18 @@ export function randomHVInto(seed: bigint, name: Uint8Array, dim: number, out: U
     }
   }
 }
+
+/**
+ * mulberry32: a small seeded generator of doubles in [0, 1) for shuffles and initial weights
+ * (folds, validation splits, the demo's MLPs). Not for hypervectors, which use SplitMix64 above.
+ * @internal
+ */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -59,7 +59,7 @@ describe('hdglue fit / eval / predict / info', () => {
     expect(fit.stderr).toBe('');
     expect(fit.code).toBe(0);
     const fr = JSON.parse(fit.stdout);
-    expect(fr).toMatchObject({ rows: 150, classes: 3, consensus: 'vote', recipe: { dim: 2000, bins: 32 } });
+    expect(fr).toMatchObject({ rows: 150, classes: 3, consensus: 'vote', recipe: { dim: 2000, bins: 16 } });
     expect(Object.keys(fr.members)).toEqual(['a', 'b']);
     expect(existsSync(f('m.hdg'))).toBe(true);
 
@@ -96,7 +96,7 @@ describe('hdglue fit / eval / predict / info', () => {
       ['a', 8],
       ['b', 12],
     ]);
-    expect(ir.members[0]).toMatchObject({ dim: 2000, bins: 32, levels: 'level', classes: 3, examples: 150 });
+    expect(ir.members[0]).toMatchObject({ dim: 2000, bins: 16, levels: 'level', classes: 3, examples: 150 });
   });
 
   it('keeps string labels, uses a validation split, and prints readable text without --json', () => {
@@ -124,6 +124,33 @@ describe('hdglue fit / eval / predict / info', () => {
     const bad = run('eval', '--model', 's.hdg', ...members('test'), '--labels', 'y_test.npy');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/y_test\.npy: label 3 is a number, but the classes of s\.hdg are strings/);
+  });
+
+  it('fit --cv chooses the settings by cross-validation and records them in the model', () => {
+    const fit = run(
+      'fit',
+      ...members('train'),
+      '--labels',
+      'y_train.npy',
+      '--out',
+      'cv.hdg',
+      '--cv',
+      '3',
+      '--dim',
+      '512',
+      '--json',
+    );
+    expect(fit.code).toBe(0);
+    const fr = JSON.parse(fit.stdout);
+    expect(fr.cv).toMatchObject({ folds: 3, candidates: 10 });
+    expect(fr.recipe.dim).toBe(512); // pinned by the flag, the rest searched
+    const info = JSON.parse(run('info', 'cv.hdg', '--json').stdout);
+    expect(info.tuning.folds).toBe(3);
+    expect(info.tuning.cv).toBe(fr.cv.accuracy);
+    expect(info.tuning.recipe).toEqual(fr.recipe);
+    expect(run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'x.hdg', '--cv', '1').stderr).toMatch(
+      /--cv must be an integer from 2 to 20/,
+    );
   });
 
   it('reports the backend with info and no model', () => {
@@ -240,15 +267,17 @@ describe('hdglue errors: one line naming the file, exit code 2, no stack', () =>
 });
 
 describe('hdglue demo', () => {
-  const small = ['demo', '--networks', '2', '--dim', '1000', '--epochs', '5'];
+  const small = ['demo', '--networks', '2', '--dim', '1000', '--epochs', '5', '--seeds', '2'];
 
   it('prints JSON that parses, the same for the same seed', () => {
     const one = run(...small, '--json');
     expect(one.code).toBe(0);
     const a = JSON.parse(one.stdout);
-    expect(a.networks).toHaveLength(2);
-    expect(a.curve.map((c: { networks: number }) => c.networks)).toEqual([1, 2, 3]);
-    for (const key of ['glue', 'tutorial', 'baselines', 'advanced']) expect(a).toHaveProperty(key);
+    expect(a.runs).toHaveLength(2);
+    expect(a.runs[0].networks).toHaveLength(2);
+    expect(a.summary.curve.map((c: { networks: number }) => c.networks)).toEqual([1, 2, 3]);
+    for (const key of ['glue', 'tutorialGlue', 'majority', 'glueCV']) expect(a.summary).toHaveProperty(key);
+    expect(a.rawPixels1NN).toBeGreaterThan(0.9);
     expect(a.advanced.newClass.before.digit).toBe(0);
     const two = JSON.parse(run(...small, '--json').stdout);
     for (const r of [a, two]) {

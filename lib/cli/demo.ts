@@ -18,6 +18,8 @@ export interface DemoFlags {
   seed?: string;
   levels?: string;
   epochs?: string;
+  seeds?: string;
+  'no-cv'?: boolean;
   json?: boolean;
   plot?: string;
 }
@@ -35,6 +37,8 @@ export async function demoCommand(f: DemoFlags, out: Out): Promise<void> {
     dim: intFlag(f.dim, '--dim', 10000, 64, 1 << 20),
     seed: intFlag(f.seed, '--seed', 0, 0, 2 ** 31 - 1),
     epochs: intFlag(f.epochs, '--epochs', 100, 1, 1000),
+    seeds: intFlag(f.seeds, '--seeds', 3, 1, 20),
+    cv: !f['no-cv'],
     levels,
   };
   const bars = !f.json && out.tty ? progressBars() : undefined;

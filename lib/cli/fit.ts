@@ -5,13 +5,16 @@
  * accuracy the model did not train on.
  */
 import { statSync } from 'node:fs';
+import { pickRows } from '../embeddings.js';
 import { ErrorCode, HdglueError } from '../errors.js';
 import { HDGlue, type Strategy } from '../glue.js';
 import type { Label, Readout } from '../hil.js';
 import { LEVEL_KINDS, type LevelKind } from '../levels.js';
 import { buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
+import { mulberry32 } from '../rng.js';
+import { type TuneGrid, type TuneResult, tune } from '../tune.js';
 import { UsageError } from './errors.js';
-import { checkRows, type MemberInput, readLabels, readMembers } from './inputs.js';
+import { checkRows, readLabels, readMembers } from './inputs.js';
 import { intFlag, numberFlag, type Out } from './util.js';
 
 /** Flags of `hdglue fit` (strings as parsed). */
@@ -27,6 +30,7 @@ export interface FitFlags {
   epochs?: string;
   margin?: string;
   readout?: string;
+  cv?: string;
   seed?: string;
   validation?: string;
   json?: boolean;
@@ -36,7 +40,8 @@ export interface FitFlags {
 export function fitCommand(f: FitFlags, out: Out): void {
   if (!f.labels) throw new UsageError('fit needs --labels LABELS.npy');
   if (!f.out) throw new UsageError('fit needs --out MODEL.hdg');
-  const recipe = recipeOf(f);
+  let recipe = recipeOf(f);
+  const folds = f.cv === undefined ? 0 : intFlag(f.cv, '--cv', 5, 2, 20);
   const consensus = (f.consensus ?? 'vote') as Strategy;
   if (consensus !== 'vote' && consensus !== 'tutorial') {
     throw new UsageError(`--consensus must be vote or tutorial, got ${JSON.stringify(f.consensus)}`);
@@ -50,13 +55,34 @@ export function fitCommand(f: FitFlags, out: Out): void {
   if (fitRows.length === 0) throw new HdglueError(ErrorCode.SHAPE, `${f.labels}: no rows left to fit on`);
 
   const t0 = performance.now();
+  let tuning: TuneResult | undefined;
+  if (folds) {
+    // Cross-validation on the fitting rows only (never the --validation rows); flags given
+    // explicitly pin their value, the others are searched over the default grid.
+    const grid: Partial<TuneGrid> = {};
+    if (f.dim !== undefined) grid.dim = [recipe.dim];
+    if (f.bins !== undefined) grid.bins = [recipe.bins];
+    if (f.margin !== undefined) grid.margin = [recipe.margin];
+    if (f.epochs !== undefined) grid.epochs = [recipe.epochs];
+    if (f.readout !== undefined) grid.readout = [recipe.readout];
+    const bar = out.tty
+      ? (done: number, total: number) => out.err(`cross-validation: ${done}/${total} settings`)
+      : undefined;
+    tuning = tune(
+      members.map((m) => ({ name: m.name, x: pickRows(m.x, m.features, fitRows), features: m.features })),
+      fitRows.map((r) => labels[r] as Label),
+      { folds, seed, grid, base: { levels: recipe.levels, range: recipe.range }, ...(bar ? { onProgress: bar } : {}) },
+    );
+    recipe = tuning.recipe;
+  }
   const glue = new HDGlue({ strategy: consensus, seed });
+  glue.tuning = tuning;
   const report: Record<string, { features: number; trainAccuracy: number; epochs: number }> = {};
   members.forEach((m, i) => {
-    const x = rowsOf(m, fitRows);
+    const x = pickRows(m.x, m.features, fitRows);
     const y = fitRows.map((r) => labels[r] as Label);
     const validation = valRows.length
-      ? { x: rowsOf(m, valRows), labels: valRows.map((r) => labels[r] as Label) }
+      ? { x: pickRows(m.x, m.features, valRows), labels: valRows.map((r) => labels[r] as Label) }
       : undefined;
     // The tutorial's consensus binds every member against one class-vector memory, so its
     // members share a seed; the vote wants independent codebooks per member.
@@ -68,7 +94,7 @@ export function fitCommand(f: FitFlags, out: Out): void {
       epochs: built.epochs.length,
     };
   });
-  const valInputs = Object.fromEntries(members.map((m) => [m.name, rowsOf(m, valRows)]));
+  const valInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, valRows)]));
   const validationAccuracy = valRows.length
     ? glue.accuracy(
         valInputs,
@@ -85,6 +111,7 @@ export function fitCommand(f: FitFlags, out: Out): void {
     classes: glue.labels().length,
     consensus,
     recipe,
+    ...(tuning ? { cv: { folds: tuning.folds, accuracy: tuning.cv, candidates: tuning.scores.length } } : {}),
     members: report,
     ...(validationAccuracy === undefined ? {} : { validationAccuracy }),
     seconds: (performance.now() - t0) / 1000,
@@ -100,6 +127,16 @@ export function fitCommand(f: FitFlags, out: Out): void {
     out.log(
       `  ${name}: ${r.features} features, training accuracy ${(100 * r.trainAccuracy).toFixed(2)} %, ${r.epochs} correction epochs`,
     );
+  }
+  if (tuning) {
+    out.log(`${tuning.folds}-fold cross-validation over ${tuning.scores.length} settings; best mean accuracies:`);
+    for (const sc of tuning.scores.slice(0, 5)) {
+      const r = sc.recipe;
+      const what = r.readout === 'nearest' ? 'nearest' : `prototype, ${r.epochs} epochs, margin ${r.margin}`;
+      out.log(
+        `  ${(100 * sc.mean).toFixed(2)} ± ${(100 * sc.std).toFixed(2)} %  D = ${r.dim}, ${r.bins} bins, ${what}`,
+      );
+    }
   }
   if (validationAccuracy !== undefined) {
     out.log(`validation accuracy (${valRows.length} held-out rows): ${(100 * validationAccuracy).toFixed(2)} %`);
@@ -149,18 +186,6 @@ function rangeOf(v: string | undefined): Recipe['range'] {
   return [lo, hi];
 }
 
-/** Rows of a member's embeddings, in the given order. */
-function rowsOf(m: MemberInput, rows: readonly number[]): Float32Array | Float64Array {
-  const out =
-    m.x instanceof Float32Array
-      ? new Float32Array(rows.length * m.features)
-      : new Float64Array(rows.length * m.features);
-  rows.forEach((r, i) => {
-    out.set(m.x.subarray(r * m.features, (r + 1) * m.features), i * m.features);
-  });
-  return out;
-}
-
 /**
  * A fraction of each class's rows for validation, chosen by a seeded shuffle (at least one row
  * of a class is always kept for fitting); the rest, in their original order, for fitting.
@@ -177,13 +202,7 @@ export function stratifiedSplit(
     if (rows) rows.push(i);
     else byClass.set(l, [i]);
   });
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const val = new Set<number>();
   for (const rows of byClass.values()) {
     const shuffled = rows.slice();

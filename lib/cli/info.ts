@@ -37,6 +37,7 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
     classes,
     members,
     backend: `${backend.backend}/${backend.isa}`,
+    ...(glue.tuning ? { tuning: { folds: glue.tuning.folds, cv: glue.tuning.cv, recipe: glue.tuning.recipe } } : {}),
   };
   if (f.json) {
     out.log(JSON.stringify(info, null, 2));
@@ -59,6 +60,12 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
       .join(', ');
     out.log(
       `  ${m.name}: weight ${m.weight}, ${enc}; HIL ${m.classes} classes from ${m.examples} examples (${m.counterBytes} counter bytes)`,
+    );
+  }
+  if (glue.tuning) {
+    const t = glue.tuning;
+    out.log(
+      `chosen by ${t.folds}-fold CV over ${t.scores.length} settings (mean accuracy ${(100 * t.cv).toFixed(2)} %): ${JSON.stringify(t.recipe)}`,
     );
   }
   out.log(`backend: ${info.backend}`);

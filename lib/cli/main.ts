@@ -18,12 +18,12 @@ const USAGE = `usage: hdglue <command> [options]
 commands:
   demo     the HD-Glue tutorial on the shipped digits set, with real numbers
            [--networks 5] [--dim 10000] [--seed 0] [--levels level|random|circular]
-           [--epochs 100 (MLP training)] [--json] [--plot FILE.svg|FILE.png]
+           [--seeds 3] [--no-cv] [--epochs 100 (MLP training)] [--json] [--plot FILE.svg|FILE.png]
   fit      --member NAME=EMB.npy [--member ...] --labels LABELS.npy --out MODEL.hdg
            [--dim 10000] [--bins 32] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
            [--consensus vote|tutorial] [--epochs 20] [--margin 0.05] [--readout prototype|nearest]
            [--seed 0]
-           [--validation FRACTION] [--json]
+           [--validation FRACTION] [--cv K (choose D, bins, readout, epochs, margin by K-fold CV)] [--json]
   predict  --model MODEL.hdg --member NAME=EMB.npy [--member ...] [--out preds.csv | --json]
   eval     --model MODEL.hdg --member NAME=EMB.npy [--member ...] --labels LABELS.npy [--json]
   info     [MODEL.hdg] [--json]   backend in use; a model's members, classes and sizes
@@ -37,7 +37,17 @@ const str = { type: 'string' } as const;
 const many = { type: 'string', multiple: true } as const;
 const flag = { type: 'boolean' } as const;
 const SPECS = {
-  demo: { networks: str, dim: str, seed: str, levels: str, epochs: str, json: flag, plot: str },
+  demo: {
+    networks: str,
+    dim: str,
+    seed: str,
+    seeds: str,
+    'no-cv': flag,
+    levels: str,
+    epochs: str,
+    json: flag,
+    plot: str,
+  },
   fit: {
     member: many,
     labels: str,
@@ -50,6 +60,7 @@ const SPECS = {
     epochs: str,
     margin: str,
     readout: str,
+    cv: str,
     seed: str,
     validation: str,
     json: flag,

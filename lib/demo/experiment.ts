@@ -11,6 +11,7 @@
  * the HILs never saw; every figure is computed in this run, from this seed.
  */
 import { cpus } from 'node:os';
+import { pickRows } from '../embeddings.js';
 import { EmbeddingEncoder } from '../encoder.js';
 import { HDGlue } from '../glue.js';
 import { HIL, type Label } from '../hil.js';
@@ -18,7 +19,9 @@ import type { HVBatch } from '../hv.js';
 import { backendInfo } from '../index.js';
 import type { LevelKind } from '../levels.js';
 import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
+import { tune } from '../tune.js';
 import { type Digits, loadDigits, loadSplit, subset } from './digits.js';
+import type { MLP } from './mlp.js';
 import { trainNetworks } from './train.js';
 
 /** Options of {@link runDemo}. */
@@ -35,6 +38,10 @@ export interface DemoOptions {
   epochs?: number;
   /** The digit held out of the first fit and then learnt online; default 9. */
   holdOut?: number;
+  /** Independent repetitions (fresh networks and codebooks each); default 3. */
+  seeds?: number;
+  /** Also measure the default glue's 5-fold CV accuracy on the first seed's training rows; default true. */
+  cv?: boolean;
 }
 
 /** Progress callbacks (the CLI draws bars with them). */
@@ -53,27 +60,69 @@ export interface CurvePoint {
   meanProbability: number;
 }
 
-/** Everything the demo measured. Accuracies are fractions of the 540 test images. */
+/** The advanced features, measured on the first seed's networks. */
+export interface Advanced {
+  addNetwork: { name: string; before: number; after: number };
+  newClass: {
+    digit: number;
+    before: { all: number; digit: number };
+    /** After partialFit of the new class's examples alone. */
+    after: { all: number; digit: number };
+    /** Old examples replayed with the new ones in a correction pass (every 10th known training row). */
+    replayed: number;
+    /** After that correction pass. */
+    afterReplay: { all: number; digit: number };
+  };
+  weighted: { weights: Record<string, number>; equal: number; weighted: number };
+  removeNetwork: { name: string; before: number; after: number };
+  errorCorrection: {
+    before: { test: number; trainErrors: number };
+    after: { test: number; trainErrors: number };
+    epochs: number;
+  };
+}
+
+/** One seed's figures. Accuracies are fractions of the 540 test images. */
+export interface SeedRun {
+  /** Seed of this run's first network; its networks and codebooks use seed .. seed + N. */
+  seed: number;
+  networks: { name: string; mlp: number; hil: number }[];
+  baselines: { majority: number; meanProbability: number; bestNetwork: number; meanNetwork: number };
+  tutorial: { hil: number; glue: number };
+  glue: number;
+  /** Mean 5-fold CV accuracy of the default glue on the training rows (networks fixed), if measured. */
+  glueCV?: number;
+  curve: CurvePoint[];
+}
+
+/** Mean and standard deviation over the seeds. */
+export interface Stat {
+  mean: number;
+  std: number;
+}
+
+/** Everything the demo measured. */
 export interface DemoResult {
   config: Required<DemoOptions> & { recipe: Recipe; tutorial: { bins: number; levels: 'random'; tie: 'ones' } };
   machine: { cpu: string; cores: number; backend: string; isa: string; node: string; date: string };
   data: { train: number; test: number; fit: number; validation: number };
-  networks: { name: string; mlp: number; hil: number }[];
-  baselines: { majority: number; meanProbability: number; bestNetwork: number };
-  tutorial: { hil: number; glue: number };
-  glue: number;
-  curve: CurvePoint[];
-  advanced: {
-    addNetwork: { name: string; before: number; after: number };
-    newClass: { digit: number; before: { all: number; digit: number }; after: { all: number; digit: number } };
-    weighted: { weights: Record<string, number>; equal: number; weighted: number };
-    removeNetwork: { name: string; before: number; after: number };
-    errorCorrection: {
-      before: { test: number; trainErrors: number };
-      after: { test: number; trainErrors: number };
-      epochs: number;
-    };
+  runs: SeedRun[];
+  summary: {
+    bestNetwork: Stat;
+    meanNetwork: Stat;
+    meanHil: Stat;
+    majority: Stat;
+    meanProbability: Stat;
+    tutorialHil: Stat;
+    tutorialGlue: Stat;
+    glue: Stat;
+    /** The first seed's default glue, 5-fold CV on the training rows. */
+    glueCV?: number;
+    curve: { networks: number; glue: Stat; majority: Stat; meanProbability: Stat }[];
   };
+  /** 1-NN by Euclidean distance on the raw pixels (no network): the same for every seed. */
+  rawPixels1NN: number;
+  advanced: Advanced;
   seconds: number;
 }
 
@@ -89,32 +138,92 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
     levels: options.levels ?? DEFAULT_RECIPE.levels,
     epochs: options.epochs ?? 100,
     holdOut: options.holdOut ?? 9,
+    seeds: options.seeds ?? 3,
+    cv: options.cv ?? true,
   };
   const recipe: Recipe = { ...DEFAULT_RECIPE, dim: o.dim, levels: o.levels };
   const N = o.networks;
-
   const digits = loadDigits();
   const split = loadSplit();
-  const train = subset(digits, split.train);
-  const test = subset(digits, split.test);
+  const data: Data = { train: subset(digits, split.train), test: subset(digits, split.test) };
+
+  // Every seed's networks train in one pool, so both cores stay busy across seeds.
+  const bases = Array.from({ length: o.seeds }, (_, k) => o.seed + k * (N + 1));
+  const all = bases.flatMap((b) => Array.from({ length: N + 1 }, (_, i) => b + i));
+  progress.phase('training networks', all.length);
+  const tr = data.train;
+  const nets = await trainNetworks(tr.x, tr.y, tr.n, 10, all, { epochs: o.epochs }, () => progress.tick());
+
+  progress.phase('encoding, HILs, consensus, CV', o.seeds);
+  const runs: SeedRun[] = [];
+  let advanced: Advanced | undefined;
+  for (const [k, base] of bases.entries()) {
+    const r = runSeed(o, recipe, data, base, nets.slice(k * (N + 1), (k + 1) * (N + 1)), k === 0);
+    runs.push(r.run);
+    advanced ??= r.advanced;
+  }
+  const stat = (f: (r: SeedRun) => number): Stat => meanStd(runs.map(f));
+  const info = backendInfo();
+  return {
+    config: { ...o, recipe, tutorial: { bins: 100, levels: 'random', tie: 'ones' } },
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? 'unknown',
+      cores: cpus().length,
+      backend: info.backend,
+      isa: info.isa,
+      node: process.versions.node,
+      date: new Date().toISOString().slice(0, 10),
+    },
+    data: { train: tr.n, test: data.test.n, ...countValidation(tr) },
+    runs,
+    summary: {
+      bestNetwork: stat((r) => r.baselines.bestNetwork),
+      meanNetwork: stat((r) => r.baselines.meanNetwork),
+      meanHil: stat((r) => r.networks.reduce((a, n) => a + n.hil, 0) / r.networks.length),
+      majority: stat((r) => r.baselines.majority),
+      meanProbability: stat((r) => r.baselines.meanProbability),
+      tutorialHil: stat((r) => r.tutorial.hil),
+      tutorialGlue: stat((r) => r.tutorial.glue),
+      glue: stat((r) => r.glue),
+      ...(o.cv ? { glueCV: (runs[0] as SeedRun).glueCV as number } : {}),
+      curve: (runs[0] as SeedRun).curve.map((c, i) => ({
+        networks: c.networks,
+        glue: stat((r) => (r.curve[i] as CurvePoint).glue),
+        majority: stat((r) => (r.curve[i] as CurvePoint).majority),
+        meanProbability: stat((r) => (r.curve[i] as CurvePoint).meanProbability),
+      })),
+    },
+    rawPixels1NN: nearestPixels(data),
+    advanced: advanced as Advanced,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+interface Data {
+  train: Digits;
+  test: Digits;
+}
+
+// One seed: its N + 1 networks' embeddings, the HILs and glue, the baselines, the curve, and
+// (on the first seed) the advanced features.
+function runSeed(
+  o: Required<DemoOptions>,
+  recipe: Recipe,
+  data: Data,
+  base: number,
+  nets: MLP[],
+  withAdvanced: boolean,
+): { run: SeedRun; advanced?: Advanced } {
+  const N = o.networks;
+  const { train, test } = data;
   const { fitRows, valRows } = carveValidation(train);
   const trainY = Array.from(train.y);
   const testY = Array.from(test.y);
-
-  progress.phase('training networks', N + 1);
-  const seeds = Array.from({ length: N + 1 }, (_, i) => o.seed + i);
-  const nets = await trainNetworks(train.x, train.y, train.n, 10, seeds, { epochs: o.epochs }, () => progress.tick());
   const names = nets.map((_, i) => `mlp${i}`);
   const trainEmb = nets.map((net) => net.embed(train.x, train.n));
   const testEmb = nets.map((net) => net.embed(test.x, test.n));
   const probs = nets.map((net) => net.probabilities(test.x, test.n));
-
-  progress.phase('encoding, HILs, error correction', N + 1);
-  const members: BuiltMember[] = nets.map((_, i) => {
-    const m = buildMember(trainEmb[i] as Float64Array, 128, trainY, recipe, o.seed + i);
-    progress.tick();
-    return m;
-  });
+  const members: BuiltMember[] = trainEmb.map((e, i) => buildMember(e, 128, trainY, recipe, base + i));
   const testHvs = members.map((m, i) => m.encoder.encodeBatch(testEmb[i] as Float64Array));
   const inputs = (k: number, emb = testEmb) => Object.fromEntries(names.slice(0, k).map((n, i) => [n, emb[i]]));
   const glueOf = (ms: readonly { encoder: EmbeddingEncoder; hil: HIL }[], k = ms.length) => {
@@ -123,7 +232,6 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
     return g;
   };
 
-  progress.phase('measuring', N + 7);
   const glue = glueOf(members, N);
   const glueAcc = glue.accuracy(inputs(N), testY);
   const networks = nets.slice(0, N).map((_, i) => ({
@@ -138,7 +246,6 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
   const curve: CurvePoint[] = [];
   for (let k = 1; k <= N + 1; k++) {
     curve.push({ networks: k, glue: glueOf(members, k).accuracy(inputs(k), testY), ...ensembles(k) });
-    progress.tick();
   }
 
   // The tutorial as written: 100 random bins, one bundled HIL vector per network, the
@@ -164,14 +271,46 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
     hil: accuracy(tut0.hil.predict(tut0.encoder.encodeBatch(testEmb[0] as Float64Array), { mode: 'tutorial' }), testY),
     glue: tut.accuracy(inputs(N), testY),
   };
-  progress.tick();
+
+  const run: SeedRun = {
+    seed: base,
+    networks,
+    baselines: {
+      ...ensembles(N),
+      bestNetwork: Math.max(...networks.map((n) => n.mlp)),
+      meanNetwork: networks.reduce((a, n) => a + n.mlp, 0) / N,
+    },
+    tutorial,
+    glue: glueAcc,
+    curve,
+  };
+  if (o.cv && withAdvanced) {
+    // The default glue's CV on the training rows, with these networks fixed: the same procedure
+    // `tune` uses to choose the default, here for that one recipe.
+    const cv = tune(
+      trainEmb.slice(0, N).map((x, i) => ({ name: names[i] as string, x, features: 128 })),
+      trainY,
+      {
+        seed: base,
+        base: recipe,
+        grid: {
+          dim: [recipe.dim],
+          bins: [recipe.bins],
+          margin: [recipe.margin],
+          epochs: [recipe.epochs],
+          readout: [recipe.readout],
+        },
+      },
+    );
+    run.glueCV = cv.cv;
+  }
+  if (!withAdvanced) return { run };
 
   // A network added at run time to the trained glue, then taken out again.
   const extra = names[N] as string;
   glue.addNetwork(extra, { encoder: (members[N] as BuiltMember).encoder, hil: (members[N] as BuiltMember).hil });
   const addNetwork = { name: extra, before: glueAcc, after: glue.accuracy(inputs(N + 1), testY) };
   glue.removeNetwork(extra);
-  progress.tick();
 
   // Error correction: the same encoders and examples, HILs without and with it.
   const plain = members
@@ -184,16 +323,15 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
     after: { test: glueAcc, trainErrors: trainErrors(members.slice(0, N)) },
     epochs: recipe.epochs,
   };
-  progress.tick();
 
   // Weighted consensus: HILs fit on the fitting rows, weights from each member's accuracy on the
   // validation rows (which those HILs never saw; the networks did, as in the tutorial).
-  const rows = (emb: Float64Array, r: readonly number[]) => subsetRows(emb, 128, r);
+  const rows = (emb: Float64Array, r: readonly number[]) => pickRows(emb, 128, r);
   const fitY = fitRows.map((r) => trainY[r] as number);
   const valY = valRows.map((r) => trainY[r] as number);
   const wMembers = nets
     .slice(0, N)
-    .map((_, i) => buildMember(rows(trainEmb[i] as Float64Array, fitRows), 128, fitY, recipe, o.seed + i));
+    .map((_, i) => buildMember(rows(trainEmb[i] as Float64Array, fitRows), 128, fitY, recipe, base + i));
   const wGlue = glueOf(wMembers);
   const equal = wGlue.accuracy(inputs(N), testY);
   const weights = wGlue.fitWeights(
@@ -204,7 +342,6 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
     valY,
   );
   const weighted = { weights, equal, weighted: wGlue.accuracy(inputs(N), testY) };
-  progress.tick();
 
   // A class learnt online: one digit left out of the first fit, then added with partialFit.
   const h = o.holdOut;
@@ -216,7 +353,7 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
       128,
       known.map((r) => trainY[r] as number),
       recipe,
-      o.seed + i,
+      base + i,
     ),
   );
   const hGlue = glueOf(hMembers);
@@ -233,38 +370,60 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
       heldRows.map(() => h),
     );
   }
-  const newClass = { digit: h, before, after: score(hGlue) };
-  progress.tick();
+  const after = score(hGlue);
+  // The new class's counters are plain sums while the others were corrected, so its cosine is
+  // higher for every query. A correction pass over the new examples plus a small replay of old
+  // ones puts it back in proportion.
+  const replay = known.filter((_, j) => j % 10 === 0);
+  const pass = [...replay, ...heldRows];
+  for (let i = 0; i < N; i++) {
+    const m = hMembers[i] as BuiltMember;
+    m.hil.refine(
+      m.encoder.encodeBatch(rows(trainEmb[i] as Float64Array, pass)),
+      pass.map((r) => trainY[r] as number),
+      { epochs: recipe.epochs, margin: recipe.margin },
+    );
+  }
+  const newClass = { digit: h, before, after, replayed: replay.length, afterReplay: score(hGlue) };
 
   // A network removed at run time.
   const gone = names[0] as string;
   glue.removeNetwork(gone);
   const rest = Object.fromEntries(names.slice(1, N).map((n, i) => [n, testEmb[i + 1]]));
   const removeNetwork = { name: gone, before: glueAcc, after: glue.accuracy(rest, testY) };
-  progress.tick();
 
-  const info = backendInfo();
-  const baselines = { ...ensembles(N), bestNetwork: Math.max(...networks.map((n) => n.mlp)) };
-  progress.tick();
-  return {
-    config: { ...o, recipe, tutorial: { bins: 100, levels: 'random', tie: 'ones' } },
-    machine: {
-      cpu: cpus()[0]?.model.trim() ?? 'unknown',
-      cores: cpus().length,
-      backend: info.backend,
-      isa: info.isa,
-      node: process.versions.node,
-      date: new Date().toISOString().slice(0, 10),
-    },
-    data: { train: train.n, test: test.n, fit: fitRows.length, validation: valRows.length },
-    networks,
-    baselines,
-    tutorial,
-    glue: glueAcc,
-    curve,
-    advanced: { addNetwork, newClass, weighted, removeNetwork, errorCorrection },
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return { run, advanced: { addNetwork, newClass, weighted, removeNetwork, errorCorrection } };
+}
+
+/** Sizes of the fitting and validation parts of the training rows (see carveValidation). */
+function countValidation(train: Digits): { fit: number; validation: number } {
+  const { fitRows, valRows } = carveValidation(train);
+  return { fit: fitRows.length, validation: valRows.length };
+}
+
+/** Mean and (population) standard deviation. */
+function meanStd(v: readonly number[]): Stat {
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  return { mean, std: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length) };
+}
+
+/** Test accuracy of 1-NN by squared Euclidean distance on the raw pixels (ties: first training row). */
+function nearestPixels({ train, test }: Data): number {
+  let ok = 0;
+  for (let q = 0; q < test.n; q++) {
+    let best = Number.POSITIVE_INFINITY;
+    let label = -1;
+    for (let r = 0; r < train.n; r++) {
+      let d = 0;
+      for (let f = 0; f < 64; f++) d += ((test.x[q * 64 + f] as number) - (train.x[r * 64 + f] as number)) ** 2;
+      if (d < best) {
+        best = d;
+        label = train.y[r] as number;
+      }
+    }
+    if (label === test.y[q]) ok++;
+  }
+  return ok / test.n;
 }
 
 /** Every 5th training row of each class for validation (deterministic, stratified). */
@@ -279,14 +438,6 @@ function carveValidation(train: Digits): { fitRows: number[]; valRows: number[] 
     (k % 5 === 4 ? valRows : fitRows).push(i);
   }
   return { fitRows, valRows };
-}
-
-function subsetRows(x: Float64Array, features: number, rows: readonly number[]): Float64Array {
-  const out = new Float64Array(rows.length * features);
-  rows.forEach((r, i) => {
-    out.set(x.subarray(r * features, (r + 1) * features), i * features);
-  });
-  return out;
 }
 
 function argmaxRows(p: Float64Array, n: number, c: number): number[] {

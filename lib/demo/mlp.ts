@@ -5,6 +5,8 @@
  * hdglue glues. Deterministic for a given seed.
  */
 
+import { mulberry32 } from '../rng.js';
+
 /** Training options. */
 export interface MLPOptions {
   hidden?: number;
@@ -26,17 +28,6 @@ export interface MLPWeights {
   b2: Float64Array;
 }
 
-// mulberry32: a small seeded generator for the weights and the shuffles.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A trained network: inputs -> tanh hidden layer -> softmax over classes. */
 export class MLP {
   readonly inputs: number;
@@ -51,7 +42,7 @@ export class MLP {
     this.inputs = inputs;
     this.hidden = hidden;
     this.classes = classes;
-    const next = rng(seed);
+    const next = mulberry32(seed);
     // Glorot-uniform initialization, as scikit-learn uses for tanh.
     const b1 = Math.sqrt(6 / (inputs + hidden));
     const b2 = Math.sqrt(6 / (hidden + classes));
@@ -94,11 +85,14 @@ export class MLP {
     const alpha = options.alpha ?? 1e-4;
     const seed = options.seed ?? 0;
     const net = new MLP(inputs, hidden, classes, seed);
-    const next = rng(seed ^ 0x5bd1e995);
+    const next = mulberry32(seed ^ 0x5bd1e995);
     const params = [net.w1, net.b1, net.w2, net.b2];
     const m = params.map((p) => new Float64Array(p.length));
     const v = params.map((p) => new Float64Array(p.length));
     const grads = params.map((p) => new Float64Array(p.length));
+    // The gradient arrays as locals: V8 keeps the hot loops below on typed-array fast paths.
+    const [g0, g1, g2, g3] = grads as [Float64Array, Float64Array, Float64Array, Float64Array];
+    const w2 = net.w2;
     const h = new Float64Array(batch * hidden);
     const out = new Float64Array(batch * classes);
     const dh = new Float64Array(hidden);
@@ -122,13 +116,12 @@ export class MLP {
           for (let c = 0; c < classes; c++) {
             const d = ((out[b * classes + c] as number) - (c === yr ? 1 : 0)) / rows;
             out[b * classes + c] = d;
-            grads[3]![c] += d;
-            for (let k = 0; k < hidden; k++) grads[2]![k * classes + c] += (h[b * hidden + k] as number) * d;
+            g3[c] += d;
+            for (let k = 0; k < hidden; k++) g2[k * classes + c] += (h[b * hidden + k] as number) * d;
           }
           for (let k = 0; k < hidden; k++) {
             let s = 0;
-            for (let c = 0; c < classes; c++)
-              s += (net.w2[k * classes + c] as number) * (out[b * classes + c] as number);
+            for (let c = 0; c < classes; c++) s += (w2[k * classes + c] as number) * (out[b * classes + c] as number);
             const hk = h[b * hidden + k] as number;
             dh[k] = s * (1 - hk * hk);
           }
@@ -136,9 +129,9 @@ export class MLP {
             const xf = x[r * inputs + f] as number;
             if (xf === 0) continue;
             const base = f * hidden;
-            for (let k = 0; k < hidden; k++) grads[0]![base + k] += xf * (dh[k] as number);
+            for (let k = 0; k < hidden; k++) g0[base + k] += xf * (dh[k] as number);
           }
-          for (let k = 0; k < hidden; k++) grads[1]![k] += dh[k] as number;
+          for (let k = 0; k < hidden; k++) g1[k] += dh[k] as number;
         }
         // L2 penalty on the weights (not the biases), then an Adam step.
         for (const wi of [0, 2]) {

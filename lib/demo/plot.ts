@@ -30,18 +30,18 @@ export async function writePlot(r: DemoResult, file: string): Promise<void> {
 export async function renderSvg(r: DemoResult): Promise<string> {
   const vl = (await load('vega-lite')) as typeof import('vega-lite');
   const vega = (await load('vega')) as typeof import('vega');
-  const series: [string, keyof DemoResult['curve'][number]][] = [
+  const series: [string, 'glue' | 'majority' | 'meanProbability'][] = [
     ['HD-Glue (default)', 'glue'],
     ['majority vote of the MLPs', 'majority'],
     ['mean probability of the MLPs', 'meanProbability'],
   ];
-  const values = r.curve.flatMap((c) =>
-    series.map(([name, key]) => ({ networks: c.networks, accuracy: 100 * (c[key] as number), series: name })),
+  const values = r.summary.curve.flatMap((c) =>
+    series.map(([name, key]) => ({ networks: c.networks, accuracy: 100 * c[key].mean, series: name })),
   );
   const all = values.map((v) => v.accuracy);
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `digits test accuracy vs number of networks (seed ${r.config.seed}, D = ${r.config.recipe.dim})`,
+    title: `digits test accuracy vs number of networks (mean of ${r.runs.length} seed(s), D = ${r.config.recipe.dim})`,
     width: 520,
     height: 300,
     background: 'white',

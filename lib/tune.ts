@@ -1,0 +1,178 @@
+/**
+ * Honest selection of a glue's settings: K-fold cross-validation on the training rows only.
+ * Every candidate {@link Recipe} is fitted on K-1 folds (encoder ranges included) and scored on
+ * the held-out fold by the z-scored vote of all members; the recipe with the best mean fold
+ * accuracy wins (ties: the cheaper one, i.e. earlier in the grid order). The test split never
+ * takes part, so its score stays an unbiased estimate.
+ *
+ * Caveat the caller should state: the members' embeddings come from networks that were usually
+ * trained on all these rows, so CV accuracies are optimistic for the networks; they still rank
+ * the symbolic layer's settings fairly against each other.
+ */
+import { pickRows } from './embeddings.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
+import { HDGlue } from './glue.js';
+import type { Label, Readout } from './hil.js';
+import { buildMember, DEFAULT_RECIPE, type Recipe } from './recipe.js';
+import { mulberry32 } from './rng.js';
+import { checkCount, checkOptions, describe } from './validate.js';
+
+/** One member's training embeddings for {@link tune}. */
+export interface TuneMember {
+  name: string;
+  /** Row-major, `labels.length` rows of `features` values. */
+  x: Float32Array | Float64Array;
+  features: number;
+}
+
+/** The values {@link tune} tries; every combination is a candidate (`'nearest'` ignores margin and epochs). */
+export interface TuneGrid {
+  dim: number[];
+  bins: number[];
+  margin: number[];
+  epochs: number[];
+  readout: Readout[];
+}
+
+/** The default grid of {@link tune}: 20 candidates. */
+export const DEFAULT_GRID: Readonly<TuneGrid> = Object.freeze({
+  dim: [5000, 10000],
+  bins: [16, 32],
+  margin: [0.05, 0.1],
+  epochs: [20, 40],
+  readout: ['prototype', 'nearest'] as Readout[],
+});
+
+/** Options of {@link tune}. */
+export interface TuneOptions {
+  /** Number of folds (2 to 20); default 5. */
+  folds?: number;
+  /** Seed of the fold assignment and of the members' codebooks; default 0. */
+  seed?: number;
+  /** Values to try (missing keys: {@link DEFAULT_GRID}'s). */
+  grid?: Partial<TuneGrid>;
+  /** Settings not searched over (levels, range); default {@link DEFAULT_RECIPE}'s. */
+  base?: Partial<Recipe>;
+  /** Called after each candidate with the number done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One candidate's cross-validation result. */
+export interface TuneScore {
+  recipe: Recipe;
+  /** Mean accuracy over the folds. */
+  mean: number;
+  /** Standard deviation over the folds. */
+  std: number;
+  /** Accuracy on each held-out fold. */
+  folds: number[];
+}
+
+/** What {@link tune} chose and why; JSON-serializable (it is stored in model files). */
+export interface TuneResult {
+  recipe: Recipe;
+  /** The winner's mean CV accuracy. */
+  cv: number;
+  folds: number;
+  seed: number;
+  rows: number;
+  /** Every candidate, best first. */
+  scores: TuneScore[];
+}
+
+/** Choose a recipe for these members by K-fold cross-validation on their training rows. */
+export function tune(members: readonly TuneMember[], labels: readonly Label[], options?: TuneOptions): TuneResult {
+  const o = checkOptions(options);
+  if (!Array.isArray(members) || members.length === 0)
+    throw typeError(`members must be a non-empty array, got ${describe(members)}`);
+  const k = checkCount(o.folds ?? 5, 'folds', 20);
+  if (k < 2) throw rangeError(ErrorCode.OUT_OF_RANGE, 'folds must be at least 2');
+  const seed = checkCount(o.seed ?? 0, 'seed', 2 ** 31 - 1);
+  const n = labels.length;
+  for (const m of members) {
+    if (m.x.length !== n * m.features) {
+      throw rangeError(
+        ErrorCode.SHAPE,
+        `member ${JSON.stringify(m.name)}: ${m.x.length} values is not ${n} rows of ${m.features}`,
+      );
+    }
+  }
+  const grid = { ...DEFAULT_GRID, ...(o.grid ?? {}) };
+  const candidates = expand(grid, { ...DEFAULT_RECIPE, ...(o.base ?? {}) });
+  const fold = assignFolds(labels, k, seed);
+  for (let f = 0; f < k; f++) {
+    if (!fold.includes(f)) throw new HdglueError(ErrorCode.SHAPE, `${n} rows cannot fill ${k} folds`);
+  }
+  const results: TuneScore[] = candidates.map((recipe) => ({ recipe, mean: 0, std: 0, folds: [] }));
+  let done = 0;
+  for (const r of results) {
+    for (let f = 0; f < k; f++) {
+      const fitRows: number[] = [];
+      const valRows: number[] = [];
+      for (let i = 0; i < n; i++) (fold[i] === f ? valRows : fitRows).push(i);
+      const yFit = fitRows.map((i) => labels[i] as Label);
+      const glue = new HDGlue();
+      members.forEach((m, j) => {
+        const b = buildMember(pickRows(m.x, m.features, fitRows), m.features, yFit, r.recipe, seed + j);
+        glue.addNetwork(m.name, { encoder: b.encoder, hil: b.hil });
+      });
+      const inputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, valRows)]));
+      r.folds.push(
+        glue.accuracy(
+          inputs,
+          valRows.map((i) => labels[i] as Label),
+        ),
+      );
+    }
+    r.mean = r.folds.reduce((a, b) => a + b, 0) / k;
+    r.std = Math.sqrt(r.folds.reduce((a, b) => a + (b - r.mean) ** 2, 0) / k);
+    o.onProgress?.(++done, results.length);
+  }
+  // Stable sort: among equal means the earlier (cheaper) candidate stays first.
+  const scores = results.slice().sort((a, b) => b.mean - a.mean);
+  const best = scores[0] as TuneScore;
+  return { recipe: best.recipe, cv: best.mean, folds: k, seed, rows: n, scores };
+}
+
+// Candidates in cost order: smaller D, fewer bins, nearest before prototype (no training),
+// fewer epochs, smaller margin.
+function expand(g: TuneGrid, base: Recipe): Recipe[] {
+  const out: Recipe[] = [];
+  for (const dim of g.dim)
+    for (const bins of g.bins)
+      for (const readout of [...g.readout].sort((a, b) => Number(a !== 'nearest') - Number(b !== 'nearest'))) {
+        if (readout === 'nearest') {
+          out.push({ ...base, dim, bins, readout, epochs: 0, margin: 0 });
+          continue;
+        }
+        for (const epochs of g.epochs)
+          for (const margin of g.margin) out.push({ ...base, dim, bins, readout, epochs, margin });
+      }
+  if (out.length === 0) throw rangeError(ErrorCode.OUT_OF_RANGE, 'the grid has no candidates');
+  return out;
+}
+
+/** Stratified folds: each class's rows shuffled (seeded) and dealt round-robin. */
+export function assignFolds(labels: readonly Label[], k: number, seed: number): Int32Array {
+  const byClass = new Map<Label, number[]>();
+  labels.forEach((l, i) => {
+    const rows = byClass.get(l);
+    if (rows) rows.push(i);
+    else byClass.set(l, [i]);
+  });
+  const next = mulberry32(seed);
+  const fold = new Int32Array(labels.length);
+  let offset = 0;
+  for (const rows of byClass.values()) {
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [rows[i], rows[j]] = [rows[j] as number, rows[i] as number];
+    }
+    // Continue the deal where the last class stopped, so small classes do not all land in fold 0.
+    rows.forEach((r, i) => {
+      fold[r] = (offset + i) % k;
+    });
+    offset = (offset + rows.length) % k;
+  }
+  return fold;
+}
