@@ -19,7 +19,7 @@ import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 import { HIL, type HILHeader, type Label, type PredictOptions, type RefineOptions } from './hil.js';
 import { HVBatch } from './hv.js';
 import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
-import { bind, bundle, hammingMatrix, randomHV, type TieRule } from './ops.js';
+import { bind, bundle, concat, hammingMatrix, randomHV, type TieRule } from './ops.js';
 import { ProjectionEncoder, type ProjectionEncoderDescription } from './projection.js';
 import type { TuneResult } from './tune.js';
 import { checkOptions, checkSeed, describe } from './validate.js';
@@ -28,7 +28,7 @@ import { checkOptions, checkSeed, describe } from './validate.js';
 export type Encoder = EmbeddingEncoder | ProjectionEncoder;
 
 /** Consensus strategy. */
-export type Strategy = 'vote' | 'tutorial';
+export type Strategy = 'vote' | 'tutorial' | 'concat';
 
 /** Embeddings per member name: a batch (row-major typed array or array of rows) for each present member. */
 export type GlueInputs = Record<string, EmbeddingMatrix>;
@@ -85,6 +85,9 @@ export class HDGlue {
    */
   tuning: TuneResult | undefined;
   #members = new Map<string, Member>();
+  // The 'concat' strategy's one HIL over the members' concatenated hypervectors, in `names`
+  // order; trained by fit() when the glue's strategy is 'concat', dropped when members change.
+  #joint: { names: string[]; hil: HIL } | null = null;
 
   /** @param options - see {@link HDGlueOptions} */
   constructor(options?: HDGlueOptions) {
@@ -148,6 +151,7 @@ export class HDGlue {
       );
     }
     this.#members.set(name, { encoder, hil, weight: checkWeight(member.weight ?? 1) });
+    this.#joint = null;
     return this;
   }
 
@@ -155,6 +159,7 @@ export class HDGlue {
   removeNetwork(name: string): this {
     this.#member(name);
     this.#members.delete(name);
+    this.#joint = null;
     return this;
   }
 
@@ -187,8 +192,30 @@ export class HDGlue {
       if (o.refine && hil.readout === 'prototype') hil.refine(hvs, labels, o.refine);
       trained.set(name, hil);
     }
+    let joint: { names: string[]; hil: HIL } | null = null;
+    if (this.strategy === 'concat') {
+      const names = [...encoded.keys()];
+      const all = concat(names.map((n) => encoded.get(n) as HVBatch));
+      const first = this.#member(names[0] as string).hil;
+      const hil = new HIL({
+        dim: all.dim,
+        seed: this.seed,
+        tie: first.tie,
+        metric: first.metric,
+        readout: first.readout,
+      });
+      hil.fit(all, labels);
+      if (o.refine && hil.readout === 'prototype') hil.refine(all, labels, o.refine);
+      joint = { names, hil };
+    }
     for (const [name, hil] of trained) this.#member(name).hil = hil;
+    this.#joint = joint;
     return this;
+  }
+
+  /** The 'concat' strategy's layer over the concatenated hypervectors, once {@link fit} trained it. */
+  get joint(): Readonly<{ names: string[]; hil: HIL }> | null {
+    return this.#joint;
   }
 
   /** Set each present member's weight to its accuracy on held-out examples (labels known). */
@@ -241,10 +268,10 @@ export class HDGlue {
   explain(input: Record<string, Embedding>): Explanation {
     if (input === null || typeof input !== 'object')
       throw typeError(`input must map member names to embeddings, got ${describe(input)}`);
-    if (this.strategy === 'tutorial') {
+    if (this.strategy !== 'vote') {
       throw rangeError(
         ErrorCode.OUT_OF_RANGE,
-        "explain() shows the vote strategy's per-member scores; this glue predicts with 'tutorial'",
+        `explain() shows the vote strategy's per-member scores; this glue predicts with '${this.strategy}'`,
       );
     }
     const batch: GlueInputs = {};
@@ -302,6 +329,8 @@ export class HDGlue {
   /** Write the glue (members, encoders, weights, HIL counters) to a model file, atomically. */
   save(path: string): void {
     const members = [...this.#members].map(([name, m]) => ({ name, m, model: m.hil.toModel() }));
+    // The concat layer, if trained, is one more section after the members'.
+    const joint = this.#joint ? { names: this.#joint.names, model: this.#joint.hil.toModel() } : null;
     const header = {
       kind: 'hdglue.HDGlue',
       strategy: this.strategy,
@@ -314,14 +343,11 @@ export class HDGlue {
         encoder: m.encoder.toJSON(),
         hil: model.header,
       })),
+      ...(joint ? { joint: { names: joint.names, hil: joint.model.header } } : {}),
     };
-    writeFileAtomic(
-      path,
-      encodeModel(
-        header,
-        members.map((x) => x.model.section),
-      ),
-    );
+    const sections = members.map((x) => x.model.section);
+    if (joint) sections.push(joint.model.section);
+    writeFileAtomic(path, encodeModel(header, sections));
   }
 
   /**
@@ -338,10 +364,13 @@ export class HDGlue {
       seed?: string;
       tie?: TieRule;
       members?: { name: string; weight: number; encoder: { kind?: string }; hil: HILHeader }[];
+      joint?: { names?: unknown; hil?: HILHeader };
     };
     const bad = (why: string) => new HdglueError(ErrorCode.MODEL_FILE, `not a valid hdglue glue file: ${why}`);
     if (h === null || typeof h !== 'object' || h.kind !== 'hdglue.HDGlue') throw bad(`kind ${String(h?.kind)}`);
-    if (!Array.isArray(h.members) || h.members.length !== f.sections.length) throw bad('members and sections differ');
+    const hasJoint = h.joint !== undefined;
+    if (!Array.isArray(h.members) || h.members.length + (hasJoint ? 1 : 0) !== f.sections.length)
+      throw bad('members and sections differ');
     if (typeof h.seed !== 'string' || !/^[0-9]+$/.test(h.seed)) throw bad('seed is not a decimal string');
     let glue: HDGlue;
     try {
@@ -378,6 +407,22 @@ export class HDGlue {
         throw bad(`member ${i}: ${(e as Error).message}`);
       }
     });
+    if (hasJoint) {
+      const j = h.joint as { names?: unknown; hil?: HILHeader } | null;
+      const names = j?.names;
+      const members = glue.networks();
+      if (
+        !Array.isArray(names) ||
+        names.length !== members.length ||
+        new Set(names).size !== names.length ||
+        !names.every((n) => members.includes(n))
+      )
+        throw bad('the concat layer does not name the members');
+      const hil = HIL.fromModel(j?.hil as HILHeader, f.sections[h.members.length] as Uint8Array);
+      const dim = names.reduce((a: number, n: string) => a + glue.member(n).encoder.dim, 0);
+      if (hil.dim !== dim) throw bad(`the concat layer has dim ${hil.dim}, the members' dims sum to ${dim}`);
+      glue.#joint = { names: names as string[], hil };
+    }
     if (h.tuning !== undefined) {
       const t = h.tuning as Partial<TuneResult> | null;
       if (t === null || typeof t !== 'object' || typeof t.cv !== 'number' || !Array.isArray(t.scores))
@@ -450,7 +495,29 @@ export class HDGlue {
 
   #decide(encoded: Map<string, HVBatch>, o: { strategy?: Strategy } & PredictOptions): Label[] {
     const strategy = checkStrategy(o.strategy ?? this.strategy);
+    if (strategy === 'concat') return this.#concat(encoded, o);
     return strategy === 'tutorial' ? this.#tutorial(encoded) : this.#vote(encoded, o);
+  }
+
+  #concat(encoded: Map<string, HVBatch>, o: PredictOptions): Label[] {
+    const j = this.#joint;
+    if (!j) {
+      throw new HdglueError(
+        ErrorCode.NO_INPUT,
+        "the 'concat' strategy needs fit() on a glue created with strategy 'concat' (members changed since, or never fit)",
+      );
+    }
+    const missing = j.names.filter((n) => !encoded.has(n));
+    if (missing.length) {
+      throw new HdglueError(
+        ErrorCode.NO_INPUT,
+        `the 'concat' strategy needs every member's input; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
+      );
+    }
+    return j.hil.predict(
+      concat(j.names.map((n) => encoded.get(n) as HVBatch)),
+      o.metric === undefined ? {} : { metric: o.metric },
+    );
   }
 
   #vote(encoded: Map<string, HVBatch>, o: PredictOptions): Label[] {
@@ -522,8 +589,8 @@ export class HDGlue {
 }
 
 function checkStrategy(s: unknown): Strategy {
-  if (s === 'vote' || s === 'tutorial') return s;
-  throw rangeError(ErrorCode.OUT_OF_RANGE, `strategy must be 'vote' or 'tutorial', got ${String(s)}`);
+  if (s === 'vote' || s === 'tutorial' || s === 'concat') return s;
+  throw rangeError(ErrorCode.OUT_OF_RANGE, `strategy must be 'vote', 'tutorial' or 'concat', got ${String(s)}`);
 }
 
 function checkWeight(w: unknown): number {

@@ -52,6 +52,7 @@ export {
   bind,
   bundle,
   bundleAsync,
+  concat,
   hamming,
   hammingMany,
   hammingManyAsync,

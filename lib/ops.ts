@@ -143,6 +143,45 @@ export function bind(a: Hypervector | HVBatch, b: Hypervector | HVBatch): Hyperv
 }
 
 /**
+ * The rows of several batches side by side: row r of the result holds row r of `batches[0]`
+ * in its first `batches[0].dim` bits, then row r of `batches[1]`, and so on (dimension: the sum).
+ * Every batch must have the same row count; the result is exact bit for bit.
+ */
+export function concat(batches: readonly HVBatch[]): HVBatch {
+  if (!Array.isArray(batches) || batches.length === 0)
+    throw typeError(`batches must be a non-empty array, got ${describe(batches)}`);
+  batches.forEach((b, i) => {
+    checkBatch(b, `batches[${i}]`);
+  });
+  const n = (batches[0] as HVBatch).count;
+  if (batches.some((b) => b.count !== n)) {
+    throw rangeError(ErrorCode.SHAPE, `batches have different row counts: ${batches.map((b) => b.count).join(', ')}`);
+  }
+  const dim = checkDim(batches.reduce((a, b) => a + b.dim, 0));
+  const out = new HVBatch(dim, n);
+  const stride = 2 * wordsOf(dim);
+  for (let r = 0; r < n; r++) {
+    const row = out.data.subarray(r * stride, (r + 1) * stride);
+    let off = 0;
+    for (const b of batches) {
+      const s = 2 * wordsOf(b.dim);
+      const src = b.data.subarray(r * s, (r + 1) * s);
+      const used = Math.ceil(b.dim / 32); // 32-bit words holding bits; the rest is padding (zero)
+      const shift = off & 31;
+      let at = off >>> 5;
+      for (let t = 0; t < used; t++, at++) {
+        const w = src[t] as number;
+        row[at] = ((row[at] as number) | (w << shift)) >>> 0;
+        // Bits pushed past this word; never past the row, since they exist only below dim.
+        if (shift !== 0 && at + 1 < stride) row[at + 1] = ((row[at + 1] as number) | (w >>> (32 - shift))) >>> 0;
+      }
+      off += b.dim;
+    }
+  }
+  return out;
+}
+
+/**
  * Cyclic rotation by `k` bits within the dimension (bit i moves to (i + k) mod dim); negative
  * `k` rotates the other way. Applies to each row of a batch.
  */

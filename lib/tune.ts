@@ -32,6 +32,8 @@ export interface TuneGrid {
   margin: number[];
   epochs: number[];
   readout: Readout[];
+  /** Consensus of the members: `'vote'` (z-scored per member) and/or `'concat'` (one HIL over all members' bits). */
+  consensus: ('vote' | 'concat')[];
 }
 
 /** The default grid of {@link tune}: 20 candidates. */
@@ -41,6 +43,7 @@ export const DEFAULT_GRID: Readonly<TuneGrid> = Object.freeze({
   margin: [0.05, 0.1],
   epochs: [20, 40],
   readout: ['prototype', 'nearest'] as Readout[],
+  consensus: ['vote'] as ('vote' | 'concat')[],
 });
 
 /** Options of {@link tune}. */
@@ -60,6 +63,7 @@ export interface TuneOptions {
 /** One candidate's cross-validation result. */
 export interface TuneScore {
   recipe: Recipe;
+  consensus: 'vote' | 'concat';
   /** Mean accuracy over the folds. */
   mean: number;
   /** Standard deviation over the folds. */
@@ -71,6 +75,7 @@ export interface TuneScore {
 /** What {@link tune} chose and why; JSON-serializable (it is stored in model files). */
 export interface TuneResult {
   recipe: Recipe;
+  consensus: 'vote' | 'concat';
   /** The winner's mean CV accuracy. */
   cv: number;
   folds: number;
@@ -103,7 +108,9 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
   for (let f = 0; f < k; f++) {
     if (!fold.includes(f)) throw new HdglueError(ErrorCode.SHAPE, `${n} rows cannot fill ${k} folds`);
   }
-  const results: TuneScore[] = candidates.map((recipe) => ({ recipe, mean: 0, std: 0, folds: [] }));
+  const results: TuneScore[] = grid.consensus.flatMap((consensus) =>
+    candidates.map((recipe) => ({ recipe, consensus, mean: 0, std: 0, folds: [] as number[] })),
+  );
   let done = 0;
   for (const r of results) {
     for (let f = 0; f < k; f++) {
@@ -111,11 +118,25 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
       const valRows: number[] = [];
       for (let i = 0; i < n; i++) (fold[i] === f ? valRows : fitRows).push(i);
       const yFit = fitRows.map((i) => labels[i] as Label);
-      const glue = new HDGlue();
+      const glue = new HDGlue({ strategy: r.consensus });
+      const built = members.map((m, j) =>
+        buildMember(pickRows(m.x, m.features, fitRows), m.features, yFit, r.recipe, seed + j),
+      );
       members.forEach((m, j) => {
-        const b = buildMember(pickRows(m.x, m.features, fitRows), m.features, yFit, r.recipe, seed + j);
-        glue.addNetwork(m.name, { encoder: b.encoder, hil: b.hil });
+        glue.addNetwork(m.name, {
+          encoder: (built[j] as (typeof built)[number]).encoder,
+          hil: (built[j] as (typeof built)[number]).hil,
+        });
       });
+      if (r.consensus === 'concat') {
+        // The joint layer is trained by the glue's fit over the same encoders and rows.
+        const fitInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, fitRows)]));
+        glue.fit(
+          fitInputs,
+          yFit,
+          r.recipe.epochs > 0 ? { refine: { epochs: r.recipe.epochs, margin: r.recipe.margin } } : {},
+        );
+      }
       const inputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, valRows)]));
       r.folds.push(
         glue.accuracy(
@@ -131,7 +152,7 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
   // Stable sort: among equal means the earlier (cheaper) candidate stays first.
   const scores = results.slice().sort((a, b) => b.mean - a.mean);
   const best = scores[0] as TuneScore;
-  return { recipe: best.recipe, cv: best.mean, folds: k, seed, rows: n, scores };
+  return { recipe: best.recipe, consensus: best.consensus, cv: best.mean, folds: k, seed, rows: n, scores };
 }
 
 // Candidates in cost order: smaller D, fewer bins, nearest before prototype (no training),

@@ -42,10 +42,11 @@ export function fitCommand(f: FitFlags, out: Out): void {
   if (!f.out) throw new UsageError('fit needs --out MODEL.hdg');
   let recipe = recipeOf(f);
   const folds = f.cv === undefined ? 0 : intFlag(f.cv, '--cv', 5, 2, 20);
-  const consensus = (f.consensus ?? 'vote') as Strategy;
-  if (consensus !== 'vote' && consensus !== 'tutorial') {
-    throw new UsageError(`--consensus must be vote or tutorial, got ${JSON.stringify(f.consensus)}`);
+  let consensus = (f.consensus ?? 'vote') as Strategy;
+  if (consensus !== 'vote' && consensus !== 'tutorial' && consensus !== 'concat') {
+    throw new UsageError(`--consensus must be vote, concat or tutorial, got ${JSON.stringify(f.consensus)}`);
   }
+  if (folds && consensus === 'tutorial') throw new UsageError('--cv tunes the vote or concat consensus, not tutorial');
   const seed = intFlag(f.seed, '--seed', 0, 0, 2 ** 31 - 1);
   const fraction = f.validation === undefined ? 0 : numberFlag(f.validation, '--validation', 0, 0, 0.9);
   const members = readMembers(f.member ?? []);
@@ -65,6 +66,7 @@ export function fitCommand(f: FitFlags, out: Out): void {
     if (f.margin !== undefined) grid.margin = [recipe.margin];
     if (f.epochs !== undefined) grid.epochs = [recipe.epochs];
     if (f.readout !== undefined) grid.readout = [recipe.readout];
+    grid.consensus = f.consensus === undefined ? ['vote', 'concat'] : [consensus as 'vote' | 'concat'];
     const bar = out.tty
       ? (done: number, total: number) => out.err(`cross-validation: ${done}/${total} settings`)
       : undefined;
@@ -74,6 +76,7 @@ export function fitCommand(f: FitFlags, out: Out): void {
       { folds, seed, grid, base: { levels: recipe.levels, range: recipe.range }, ...(bar ? { onProgress: bar } : {}) },
     );
     recipe = tuning.recipe;
+    consensus = tuning.consensus;
   }
   const glue = new HDGlue({ strategy: consensus, seed });
   glue.tuning = tuning;
@@ -94,6 +97,16 @@ export function fitCommand(f: FitFlags, out: Out): void {
       epochs: built.epochs.length,
     };
   });
+  if (consensus === 'concat') {
+    // The joint layer over all members' bits is trained by the glue's own fit.
+    const fitInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, fitRows)]));
+    const refine = recipe.epochs > 0 ? { refine: { epochs: recipe.epochs, margin: recipe.margin } } : {};
+    glue.fit(
+      fitInputs,
+      fitRows.map((r) => labels[r] as Label),
+      refine,
+    );
+  }
   const valInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, valRows)]));
   const validationAccuracy = valRows.length
     ? glue.accuracy(
