@@ -142,7 +142,8 @@ describe('hdglue fit / eval / predict / info', () => {
     );
     expect(fit.code).toBe(0);
     const fr = JSON.parse(fit.stdout);
-    expect(fr.cv).toMatchObject({ folds: 3, candidates: 10 });
+    expect(fr.cv).toMatchObject({ folds: 3, candidates: 20 }); // 10 recipes x (vote, concat)
+    expect(['vote', 'concat']).toContain(fr.consensus);
     expect(fr.recipe.dim).toBe(512); // pinned by the flag, the rest searched
     const info = JSON.parse(run('info', 'cv.hdg', '--json').stdout);
     expect(info.tuning.folds).toBe(3);
