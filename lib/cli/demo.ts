@@ -1,7 +1,8 @@
 /**
  * `hdglue demo`: the tutorial end to end on the shipped digits set (see lib/demo/experiment.ts),
  * printed as one table, or as JSON with `--json`; `--plot FILE.svg|.png` draws accuracy vs
- * number of networks. Progress bars go to stderr, and only when it is a terminal.
+ * number of networks; `--onnx` runs the networks from exported ONNX files with onnxruntime-node
+ * (`--onnx-dir DIR` keeps the files). Progress bars go to stderr, and only when it is a terminal.
  */
 import cliProgress from 'cli-progress';
 import { type DemoProgress, runDemo } from '../demo/experiment.js';
@@ -20,6 +21,8 @@ export interface DemoFlags {
   epochs?: string;
   json?: boolean;
   plot?: string;
+  onnx?: boolean;
+  'onnx-dir'?: string;
 }
 
 /** Run `hdglue demo`. */
@@ -36,6 +39,8 @@ export async function demoCommand(f: DemoFlags, out: Out): Promise<void> {
     seed: intFlag(f.seed, '--seed', 0, 0, 2 ** 31 - 1),
     epochs: intFlag(f.epochs, '--epochs', 100, 1, 1000),
     levels,
+    // --onnx-dir implies --onnx and keeps the exported files there.
+    onnx: f['onnx-dir'] ?? f.onnx === true,
   };
   const bars = !f.json && out.tty ? progressBars() : undefined;
   let result: Awaited<ReturnType<typeof runDemo>>;

@@ -11,12 +11,14 @@ import type { Label } from '../hil.js';
 import { LEVEL_KINDS, type LevelKind } from '../levels.js';
 import { buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
 import { UsageError } from './errors.js';
-import { checkRows, type MemberInput, readLabels, readMembers } from './inputs.js';
+import { checkRows, type MemberInput, readLabels } from './inputs.js';
+import { readAllMembers } from './members.js';
 import { intFlag, numberFlag, type Out } from './util.js';
 
 /** Flags of `hdglue fit` (strings as parsed). */
 export interface FitFlags {
   member?: string[];
+  input?: string[];
   labels?: string;
   out?: string;
   dim?: string;
@@ -32,7 +34,7 @@ export interface FitFlags {
 }
 
 /** Run `hdglue fit`. */
-export function fitCommand(f: FitFlags, out: Out): void {
+export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
   if (!f.labels) throw new UsageError('fit needs --labels LABELS.npy');
   if (!f.out) throw new UsageError('fit needs --out MODEL.hdg');
   const recipe = recipeOf(f);
@@ -42,7 +44,7 @@ export function fitCommand(f: FitFlags, out: Out): void {
   }
   const seed = intFlag(f.seed, '--seed', 0, 0, 2 ** 31 - 1);
   const fraction = f.validation === undefined ? 0 : numberFlag(f.validation, '--validation', 0, 0, 0.9);
-  const members = readMembers(f.member ?? []);
+  const members = await readAllMembers(f.member ?? [], f.input ?? []);
   const labels = readLabels(f.labels);
   const n = checkRows(members, { path: f.labels, values: labels });
   const { fitRows, valRows } = stratifiedSplit(labels, fraction, seed);

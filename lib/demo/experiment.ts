@@ -19,6 +19,7 @@ import { backendInfo } from '../index.js';
 import type { LevelKind } from '../levels.js';
 import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
 import { type Digits, loadDigits, loadSplit, subset } from './digits.js';
+import { networkOutputs } from './outputs.js';
 import { trainNetworks } from './train.js';
 
 /** Options of {@link runDemo}. */
@@ -35,6 +36,12 @@ export interface DemoOptions {
   epochs?: number;
   /** The digit held out of the first fit and then learnt online; default 9. */
   holdOut?: number;
+  /**
+   * Run the networks from ONNX files with onnxruntime-node instead of in JavaScript: `true`
+   * exports them to a temporary directory, a string is a directory to export to and keep.
+   * Default `false`.
+   */
+  onnx?: boolean | string;
 }
 
 /** Progress callbacks (the CLI draws bars with them). */
@@ -89,6 +96,7 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
     levels: options.levels ?? DEFAULT_RECIPE.levels,
     epochs: options.epochs ?? 100,
     holdOut: options.holdOut ?? 9,
+    onnx: options.onnx ?? false,
   };
   const recipe: Recipe = { ...DEFAULT_RECIPE, dim: o.dim, levels: o.levels };
   const N = o.networks;
@@ -105,9 +113,7 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
   const seeds = Array.from({ length: N + 1 }, (_, i) => o.seed + i);
   const nets = await trainNetworks(train.x, train.y, train.n, 10, seeds, { epochs: o.epochs }, () => progress.tick());
   const names = nets.map((_, i) => `mlp${i}`);
-  const trainEmb = nets.map((net) => net.embed(train.x, train.n));
-  const testEmb = nets.map((net) => net.embed(test.x, test.n));
-  const probs = nets.map((net) => net.probabilities(test.x, test.n));
+  const { trainEmb, testEmb, probs } = await networkOutputs(nets, names, train, test, o.onnx);
 
   progress.phase('encoding, HILs, error correction', N + 1);
   const members: BuiltMember[] = nets.map((_, i) => {

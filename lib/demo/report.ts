@@ -20,6 +20,9 @@ export function formatTable(r: DemoResult): string {
   lines.push(
     `glue: D = ${rc.dim}, ${rc.bins} ${rc.range} bins, '${rc.levels}' levels, ${rc.epochs} correction epochs at margin ${rc.margin}, z-scored vote`,
   );
+  if (r.config.onnx !== false) {
+    lines.push('networks: exported to ONNX and run by onnxruntime-node (float32), embeddings read at output "hidden"');
+  }
   lines.push('');
   lines.push('  test accuracy');
   for (const n of r.networks) lines.push(row(`${n.name}: the MLP / its HIL alone`, `${pct(n.mlp)} / ${pct(n.hil)}`));
