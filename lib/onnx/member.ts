@@ -122,7 +122,10 @@ export class OnnxMember {
       const copy = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       reply = await call({ op: 'load', session, bytes: copy, ...(o.threads ? { threads: o.threads } : {}) });
     } catch (e) {
-      if ((e as { code?: unknown }).code === ErrorCode.ONNX_RUNTIME_MISSING) throw e;
+      const code = (e as { code?: unknown }).code;
+      if (code === ErrorCode.ONNX_RUNTIME_MISSING) throw e;
+      if (code === ErrorCode.ONNX_RUN)
+        throw new HdglueError(ErrorCode.ONNX_RUN, `${label}: ${firstLine(e)}`, { cause: e });
       throw new HdglueError(
         ErrorCode.ONNX_MODEL,
         `${label}: onnxruntime cannot load this file as an ONNX model (corrupt, truncated or not ONNX): ${firstLine(e)}`,

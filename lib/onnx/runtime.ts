@@ -50,7 +50,10 @@ function workerUrl(): URL {
 
 function start(): Worker {
   if (worker) return worker;
-  const w = new Worker(workerUrl());
+  // A worker inherits the process's flags, and --input-type (as in `node --input-type=module -e`)
+  // stops a worker from starting from a file.
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const w = new Worker(workerUrl(), { execArgv });
   w.unref();
   w.on('message', (reply: Reply) => {
     const p = pending.get(reply.id);
@@ -60,7 +63,12 @@ function start(): Worker {
     if (reply.ok) p.resolve(reply);
     else p.reject(reply.runtime ? missing(reply.message) : new Error(reply.message));
   });
-  const fail = (e: unknown) => {
+  const fail = (cause: unknown) => {
+    const e = new HdglueError(
+      ErrorCode.ONNX_RUN,
+      `the ONNX worker thread stopped: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
     if (worker === w) {
       worker = undefined;
       open = 0;
@@ -84,8 +92,9 @@ export function newSession(): number {
 
 /**
  * Send one request to the worker; resolves with its successful reply, rejects with a plain
- * Error carrying onnxruntime's message (callers add the member and file), or with
- * ERR_HDGLUE_ONNX_RUNTIME_MISSING when onnxruntime-node does not load in the worker.
+ * Error carrying onnxruntime's message (callers add the member and file), with
+ * ERR_HDGLUE_ONNX_RUNTIME_MISSING when onnxruntime-node does not load in the worker, or with
+ * ERR_HDGLUE_ONNX_RUN when the worker thread itself failed.
  * @internal
  */
 export function call(
