@@ -33,7 +33,14 @@ async function handle(req: Request): Promise<{ reply: Reply; transfer: ArrayBuff
   if (!ort)
     return { reply: { id: req.id, ok: false, runtime: true, message: loadError ?? 'not loaded' }, transfer: [] };
   if (req.op === 'load') {
-    const options: Ort.InferenceSession.SessionOptions = req.threads ? { intraOpNumThreads: req.threads } : {};
+    // onnxruntime's pool threads spin after each run by default. Here the sessions take turns
+    // with each other and with hdglue's encoding on the main thread, and spinning threads keep
+    // the cores from them: with spinning, three members ran about 5x slower on two cores
+    // (bench/onnx.mjs).
+    const options: Ort.InferenceSession.SessionOptions = {
+      ...(req.threads ? { intraOpNumThreads: req.threads } : {}),
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    };
     const s = await ort.InferenceSession.create(req.bytes, options);
     sessions.set(req.session, s);
     return {
