@@ -13,5 +13,4 @@
  */
 export { type MixedInputs, OnnxGlue } from './glue.js';
 export { OnnxMember, type OnnxMemberOptions } from './member.js';
-export type { ElementType, TypedData } from './protocol.js';
-export type { RawInput, TensorInput } from './tensor.js';
+export type { ElementType, RawInput, TensorInput, TypedData } from './tensor.js';

@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import { checkOptions, describe } from '../validate.js';
-import type { ElementType, ValueInfo } from './protocol.js';
+import type { ValueInfo } from './protocol.js';
 import { call, newSession } from './runtime.js';
-import { batchOf, checkInput, isElementType, type RawInput } from './tensor.js';
+import { batchOf, checkInput, type ElementType, isElementType, type RawInput } from './tensor.js';
 
 /** Options of {@link OnnxMember.load}. */
 export interface OnnxMemberOptions {

@@ -4,11 +4,7 @@
  * @internal
  */
 
-/** Element types a member's input or output may have, as onnxruntime names them. @internal */
-export type ElementType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8';
-
-/** A typed array of one of the {@link ElementType}s. @internal */
-export type TypedData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
+import type { ElementType, TypedData } from './tensor.js';
 
 /** One input or output of a model, as onnxruntime reports it. @internal */
 export interface ValueInfo {

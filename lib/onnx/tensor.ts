@@ -5,7 +5,12 @@
  */
 import { ErrorCode, rangeError, typeError } from '../errors.js';
 import { describe } from '../validate.js';
-import type { ElementType, TypedData } from './protocol.js';
+
+/** Element types an ONNX member's input may have, as onnxruntime names them. */
+export type ElementType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8';
+
+/** A typed array of one of the {@link ElementType}s. */
+export type TypedData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
 /** A named tensor: flat row-major data and its dimensions, the first being the rows (examples). */
 export interface TensorInput {

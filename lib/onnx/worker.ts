@@ -7,7 +7,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import type { Reply, Request, TypedData, ValueInfo } from './protocol.js';
+import type { Reply, Request, ValueInfo } from './protocol.js';
+import type { TypedData } from './tensor.js';
 
 const port = parentPort;
 if (!port) throw new Error('lib/onnx/worker.js runs only as a worker thread');
