@@ -47,6 +47,12 @@ export const ErrorCode = {
   INVALID_ENV: 'ERR_HDGLUE_INVALID_ENV',
   /** A `.npy` file is malformed, truncated, or of a dtype, order or rank hdglue does not read (HdglueError). */
   NPY_FORMAT: 'ERR_HDGLUE_NPY',
+  /** An optional package an ONNX feature needs (onnxruntime-node to run members, protobufjs to write ONNX files) is not installed or does not load (HdglueError); the message says how to install it. */
+  ONNX_RUNTIME_MISSING: 'ERR_HDGLUE_ONNX_RUNTIME_MISSING',
+  /** An ONNX member's file is missing, corrupt, or lacks the named input or output (HdglueError); the message names the member and the file. */
+  ONNX_MODEL: 'ERR_HDGLUE_ONNX_MODEL',
+  /** onnxruntime failed while running a member's network (HdglueError); the message names the member and the file. */
+  ONNX_RUN: 'ERR_HDGLUE_ONNX_RUN',
   /** Warning code: no native binary loaded, the TypeScript backend is in use. */
   FALLBACK: 'HDGLUE_FALLBACK_TO_JS',
 } as const;

@@ -1,7 +1,8 @@
 /**
  * `hdglue demo`: the tutorial end to end on the shipped digits set (see lib/demo/experiment.ts),
  * printed as one table, or as JSON with `--json`; `--plot FILE.svg|.png` draws accuracy vs
- * number of networks. Progress bars go to stderr, and only when it is a terminal.
+ * number of networks; `--onnx` runs the networks from exported ONNX files with onnxruntime-node
+ * (`--onnx-dir DIR` keeps the files). Progress bars go to stderr, and only when it is a terminal.
  */
 import cliProgress from 'cli-progress';
 import { type DemoProgress, runDemo } from '../demo/experiment.js';
@@ -22,6 +23,8 @@ export interface DemoFlags {
   'no-cv'?: boolean;
   json?: boolean;
   plot?: string;
+  onnx?: boolean;
+  'onnx-dir'?: string;
 }
 
 /** Run `hdglue demo`. */
@@ -40,6 +43,8 @@ export async function demoCommand(f: DemoFlags, out: Out): Promise<void> {
     seeds: intFlag(f.seeds, '--seeds', 3, 1, 20),
     cv: !f['no-cv'],
     levels,
+    // --onnx-dir implies --onnx and keeps the exported files there.
+    onnx: f['onnx-dir'] ?? f.onnx === true,
   };
   const bars = !f.json && out.tty ? progressBars() : undefined;
   let result: Awaited<ReturnType<typeof runDemo>>;

@@ -5,7 +5,8 @@
 import { ErrorCode, HdglueError } from '../errors.js';
 import type { Label } from '../hil.js';
 import { UsageError } from './errors.js';
-import { checkRows, readLabels, readMembers } from './inputs.js';
+import { checkRows, readLabels } from './inputs.js';
+import { readAllMembers } from './members.js';
 import { inputsFor, loadModel } from './model.js';
 import type { Out } from './util.js';
 
@@ -13,6 +14,7 @@ import type { Out } from './util.js';
 export interface EvalFlags {
   model?: string;
   member?: string[];
+  input?: string[];
   labels?: string;
   json?: boolean;
 }
@@ -22,7 +24,7 @@ export async function evalCommand(f: EvalFlags, out: Out): Promise<void> {
   if (!f.model) throw new UsageError('eval needs --model MODEL.hdg');
   if (!f.labels) throw new UsageError('eval needs --labels LABELS.npy');
   const glue = loadModel(f.model);
-  const members = readMembers(f.member ?? []);
+  const members = await readAllMembers(f.member ?? [], f.input ?? []);
   const truth = readLabels(f.labels);
   const n = checkRows(members, { path: f.labels, values: truth });
   const classes = glue.labels();

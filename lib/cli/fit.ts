@@ -14,12 +14,14 @@ import { buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
 import { mulberry32 } from '../rng.js';
 import { type TuneGrid, type TuneResult, tune } from '../tune.js';
 import { UsageError } from './errors.js';
-import { checkRows, readLabels, readMembers } from './inputs.js';
+import { checkRows, type MemberInput, readLabels } from './inputs.js';
+import { readAllMembers } from './members.js';
 import { intFlag, numberFlag, type Out } from './util.js';
 
 /** Flags of `hdglue fit` (strings as parsed). */
 export interface FitFlags {
   member?: string[];
+  input?: string[];
   labels?: string;
   out?: string;
   dim?: string;
@@ -37,7 +39,7 @@ export interface FitFlags {
 }
 
 /** Run `hdglue fit`. */
-export function fitCommand(f: FitFlags, out: Out): void {
+export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
   if (!f.labels) throw new UsageError('fit needs --labels LABELS.npy');
   if (!f.out) throw new UsageError('fit needs --out MODEL.hdg');
   let recipe = recipeOf(f);
@@ -49,7 +51,7 @@ export function fitCommand(f: FitFlags, out: Out): void {
   if (folds && consensus === 'tutorial') throw new UsageError('--cv tunes the vote or concat consensus, not tutorial');
   const seed = intFlag(f.seed, '--seed', 0, 0, 2 ** 31 - 1);
   const fraction = f.validation === undefined ? 0 : numberFlag(f.validation, '--validation', 0, 0, 0.9);
-  const members = readMembers(f.member ?? []);
+  const members = await readAllMembers(f.member ?? [], f.input ?? []);
   const labels = readLabels(f.labels);
   const n = checkRows(members, { path: f.labels, values: labels });
   const { fitRows, valRows } = stratifiedSplit(labels, fraction, seed);

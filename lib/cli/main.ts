@@ -19,6 +19,7 @@ commands:
   demo     the HD-Glue tutorial on the shipped digits set, with real numbers
            [--networks 5] [--dim 10000] [--seed 0] [--levels level|random|circular]
            [--seeds 3] [--no-cv] [--epochs 100 (MLP training)] [--json] [--plot FILE.svg|FILE.png]
+           [--onnx (run the networks from exported ONNX files) [--onnx-dir DIR (keep them)]]
   fit      --member NAME=EMB.npy [--member ...] --labels LABELS.npy --out MODEL.hdg
            [--dim 10000] [--bins 32] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
            [--consensus vote|concat|tutorial] [--epochs 20] [--margin 0.05] [--readout prototype|nearest]
@@ -30,6 +31,9 @@ commands:
 
 embeddings: 2-D float32/float64 .npy (C order, rows aligned across members);
 labels: 1-D integer or string .npy. Every command takes --verbose (stack traces) and --help.
+networks as members (fit, predict, eval): --member NAME=MODEL.onnx:OUTPUT --input NAME=INPUTS.npy
+runs the ONNX model on the inputs (rows first, any shape the model takes) with onnxruntime-node
+(npm install onnxruntime-node) and reads OUTPUT as the embedding; mix freely with .npy members.
 `;
 
 const COMMON = { verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
@@ -47,9 +51,12 @@ const SPECS = {
     epochs: str,
     json: flag,
     plot: str,
+    onnx: flag,
+    'onnx-dir': str,
   },
   fit: {
     member: many,
+    input: many,
     labels: str,
     out: str,
     dim: str,
@@ -65,8 +72,8 @@ const SPECS = {
     validation: str,
     json: flag,
   },
-  predict: { model: str, member: many, out: str, json: flag },
-  eval: { model: str, member: many, labels: str, json: flag },
+  predict: { model: str, member: many, input: many, out: str, json: flag },
+  eval: { model: str, member: many, input: many, labels: str, json: flag },
   info: { json: flag },
 } as const;
 
@@ -102,7 +109,7 @@ export async function main(argv: readonly string[], out: Out = processOut()): Pr
       return 0;
     }
     if (name === 'demo') await demoCommand(v, out);
-    else if (name === 'fit') fitCommand(v, out);
+    else if (name === 'fit') await fitCommand(v, out);
     else if (name === 'predict') await predictCommand(v, out);
     else if (name === 'eval') await evalCommand(v, out);
     else {

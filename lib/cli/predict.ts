@@ -1,7 +1,8 @@
 /** `hdglue predict`: labels for members' embeddings from a saved model, as CSV or JSON. */
 import { writeFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
-import { checkRows, readMembers } from './inputs.js';
+import { checkRows } from './inputs.js';
+import { readAllMembers } from './members.js';
 import { inputsFor, loadModel } from './model.js';
 import { csvField, type Out } from './util.js';
 
@@ -9,6 +10,7 @@ import { csvField, type Out } from './util.js';
 export interface PredictFlags {
   model?: string;
   member?: string[];
+  input?: string[];
   out?: string;
   json?: boolean;
 }
@@ -18,7 +20,7 @@ export async function predictCommand(f: PredictFlags, out: Out): Promise<void> {
   if (!f.model) throw new UsageError('predict needs --model MODEL.hdg');
   if (f.out && f.json) throw new UsageError('give --out FILE.csv or --json, not both');
   const glue = loadModel(f.model);
-  const members = readMembers(f.member ?? []);
+  const members = await readAllMembers(f.member ?? [], f.input ?? []);
   checkRows(members);
   const labels = await glue.predictAsync(inputsFor(glue, members, f.model));
   if (f.json) {

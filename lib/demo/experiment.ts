@@ -11,6 +11,7 @@
  * the HILs never saw; every figure is computed in this run, from this seed.
  */
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { pickRows } from '../embeddings.js';
 import { EmbeddingEncoder } from '../encoder.js';
 import { HDGlue } from '../glue.js';
@@ -22,6 +23,7 @@ import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../r
 import { tune } from '../tune.js';
 import { type Digits, loadDigits, loadSplit, subset } from './digits.js';
 import type { MLP } from './mlp.js';
+import { networkOutputs } from './outputs.js';
 import { trainNetworks } from './train.js';
 
 /** Options of {@link runDemo}. */
@@ -42,6 +44,12 @@ export interface DemoOptions {
   seeds?: number;
   /** Also measure the default glue's 5-fold CV accuracy on the first seed's training rows; default true. */
   cv?: boolean;
+  /**
+   * Run the networks from ONNX files with onnxruntime-node instead of in JavaScript: `true`
+   * exports them to a temporary directory, a string is a directory to export to and keep.
+   * Default `false`.
+   */
+  onnx?: boolean | string;
 }
 
 /** Progress callbacks (the CLI draws bars with them). */
@@ -140,6 +148,7 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
     holdOut: options.holdOut ?? 9,
     seeds: options.seeds ?? 3,
     cv: options.cv ?? true,
+    onnx: options.onnx ?? false,
   };
   const recipe: Recipe = { ...DEFAULT_RECIPE, dim: o.dim, levels: o.levels };
   const N = o.networks;
@@ -158,7 +167,7 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
   const runs: SeedRun[] = [];
   let advanced: Advanced | undefined;
   for (const [k, base] of bases.entries()) {
-    const r = runSeed(o, recipe, data, base, nets.slice(k * (N + 1), (k + 1) * (N + 1)), k === 0);
+    const r = await runSeed(o, recipe, data, base, nets.slice(k * (N + 1), (k + 1) * (N + 1)), k === 0);
     runs.push(r.run);
     advanced ??= r.advanced;
   }
@@ -206,24 +215,24 @@ interface Data {
 
 // One seed: its N + 1 networks' embeddings, the HILs and glue, the baselines, the curve, and
 // (on the first seed) the advanced features.
-function runSeed(
+async function runSeed(
   o: Required<DemoOptions>,
   recipe: Recipe,
   data: Data,
   base: number,
   nets: MLP[],
   withAdvanced: boolean,
-): { run: SeedRun; advanced?: Advanced } {
+): Promise<{ run: SeedRun; advanced?: Advanced }> {
   const N = o.networks;
   const { train, test } = data;
   const { fitRows, valRows } = carveValidation(train);
   const trainY = Array.from(train.y);
   const testY = Array.from(test.y);
   const names = nets.map((_, i) => `mlp${i}`);
-  const trainEmb = nets.map((net) => net.embed(train.x, train.n));
-  const testEmb = nets.map((net) => net.embed(test.x, test.n));
-  const probs = nets.map((net) => net.probabilities(test.x, test.n));
-  const members: BuiltMember[] = trainEmb.map((e, i) => buildMember(e, 128, trainY, recipe, base + i));
+  // With ONNX, each seed's networks are exported to their own directory (kept if one was named).
+  const onnx = typeof o.onnx === 'string' ? join(o.onnx, `seed${base}`) : o.onnx;
+  const { trainEmb, testEmb, probs } = await networkOutputs(nets, names, train, test, onnx);
+  const members: BuiltMember[] = trainEmb.map((e, i) => buildMember(e as Float64Array, 128, trainY, recipe, base + i));
   const testHvs = members.map((m, i) => m.encoder.encodeBatch(testEmb[i] as Float64Array));
   const inputs = (k: number, emb = testEmb) => Object.fromEntries(names.slice(0, k).map((n, i) => [n, emb[i]]));
   const glueOf = (ms: readonly { encoder: EmbeddingEncoder; hil: HIL }[], k = ms.length) => {

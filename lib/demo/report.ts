@@ -25,6 +25,9 @@ export function formatTable(r: DemoResult): string {
   lines.push(
     `glue: D = ${rc.dim}, ${rc.bins} ${rc.range} bins, '${rc.levels}' levels, ${rc.readout} readout, ${rc.epochs} correction epochs at margin ${rc.margin}, z-scored vote`,
   );
+  if (r.config.onnx !== false) {
+    lines.push('networks: exported to ONNX and run by onnxruntime-node (float32), embeddings read at output "hidden"');
+  }
   lines.push('');
   lines.push(`  test accuracy, mean ± std over ${S} seed(s)`);
   lines.push(row(`one MLP (mean of the ${N})`, pm(sm.meanNetwork)));
