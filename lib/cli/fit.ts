@@ -14,7 +14,7 @@ import { buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
 import { mulberry32 } from '../rng.js';
 import { type TuneGrid, type TuneResult, tune } from '../tune.js';
 import { UsageError } from './errors.js';
-import { checkRows, type MemberInput, readLabels } from './inputs.js';
+import { checkRows, readLabels } from './inputs.js';
 import { readAllMembers } from './members.js';
 import { intFlag, numberFlag, type Out } from './util.js';
 
