@@ -62,7 +62,9 @@ const meanProb = (probs, n) =>
 const names = Array.from({ length: N }, (_, i) => `mlp${i}`);
 const glueOf = (recipe, consensus, embs, y, base) => {
   const g = new h.HDGlue({ strategy: consensus });
-  const built = embs.map((e, i) => h.buildMember(e, 128, y, recipe, base + i));
+  // Under concat, g.fit trains the member HILs and the joint layer: no member correction pass first.
+  const own = consensus === 'concat' ? { ...recipe, epochs: 0 } : recipe;
+  const built = embs.map((e, i) => h.buildMember(e, 128, y, own, base + i));
   for (const [i, b] of built.entries()) g.addNetwork(names[i], { encoder: b.encoder, hil: b.hil });
   if (consensus === 'concat') {
     g.fit(

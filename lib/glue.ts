@@ -194,7 +194,16 @@ export class HDGlue {
     }
     let joint: { names: string[]; hil: HIL } | null = null;
     if (this.strategy === 'concat') {
-      const names = [...encoded.keys()];
+      // The joint layer is trained over every member (in member order), so that it can predict
+      // whenever all are present; a subset would make a layer the rest of the glue cannot use.
+      const names = this.networks();
+      const missing = names.filter((n) => !encoded.has(n));
+      if (missing.length) {
+        throw new HdglueError(
+          ErrorCode.NO_INPUT,
+          `the 'concat' strategy trains over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
+        );
+      }
       const all = concat(names.map((n) => encoded.get(n) as HVBatch));
       const first = this.#member(names[0] as string).hil;
       const hil = new HIL({
@@ -411,21 +420,33 @@ export class HDGlue {
       const j = h.joint as { names?: unknown; hil?: HILHeader } | null;
       const names = j?.names;
       const members = glue.networks();
-      if (
-        !Array.isArray(names) ||
-        names.length !== members.length ||
-        new Set(names).size !== names.length ||
-        !names.every((n) => members.includes(n))
-      )
-        throw bad('the concat layer does not name the members');
+      // Member order is the bit layout of the concatenation, so it must match exactly.
+      if (!Array.isArray(names) || names.length !== members.length || !names.every((n, i) => n === members[i]))
+        throw bad('the concat layer does not name the members in their order');
       const hil = HIL.fromModel(j?.hil as HILHeader, f.sections[h.members.length] as Uint8Array);
       const dim = names.reduce((a: number, n: string) => a + glue.member(n).encoder.dim, 0);
       if (hil.dim !== dim) throw bad(`the concat layer has dim ${hil.dim}, the members' dims sum to ${dim}`);
+      const known = new Set(glue.labels());
+      if (!hil.labels.every((l) => known.has(l))) throw bad('the concat layer has classes no member has');
       glue.#joint = { names: names as string[], hil };
     }
     if (h.tuning !== undefined) {
       const t = h.tuning as Partial<TuneResult> | null;
-      if (t === null || typeof t !== 'object' || typeof t.cv !== 'number' || !Array.isArray(t.scores))
+      const int = (v: unknown, lo: number) => Number.isSafeInteger(v) && (v as number) >= lo;
+      if (
+        t === null ||
+        typeof t !== 'object' ||
+        typeof t.cv !== 'number' ||
+        !(t.cv >= 0 && t.cv <= 1) ||
+        !int(t.folds, 2) ||
+        !int(t.rows, 1) ||
+        !int(t.seed, 0) ||
+        (t.consensus !== 'vote' && t.consensus !== 'concat') ||
+        t.recipe === null ||
+        typeof t.recipe !== 'object' ||
+        !Array.isArray(t.scores) ||
+        t.scores.length === 0
+      )
         throw bad('tuning record is malformed');
       glue.tuning = t as TuneResult;
     }

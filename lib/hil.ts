@@ -214,7 +214,8 @@ export class HIL {
   /**
    * Remove examples learnt earlier: exactly undoes {@link partialFit} of the same examples. A
    * class left with no examples and all-zero counters is removed, so the layer returns to what
-   * it was. Every label must be known (`ERR_HDGLUE_UNKNOWN_LABEL`, nothing changed otherwise).
+   * it was. Every label must be known (`ERR_HDGLUE_UNKNOWN_LABEL`), and with the nearest readout
+   * every example must be in the memory (`ERR_HDGLUE_OUT_OF_RANGE`); nothing changes otherwise.
    */
   forget(hvs: HVBatch, labels: ArrayLike<Label>): this {
     this.#checkExamples(hvs, labels);
@@ -257,8 +258,10 @@ export class HIL {
       throw rangeError(ErrorCode.OUT_OF_RANGE, `mode must be 'default' or 'tutorial', got ${String(o.mode)}`);
     }
     if (o.mode === 'tutorial') return this.#tutorialScores(hvs);
+    // Checked for every readout, so a bad option is an error even where it would not be used.
+    const metric = checkMetric(o.metric ?? this.metric);
     if (this.readout === 'nearest') return this.#nearestScores(hvs);
-    return this.#summaryScores(hvs, checkMetric(o.metric ?? this.metric));
+    return this.#summaryScores(hvs, metric);
   }
 
   // Scores against the class summaries: Hamming to the prototypes or cosine to the counters.
@@ -376,7 +379,7 @@ export class HIL {
     // from the Gram matrix computed once. The dots are the same integers the scoring path computes
     // and the division is the same, so the epochs are bit-identical to rescoring, only faster.
     const n = hvs.count;
-    const gram = metric === 'cosine' && n <= GRAM_LIMIT ? this.#gram(hvs) : null;
+    const gram = metric === 'cosine' && n <= gramLimit ? this.#gram(hvs) : null;
     // Class-major (dots[k * n + i]) so an update streams one Gram row into one class's dots.
     let dots: Float64Array | null = null;
     if (gram) {
@@ -558,6 +561,15 @@ export class HIL {
     if (!Number.isSafeInteger(stored) || stored < 0 || (stored > 0 && hil.readout !== 'nearest')) {
       throw new HdglueError(ErrorCode.MODEL_FILE, `HIL memory count ${String(h.memory)} is invalid`);
     }
+    // The nearest readout stores exactly the examples it counts (partialFit, forget and
+    // removeClass change both together), so the totals must agree; per class is checked below.
+    const total = Array.isArray(h.counts) ? h.counts.reduce((a: number, b: unknown) => a + Number(b), 0) : Number.NaN;
+    if (hil.readout === 'nearest' && stored !== total) {
+      throw new HdglueError(
+        ErrorCode.MODEL_FILE,
+        `HIL memory holds ${stored} examples but the counts add up to ${String(total)}`,
+      );
+    }
     const stride = 2 * wordsOf(hil.dim);
     const want = (h.labels.length * hil.dim + stored * (1 + stride)) * 4;
     if (counters.byteLength !== want) {
@@ -577,6 +589,11 @@ export class HIL {
       const cls = words.slice(nc, nc + stored);
       if (!cls.every((k) => k >= 0 && k < h.labels.length)) {
         throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL memory names a class that does not exist');
+      }
+      const perClass = new Array<number>(h.labels.length).fill(0);
+      for (const k of cls) perClass[k] = (perClass[k] as number) + 1;
+      if (perClass.some((c, k) => c !== h.counts[k])) {
+        throw new HdglueError(ErrorCode.MODEL_FILE, "HIL memory does not hold each class's counted examples");
       }
       const rows = new Uint32Array(words.buffer, (nc + stored) * 4, stored * stride).slice();
       try {
@@ -612,9 +629,10 @@ export class HIL {
   }
 
   // dot(x_i, x_j) of every pair of examples (bipolar, exact): dim - 2 hamming.
+  // Converted in place (a distance is at most dim < 2^31), so only one n x n array is alive.
   #gram(hvs: HVBatch): Int32Array {
     const h = hammingMatrix(hvs, hvs);
-    const g = new Int32Array(h.length);
+    const g = new Int32Array(h.buffer, h.byteOffset, h.length);
     for (let i = 0; i < h.length; i++) g[i] = this.dim - 2 * (h[i] as number);
     return g;
   }
@@ -856,9 +874,17 @@ const PLANE_BREAK_EVEN = 256;
 
 /**
  * Largest training set whose Gram matrix (n x n int32) refine keeps to update scores
- * incrementally: 4,096 examples take 64 MiB. Larger sets are rescored every epoch instead.
+ * incrementally: 4,096 examples take 64 MiB (plus n x classes x 16 bytes of dots). Larger sets
+ * are rescored every epoch instead.
  */
-const GRAM_LIMIT = 4096;
+let gramLimit = 4096;
+
+/** Sets the Gram-matrix size limit of refine and returns the old one; tests use it to run both paths. @internal */
+export function setGramLimit(n: number): number {
+  const old = gramLimit;
+  gramLimit = n;
+  return old;
+}
 
 /**
  * The counters in a form a Hamming kernel can score exactly. With m_k the smallest counter of

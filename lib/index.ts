@@ -71,6 +71,16 @@ export {
 } from './ops.js';
 export { ProjectionEncoder, type ProjectionEncoderDescription, type ProjectionEncoderOptions } from './projection.js';
 export { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from './recipe.js';
+export {
+  assignFolds,
+  DEFAULT_GRID,
+  type TuneGrid,
+  type TuneMember,
+  type TuneOptions,
+  type TuneResult,
+  type TuneScore,
+  tune,
+} from './tune.js';
 export { MAX_DIM } from './validate.js';
 
 /** What {@link backendInfo} reports. */

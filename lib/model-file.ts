@@ -146,7 +146,12 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
-    throw e;
+    // Name the destination, not the temporary file the caller never heard of; keep the errno.
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`${path}: cannot write: ${err.code ?? err.message}`, { cause: e }), {
+      code: err.code,
+      path,
+    });
   }
 }
 

@@ -85,7 +85,12 @@ export interface TuneResult {
   scores: TuneScore[];
 }
 
-/** Choose a recipe for these members by K-fold cross-validation on their training rows. */
+/**
+ * Choose a recipe and a consensus for these members by K-fold cross-validation on their training
+ * rows. Ties go to the candidate earlier in the grid's order (vote before concat; then D and bins
+ * as listed, nearest before prototype, fewer epochs, smaller margin), which is the cheaper one
+ * for the default grid.
+ */
 export function tune(members: readonly TuneMember[], labels: readonly Label[], options?: TuneOptions): TuneResult {
   const o = checkOptions(options);
   if (!Array.isArray(members) || members.length === 0)
@@ -93,6 +98,7 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
   const k = checkCount(o.folds ?? 5, 'folds', 20);
   if (k < 2) throw rangeError(ErrorCode.OUT_OF_RANGE, 'folds must be at least 2');
   const seed = checkCount(o.seed ?? 0, 'seed', 2 ** 31 - 1);
+  if (!Array.isArray(labels)) throw typeError(`labels must be an array, got ${describe(labels)}`);
   const n = labels.length;
   for (const m of members) {
     if (m.x.length !== n * m.features) {
@@ -102,7 +108,7 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
       );
     }
   }
-  const grid = { ...DEFAULT_GRID, ...(o.grid ?? {}) };
+  const grid = checkGrid({ ...DEFAULT_GRID, ...(o.grid ?? {}) });
   const candidates = expand(grid, { ...DEFAULT_RECIPE, ...(o.base ?? {}) });
   const fold = assignFolds(labels, k, seed);
   for (let f = 0; f < k; f++) {
@@ -119,8 +125,11 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
       for (let i = 0; i < n; i++) (fold[i] === f ? valRows : fitRows).push(i);
       const yFit = fitRows.map((i) => labels[i] as Label);
       const glue = new HDGlue({ strategy: r.consensus });
+      // For concat, glue.fit below trains the members' HILs and the joint layer, so the members are
+      // built without their own correction pass (which would be thrown away).
+      const memberRecipe = r.consensus === 'concat' ? { ...r.recipe, epochs: 0 } : r.recipe;
       const built = members.map((m, j) =>
-        buildMember(pickRows(m.x, m.features, fitRows), m.features, yFit, r.recipe, seed + j),
+        buildMember(pickRows(m.x, m.features, fitRows), m.features, yFit, memberRecipe, seed + j),
       );
       members.forEach((m, j) => {
         glue.addNetwork(m.name, {
@@ -153,6 +162,20 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
   const scores = results.slice().sort((a, b) => b.mean - a.mean);
   const best = scores[0] as TuneScore;
   return { recipe: best.recipe, consensus: best.consensus, cv: best.mean, folds: k, seed, rows: n, scores };
+}
+
+function checkGrid(g: TuneGrid): TuneGrid {
+  for (const key of ['dim', 'bins', 'margin', 'epochs', 'readout', 'consensus'] as const) {
+    const v = g[key] as unknown;
+    if (!Array.isArray(v) || v.length === 0)
+      throw typeError(`grid.${key} must be a non-empty array, got ${describe(v)}`);
+  }
+  for (const c of g.consensus) {
+    if (c !== 'vote' && c !== 'concat')
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `grid.consensus holds 'vote' and/or 'concat', got ${String(c)}`);
+  }
+  // The other values are checked by the encoder and the layer when each candidate is built.
+  return g;
 }
 
 // Candidates in cost order: smaller D, fewer bins, nearest before prototype (no training),

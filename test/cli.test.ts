@@ -172,6 +172,9 @@ describe('hdglue errors: one line naming the file, exit code 2, no stack', () =>
     writeNpy(f('short.npy'), { shape: [149, 8], data: new Float32Array(149 * 8) });
     writeNpy(f('y_short.npy'), { shape: [149], data: new Int32Array(149) });
     writeNpy(f('y_float.npy'), { shape: [150], data: new Float64Array(150) });
+    const nan = new Float32Array(150 * 8);
+    nan[2 * 8 + 1] = Number.NaN;
+    writeNpy(f('nan.npy'), { shape: [150, 8], data: nan });
     // A Fortran-order file: numpy's header for it differs only in that flag.
     const bytes = encodeNpy({ shape: [150, 8], data: new Float32Array(150 * 8) });
     const text = Buffer.from(bytes).toString('latin1').replace("'fortran_order': False", "'fortran_order': True ");
@@ -245,6 +248,21 @@ describe('hdglue errors: one line naming the file, exit code 2, no stack', () =>
       /--dim must be an integer/,
     ],
     ['an unknown command', ['frobnicate'], /unknown command "frobnicate"/],
+    [
+      'a NaN embedding',
+      ['fit', '--member', 'a=nan.npy', '--labels', 'y_train.npy', '--out', 'x.hdg'],
+      /nan\.npy: row 2, feature 1 is NaN/,
+    ],
+    [
+      'an --out directory that does not exist',
+      ['fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'nodir/x.hdg'],
+      /--out nodir\/x\.hdg: the directory .*nodir does not exist/,
+    ],
+    [
+      'an --out that is a directory',
+      ['fit', ...members('train'), '--labels', 'y_train.npy', '--out', '.'],
+      /--out \.: exists and is not a regular file/,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(what, () => {

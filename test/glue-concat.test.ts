@@ -101,3 +101,28 @@ describe("HDGlue strategy 'concat'", () => {
     expect(() => HDGlue.load(join(dir, 'bad2.hdg'))).toThrow(/members and sections differ/);
   });
 });
+
+describe("'concat' model files and fits that could not work", () => {
+  const train = data(90, 3);
+
+  it('refuses to fit the joint layer on a subset of the members, changing nothing', () => {
+    const g = glue().fit(train.inputs, train.y);
+    const before = g.joint;
+    expect(() => g.fit({ a: train.inputs.a }, train.y)).toThrow(/trains over every member; missing: "b"/);
+    expect(g.joint).toBe(before);
+  });
+
+  it('refuses a joint layer whose member order or classes do not match the glue', () => {
+    const g = glue().fit(train.inputs, train.y);
+    const path = join(dir, 'j.hdg');
+    g.save(path);
+    const f = readModelFile(path);
+    const h = f.header as { joint: { names: string[]; hil: { labels: Label[] } } };
+    // Swapped order keeps the summed dim but scrambles the bit layout.
+    writeFileSync(join(dir, 'swap.hdg'), encodeModel({ ...h, joint: { ...h.joint, names: ['b', 'a'] } }, f.sections));
+    expect(() => HDGlue.load(join(dir, 'swap.hdg'))).toThrow(/in their order/);
+    const relabelled = { ...h.joint, hil: { ...h.joint.hil, labels: [7, 8, 9] } };
+    writeFileSync(join(dir, 'labels.hdg'), encodeModel({ ...h, joint: relabelled }, f.sections));
+    expect(() => HDGlue.load(join(dir, 'labels.hdg'))).toThrow(/classes no member has/);
+  });
+});

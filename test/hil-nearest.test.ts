@@ -97,6 +97,7 @@ describe("HIL readout 'nearest'", () => {
       expect.objectContaining({ code: 'ERR_HDGLUE_OUT_OF_RANGE' }),
     );
     expect(() => new HIL({ dim, readout: 'knn' as 'nearest' })).toThrow(/readout must be/);
+    expect(() => hil.predict(test.hvs, { metric: 'bogus' as 'cosine' })).toThrow(/metric must be/);
   });
 
   it('save/load round-trips the memory byte for byte; a corrupt memory is refused', () => {
@@ -123,7 +124,18 @@ describe("HIL readout 'nearest'", () => {
     writeFileSync(join(dir, 'bad2.hil'), encodeModel(header, [badBits]));
     expect(() => HIL.load(join(dir, 'bad2.hil'))).toThrow(expect.objectContaining({ code: 'ERR_HDGLUE_MODEL_FILE' }));
     writeFileSync(join(dir, 'bad3.hil'), encodeModel({ ...header, hil: { ...header.hil, memory: 3 } }, [section]));
-    expect(() => HIL.load(join(dir, 'bad3.hil'))).toThrow(/section has \d+ bytes, expected/);
+    // Counts that disagree with the memory, in total or per class, are refused.
+    const counts = (header.hil as unknown as { counts: number[] }).counts;
+    const more = { ...header, hil: { ...header.hil, counts: counts.map((c, k) => (k === 0 ? c + 1 : c)) } };
+    writeFileSync(join(dir, 'bad4.hil'), encodeModel(more, [section]));
+    expect(() => HIL.load(join(dir, 'bad4.hil'))).toThrow(/counts add up to/);
+    const moved = {
+      ...header,
+      hil: { ...header.hil, counts: counts.map((c, k) => (k === 0 ? c + 1 : k === 1 ? c - 1 : c)) },
+    };
+    writeFileSync(join(dir, 'bad5.hil'), encodeModel(moved, [section]));
+    expect(() => HIL.load(join(dir, 'bad5.hil'))).toThrow(/each class's counted examples/);
+    expect(() => HIL.load(join(dir, 'bad3.hil'))).toThrow(/counts add up to/);
   });
 
   it('serves a glue member, and a glue of nearest members saves and loads', () => {

@@ -5,7 +5,8 @@
 // again with HDGLUE_BACKEND=js).
 import { describe, expect, it } from 'vitest';
 import { backend } from '../lib/backend/index.js';
-import { HIL, HVBatch, type Label } from '../lib/index.js';
+import { setGramLimit } from '../lib/hil.js';
+import { HIL, HVBatch, type Label, randomHV } from '../lib/index.js';
 import { prng, randomRows } from './helpers.js';
 
 // Enough queries that the layer builds its planes on the first call (lib/hil.ts builds them
@@ -187,4 +188,57 @@ describe(`HIL cosine scores on the ${process.env.HDGLUE_BACKEND ?? 'default'} ba
     hil.fit(b.hvs, b.labels);
     checkAll(hil, 106);
   });
+});
+
+describe('refine: incremental dots from the Gram matrix are the rescoring path, bit for bit', () => {
+  // Clusters close enough that margin updates keep happening for many epochs.
+  function clusters(dim: number, classes: number, perClass: number, noise: number, seed: number) {
+    const next = prng(seed);
+    const rows: Int8Array[] = [];
+    const labels: Label[] = [];
+    for (let i = 0; i < perClass; i++) {
+      for (let c = 0; c < classes; c++) {
+        const v = randomHV(dim, `near/${c % 3}`).toBipolar();
+        const w = randomHV(dim, `near/class/${c}`).toBipolar();
+        for (let j = 0; j < dim; j++) {
+          if (j % 16 === 0) v[j] = w[j] as number; // one bit in 16 tells the class
+          if (next() / 2 ** 32 < noise) v[j] = -(v[j] as number);
+        }
+        rows.push(v);
+        labels.push(c);
+      }
+    }
+    const flat = new Int8Array(rows.length * dim);
+    rows.forEach((r, i) => {
+      flat.set(r, i * dim);
+    });
+    return { hvs: HVBatch.fromBipolar(flat, rows.length, dim), labels };
+  }
+
+  const cases = [
+    { rule: 'adapt' as const, margin: 0.2, dim: 1000, classes: 6, perClass: 30 },
+    { rule: 'adapt' as const, margin: 0, dim: 70, classes: 4, perClass: 25, noise: 0.4 },
+    { rule: 'tutorial' as const, margin: 0.2, dim: 513, classes: 5, perClass: 20 },
+  ];
+  for (const c of cases) {
+    it(`${c.rule}, margin ${c.margin}, D ${c.dim}`, () => {
+      const data = clusters(c.dim, c.classes, c.perClass, 'noise' in c ? (c.noise as number) : 0.3, c.dim);
+      const run = (limit: number) => {
+        const old = setGramLimit(limit);
+        try {
+          const hil = new HIL({ dim: c.dim, seed: 3 }).fit(data.hvs, data.labels);
+          const history = hil.refine(data.hvs, data.labels, { epochs: 15, margin: c.margin, rule: c.rule });
+          return { history, counters: hil.labels.map((l) => Array.from(hil.counters(l))) };
+        } finally {
+          setGramLimit(old);
+        }
+      };
+      const incremental = run(1 << 20);
+      const rescored = run(0);
+      expect(incremental.history.length).toBeGreaterThan(3);
+      expect(incremental.history.some((e) => e.updates > 0)).toBe(true);
+      expect(incremental.history).toEqual(rescored.history);
+      expect(incremental.counters).toEqual(rescored.counters);
+    });
+  }
 });

@@ -52,6 +52,7 @@ export function describeError(e: unknown): string {
       EPERM: 'operation not permitted',
       ENOSPC: 'no space left on the device',
       EROFS: 'read-only file system',
+      EBUSY: 'busy (a mount point or a directory in use?)',
     };
     return `${err.path}: ${what[err.code] ?? err.message ?? err.code}`;
   }

@@ -4,7 +4,8 @@
  * out a stratified, seeded fraction of the rows to stop error correction early and report an
  * accuracy the model did not train on.
  */
-import { statSync } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pickRows } from '../embeddings.js';
 import { ErrorCode, HdglueError } from '../errors.js';
 import { HDGlue, type Strategy } from '../glue.js';
@@ -50,6 +51,7 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
   }
   if (folds && consensus === 'tutorial') throw new UsageError('--cv tunes the vote or concat consensus, not tutorial');
   const seed = intFlag(f.seed, '--seed', 0, 0, 2 ** 31 - 1);
+  checkOutPath(f.out);
   const fraction = f.validation === undefined ? 0 : numberFlag(f.validation, '--validation', 0, 0, 0.9);
   const members = await readAllMembers(f.member ?? [], f.input ?? []);
   const labels = readLabels(f.labels);
@@ -91,7 +93,10 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
       : undefined;
     // The tutorial's consensus binds every member against one class-vector memory, so its
     // members share a seed; the vote wants independent codebooks per member.
-    const built = buildMember(x, m.features, y, recipe, consensus === 'tutorial' ? seed : seed + i, validation);
+    // Under concat, glue.fit below trains the HILs and the joint layer, so members get no
+    // correction pass of their own here (it would be thrown away).
+    const own = consensus === 'concat' ? { ...recipe, epochs: 0 } : recipe;
+    const built = buildMember(x, m.features, y, own, consensus === 'tutorial' ? seed : seed + i, validation);
     glue.addNetwork(m.name, { encoder: built.encoder, hil: built.hil });
     report[m.name] = {
       features: m.features,
@@ -99,15 +104,22 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
       epochs: built.epochs.length,
     };
   });
+  let jointTrainAccuracy: number | undefined;
   if (consensus === 'concat') {
-    // The joint layer over all members' bits is trained by the glue's own fit.
+    // The joint layer over all members' bits is trained by the glue's own fit (no early stop:
+    // --validation rows only measure it).
     const fitInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, fitRows)]));
     const refine = recipe.epochs > 0 ? { refine: { epochs: recipe.epochs, margin: recipe.margin } } : {};
-    glue.fit(
-      fitInputs,
-      fitRows.map((r) => labels[r] as Label),
-      refine,
-    );
+    const y = fitRows.map((r) => labels[r] as Label);
+    glue.fit(fitInputs, y, refine);
+    for (const m of members) {
+      const member = glue.member(m.name);
+      (report[m.name] as (typeof report)[string]).trainAccuracy = member.hil.accuracy(
+        member.encoder.encodeBatch(fitInputs[m.name] as Float32Array | Float64Array),
+        y,
+      );
+    }
+    jointTrainAccuracy = glue.accuracy(fitInputs, y);
   }
   const valInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, valRows)]));
   const validationAccuracy = valRows.length
@@ -128,6 +140,7 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
     recipe,
     ...(tuning ? { cv: { folds: tuning.folds, accuracy: tuning.cv, candidates: tuning.scores.length } } : {}),
     members: report,
+    ...(jointTrainAccuracy === undefined ? {} : { jointTrainAccuracy }),
     ...(validationAccuracy === undefined ? {} : { validationAccuracy }),
     seconds: (performance.now() - t0) / 1000,
   };
@@ -139,9 +152,11 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
     `fitted ${members.length} member(s) on ${fitRows.length} of ${n} rows, ${result.classes} classes, ${consensus} consensus, in ${result.seconds.toFixed(1)} s`,
   );
   for (const [name, r] of Object.entries(report)) {
-    out.log(
-      `  ${name}: ${r.features} features, training accuracy ${(100 * r.trainAccuracy).toFixed(2)} %, ${r.epochs} correction epochs`,
-    );
+    const how = consensus === 'concat' ? 'refit with the joint layer' : `${r.epochs} correction epochs`;
+    out.log(`  ${name}: ${r.features} features, training accuracy ${(100 * r.trainAccuracy).toFixed(2)} %, ${how}`);
+  }
+  if (jointTrainAccuracy !== undefined) {
+    out.log(`  joint (concat) layer: training accuracy ${(100 * jointTrainAccuracy).toFixed(2)} %`);
   }
   if (tuning) {
     out.log(`${tuning.folds}-fold cross-validation over ${tuning.scores.length} settings; best mean accuracies:`);
@@ -199,6 +214,28 @@ function rangeOf(v: string | undefined): Recipe['range'] {
     throw new UsageError(`--range must be fit, minmax or lo,hi with lo < hi, got ${JSON.stringify(v)}`);
   }
   return [lo, hi];
+}
+
+/**
+ * The destination must be creatable before minutes of fitting are spent: its directory must
+ * exist, and the path itself must not be a directory or anything but a regular file.
+ */
+function checkOutPath(path: string): void {
+  const dir = dirname(resolve(path));
+  let d: Stats;
+  try {
+    d = statSync(dir);
+  } catch {
+    throw new UsageError(`--out ${path}: the directory ${dir} does not exist`);
+  }
+  if (!d.isDirectory()) throw new UsageError(`--out ${path}: ${dir} is not a directory`);
+  let st: Stats | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined;
+  }
+  if (st && !st.isFile()) throw new UsageError(`--out ${path}: exists and is not a regular file`);
 }
 
 /**

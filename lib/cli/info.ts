@@ -26,7 +26,8 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
       ...(typeof enc.levels === 'string' ? { levels: enc.levels } : {}),
       classes: m.hil.classes,
       examples: m.hil.counts.reduce((a, b) => a + b, 0),
-      counterBytes: m.hil.classes * m.hil.dim * 4,
+      // Counters, plus the nearest readout's stored rows and their class indices.
+      bytes: m.hil.classes * m.hil.dim * 4 + m.hil.stored * (8 * Math.ceil(m.hil.dim / 64) + 4),
     };
   });
   const classes = glue.labels();
@@ -59,9 +60,14 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
       .filter(Boolean)
       .join(', ');
     out.log(
-      `  ${m.name}: weight ${m.weight}, ${enc}; HIL ${m.classes} classes from ${m.examples} examples (${m.counterBytes} counter bytes)`,
+      `  ${m.name}: weight ${m.weight}, ${enc}; HIL ${m.classes} classes from ${m.examples} examples (${m.bytes} bytes)`,
     );
   }
+  const joint = glue.joint;
+  if (joint)
+    out.log(
+      `  joint (concat) layer over ${joint.names.join(' + ')}: D = ${joint.hil.dim}, ${joint.hil.classes} classes`,
+    );
   if (glue.tuning) {
     const t = glue.tuning;
     out.log(

@@ -21,8 +21,8 @@ commands:
            [--seeds 3] [--no-cv] [--epochs 100 (MLP training)] [--json] [--plot FILE.svg|FILE.png]
            [--onnx (run the networks from exported ONNX files) [--onnx-dir DIR (keep them)]]
   fit      --member NAME=EMB.npy [--member ...] --labels LABELS.npy --out MODEL.hdg
-           [--dim 10000] [--bins 32] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
-           [--consensus vote|concat|tutorial] [--epochs 20] [--margin 0.05] [--readout prototype|nearest]
+           [--dim 10000] [--bins 16] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
+           [--consensus vote|concat|tutorial] [--epochs 40] [--margin 0.1] [--readout prototype|nearest]
            [--seed 0]
            [--validation FRACTION] [--cv K (choose D, bins, readout, epochs, margin by K-fold CV)] [--json]
   predict  --model MODEL.hdg --member NAME=EMB.npy [--member ...] [--out preds.csv | --json]

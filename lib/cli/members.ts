@@ -75,7 +75,25 @@ export async function readAllMembers(
     const { model, output } = parseOnnxSpec(s.path) as { model: string; output: string };
     out.push(await runMember(s.name, model, output, inputs.get(s.name) as string));
   }
+  for (const m of out) checkFinite(m);
   return out;
+}
+
+/**
+ * A NaN or infinite embedding is refused here, naming the file, row and feature: deeper down the
+ * encoder would name the row and feature but not the file the user has to fix.
+ */
+function checkFinite(m: MemberInput): void {
+  const x = m.x;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    if (v - v !== 0) {
+      throw new HdglueError(
+        ErrorCode.NOT_FINITE,
+        `${m.path}: row ${Math.floor(i / m.features)}, feature ${i % m.features} is ${String(v)}; embeddings must be finite`,
+      );
+    }
+  }
 }
 
 async function runMember(name: string, model: string, output: string, inputPath: string): Promise<MemberInput> {

@@ -61,7 +61,7 @@ export function formatTable(r: DemoResult): string {
   for (const run of r.runs) {
     lines.push(
       row(
-        `  networks ${run.seed}..${run.seed + N}`,
+        `  networks ${run.seed}..${run.seed + N - 1}`,
         `${pct(run.glue)} / ${pct(run.baselines.bestNetwork)} / ${pct(run.baselines.meanProbability)}`,
       ),
     );
