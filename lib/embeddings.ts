@@ -4,7 +4,7 @@
  * (copied once into a Float64Array).
  */
 import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
-import { checkCount, describe } from './validate.js';
+import { checkCount, describe, SEED_STRING } from './validate.js';
 
 /** What the encoders accept as a batch: a flat row-major typed array, or an array of rows. */
 export type EmbeddingMatrix = Float32Array | Float64Array | readonly ArrayLike<number>[];
@@ -115,6 +115,7 @@ export function parseDescription<T extends { kind: string; seed: string }>(
   const o = d as Partial<T> & { version?: unknown };
   if (o.kind !== kind) throw badDescription(`kind is ${String(o.kind)}, not ${kind}`);
   if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
-  if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
+  if (typeof o.seed !== 'string' || !SEED_STRING.test(o.seed))
+    throw badDescription('seed must be a decimal string of at most 20 digits');
   return o as Partial<T> & { seed: string };
 }

@@ -21,7 +21,7 @@ import { HVBatch } from './hv.js';
 import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
 import { bind, bundle, hammingMatrix, randomHV, type TieRule } from './ops.js';
 import { ProjectionEncoder, type ProjectionEncoderDescription } from './projection.js';
-import { checkOptions, checkSeed, describe } from './validate.js';
+import { checkOptions, checkSeed, describe, SEED_STRING } from './validate.js';
 
 /** An encoder a member can use. */
 export type Encoder = EmbeddingEncoder | ProjectionEncoder;
@@ -333,7 +333,8 @@ export class HDGlue {
     const bad = (why: string) => new HdglueError(ErrorCode.MODEL_FILE, `not a valid hdglue glue file: ${why}`);
     if (h === null || typeof h !== 'object' || h.kind !== 'hdglue.HDGlue') throw bad(`kind ${String(h?.kind)}`);
     if (!Array.isArray(h.members) || h.members.length !== f.sections.length) throw bad('members and sections differ');
-    if (typeof h.seed !== 'string' || !/^[0-9]+$/.test(h.seed)) throw bad('seed is not a decimal string');
+    if (typeof h.seed !== 'string' || !SEED_STRING.test(h.seed))
+      throw bad('seed is not a decimal string of at most 20 digits');
     let glue: HDGlue;
     try {
       glue = new HDGlue({ strategy: h.strategy as Strategy, seed: BigInt(h.seed), tie: h.tie as TieRule });
@@ -341,13 +342,15 @@ export class HDGlue {
       throw bad((e as Error).message);
     }
     // Encoders regenerate their vectors from the seed, so a few bytes of header can ask for
-    // gigabytes: the total is bounded before anything is built.
+    // gigabytes: the total is bounded before anything is built. It counts every vector a member
+    // builds, the tie-breakers of its encoder and of its HIL included (they were left out, and a
+    // file of many members with one bin and one feature built twice the stated bound).
     const limit = lo.maxVectorBytes ?? 2 ** 30;
     let total = 0;
     for (const m of h.members) {
       const e = (m?.encoder ?? {}) as { dim?: unknown; bins?: unknown; features?: unknown };
-      const rows = (Number(e.bins) || 0) + (Number(e.features) || 0);
-      total += (rows * (Number(e.dim) || 0)) / 8;
+      const rows = size(e.bins) + size(e.features) + 1;
+      total += (rows * size(e.dim) + size((m?.hil as { dim?: unknown } | undefined)?.dim)) / 8;
     }
     if (!(total <= limit))
       throw bad(`its encoders would build ${total} bytes of vectors, above the limit of ${limit} (see maxVectorBytes)`);
@@ -504,6 +507,12 @@ export class HDGlue {
     }
     return out;
   }
+}
+
+// A size field of a file as a count of bytes or rows: non-negative or nothing, so that a
+// negative field (refused later anyway) cannot offset the others in a total.
+function size(v: unknown): number {
+  return typeof v === 'number' && v > 0 ? v : 0;
 }
 
 function checkStrategy(s: unknown): Strategy {

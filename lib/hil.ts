@@ -18,7 +18,16 @@ import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 import { HVBatch, type Hypervector } from './hv.js';
 import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
 import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from './ops.js';
-import { checkCount, checkDim, checkOptions, checkSameDim, checkSeed, describe, wordsOf } from './validate.js';
+import {
+  checkCount,
+  checkDim,
+  checkOptions,
+  checkSameDim,
+  checkSeed,
+  describe,
+  SEED_STRING,
+  wordsOf,
+} from './validate.js';
 
 /** A class label: any finite number or any string (1 and '1' are different classes). */
 export type Label = number | string;
@@ -428,7 +437,7 @@ export class HIL {
   /** Rebuild from {@link toModel}'s output, validating it. @internal */
   static fromModel(h: HILHeader, counters: Uint8Array): HIL {
     if (h === null || typeof h !== 'object') throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL header missing');
-    if (typeof h.seed !== 'string' || !/^[0-9]+$/.test(h.seed))
+    if (typeof h.seed !== 'string' || !SEED_STRING.test(h.seed))
       throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL seed is not a decimal string');
     if (typeof h.tie !== 'string' || typeof h.metric !== 'string') {
       throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL tie and metric are missing');

@@ -39,6 +39,13 @@ export function checkSafeInteger(n: unknown, what: string): number {
   return n;
 }
 
+/**
+ * A seed as files and descriptions store it: a decimal string of at most 20 digits (2^64 - 1 has
+ * 20). The length is checked before BigInt parses it, whose cost grows faster than linearly: a
+ * model file with a seed of millions of digits took seconds per million to be refused.
+ */
+export const SEED_STRING = /^[0-9]{1,20}$/;
+
 /** A seed: a non-negative safe integer or a bigint in [0, 2^64). */
 export function checkSeed(seed: unknown): bigint {
   if (typeof seed === 'bigint') {
