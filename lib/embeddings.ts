@@ -4,7 +4,7 @@
  * (copied once into a Float64Array).
  */
 import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
-import { checkCount, describe, SEED_STRING } from './validate.js';
+import { checkCount, checkLimit, describe, LIMITS, SEED_STRING } from './validate.js';
 
 /** What the encoders accept as a batch: a flat row-major typed array, or an array of rows. */
 export type EmbeddingMatrix = Float32Array | Float64Array | readonly ArrayLike<number>[];
@@ -33,6 +33,7 @@ export function toMatrix(x: EmbeddingMatrix, features: number, n?: number): Matr
     }
     const rows = n ?? x.length / features;
     checkCount(rows, 'n');
+    checkLimit(rows, LIMITS.rows, 'the rows of one batch', 'encode it in parts');
     if (rows === 0) throw rangeError(ErrorCode.SHAPE, 'the batch is empty: there is nothing to encode');
     if (x.length !== rows * features) {
       throw rangeError(
@@ -47,6 +48,7 @@ export function toMatrix(x: EmbeddingMatrix, features: number, n?: number): Matr
   }
   if (n !== undefined && n !== x.length) throw rangeError(ErrorCode.SHAPE, `n is ${n} but ${x.length} rows were given`);
   if (x.length === 0) throw rangeError(ErrorCode.SHAPE, 'the batch is empty: there is nothing to encode');
+  checkLimit(x.length, LIMITS.rows, 'the rows of one batch', 'encode it in parts');
   const data = new Float64Array(x.length * features);
   for (let r = 0; r < x.length; r++) {
     const row: unknown = x[r];

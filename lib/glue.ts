@@ -21,7 +21,7 @@ import { HVBatch } from './hv.js';
 import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
 import { bind, bundle, hammingMatrix, randomHV, type TieRule } from './ops.js';
 import { ProjectionEncoder, type ProjectionEncoderDescription } from './projection.js';
-import { checkOptions, checkSeed, describe, SEED_STRING } from './validate.js';
+import { checkLimit, checkOptions, checkSeed, describe, LIMITS, SEED_STRING } from './validate.js';
 
 /** An encoder a member can use. */
 export type Encoder = EmbeddingEncoder | ProjectionEncoder;
@@ -127,6 +127,7 @@ export class HDGlue {
     }
     if (this.#members.has(name))
       throw new HdglueError(ErrorCode.OUT_OF_RANGE, `a network named ${JSON.stringify(name)} is already a member`);
+    checkLimit(this.#members.size + 1, LIMITS.members, 'the number of members');
     if (member === null || typeof member !== 'object')
       throw typeError(`member must be { encoder, hil?, weight? }, got ${describe(member)}`);
     const { encoder } = member;
@@ -333,6 +334,8 @@ export class HDGlue {
     const bad = (why: string) => new HdglueError(ErrorCode.MODEL_FILE, `not a valid hdglue glue file: ${why}`);
     if (h === null || typeof h !== 'object' || h.kind !== 'hdglue.HDGlue') throw bad(`kind ${String(h?.kind)}`);
     if (!Array.isArray(h.members) || h.members.length !== f.sections.length) throw bad('members and sections differ');
+    if (h.members.length > LIMITS.members)
+      throw bad(`${h.members.length} members, above the limit of ${LIMITS.members}`);
     if (typeof h.seed !== 'string' || !SEED_STRING.test(h.seed))
       throw bad('seed is not a decimal string of at most 20 digits');
     let glue: HDGlue;
@@ -447,6 +450,7 @@ export class HDGlue {
     const { voters, labels } = this.#candidates(encoded);
     const col = new Map(labels.map((l, i) => [l, i]));
     const n = (encoded.values().next().value as HVBatch).count;
+    checkLimit(n * labels.length, LIMITS.scores, `rows * classes (${n} * ${labels.length}) scores`, 'predict in parts');
     const totals = new Float64Array(n * labels.length);
     for (const name of voters) {
       const hvs = encoded.get(name) as HVBatch;

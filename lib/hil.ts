@@ -21,10 +21,12 @@ import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieDat
 import {
   checkCount,
   checkDim,
+  checkLimit,
   checkOptions,
   checkSameDim,
   checkSeed,
   describe,
+  LIMITS,
   SEED_STRING,
   wordsOf,
 } from './validate.js';
@@ -229,6 +231,7 @@ export class HIL {
     const metric = checkMetric(o.metric ?? this.metric);
     const n = hvs.count;
     const c = this.classes;
+    checkLimit(n * c, LIMITS.scores, `queries * classes (${n} * ${c}) scores`, 'score the batch in parts');
     const out = new Float64Array(n * c);
     if (metric === 'hamming') {
       const d = hammingMatrix(hvs, this.#prototypes());
@@ -453,6 +456,12 @@ export class HIL {
       throw new HdglueError(ErrorCode.MODEL_FILE, `invalid HIL header: ${(e as Error).message}`);
     }
     if (new Set(h.labels).size !== h.labels.length) throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL labels repeat');
+    if (h.labels.length > LIMITS.classes || h.labels.length * hil.dim > LIMITS.counters) {
+      throw new HdglueError(
+        ErrorCode.MODEL_FILE,
+        `HIL has ${h.labels.length} classes of dim ${hil.dim}, above the limits`,
+      );
+    }
     if (counters.byteLength !== h.labels.length * hil.dim * 4) {
       throw new HdglueError(
         ErrorCode.MODEL_FILE,
@@ -539,6 +548,9 @@ export class HIL {
   }
 
   #addClasses(labels: Label[]): void {
+    const classes = this.classes + labels.length;
+    checkLimit(classes, LIMITS.classes, 'the number of classes');
+    checkLimit(classes * this.dim, LIMITS.counters, `classes * dim (${classes} * ${this.dim}) counters`);
     const grown = new Int32Array((this.classes + labels.length) * this.dim);
     grown.set(this.#counters);
     this.#counters = grown;

@@ -67,7 +67,7 @@ export {
 } from './ops.js';
 export { ProjectionEncoder, type ProjectionEncoderDescription, type ProjectionEncoderOptions } from './projection.js';
 export { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from './recipe.js';
-export { MAX_DIM } from './validate.js';
+export { LIMITS, MAX_DIM } from './validate.js';
 
 /** What {@link backendInfo} reports. */
 export interface BackendInfo {

@@ -8,6 +8,41 @@ import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 /** Largest supported dimension, as in native/include/hdglue.h. */
 export const MAX_DIM = 1 << 24;
 
+/**
+ * The documented maximums. Each is checked before anything is allocated, so a request beyond one
+ * fails at once with a coded RangeError instead of exhausting memory: `dim` with
+ * `ERR_HDGLUE_INVALID_DIM`, `features` and `bins` with `ERR_HDGLUE_OUT_OF_RANGE` (as always), the
+ * others with `ERR_HDGLUE_LIMIT`.
+ */
+export const LIMITS = Object.freeze({
+  /** Bits per hypervector. */
+  dim: MAX_DIM,
+  /** Values per embedding (either encoder); the native binning stores bins in 16 bits. */
+  features: 65536,
+  /** Bins (level vectors) per feature. */
+  bins: 65536,
+  /** Classes of one HIL. */
+  classes: 65536,
+  /** Counters of one HIL, classes * dim: 2^28 int32, 1 GiB. */
+  counters: 2 ** 28,
+  /** Members of one glue. */
+  members: 1024,
+  /** Rows encoded or predicted in one call; split larger batches. */
+  rows: 2 ** 24,
+  /** Scores made by one call, rows * classes (doubles): 2^28, 2 GiB; split larger batches. */
+  scores: 2 ** 28,
+});
+
+/** A count that must not pass one of {@link LIMITS}. */
+export function checkLimit(value: number, max: number, what: string, advice = ''): void {
+  if (value > max) {
+    throw rangeError(
+      ErrorCode.LIMIT,
+      `${what} would be ${value}, above the limit of ${max}${advice ? `: ${advice}` : ''}`,
+    );
+  }
+}
+
 /** 64-bit words per row of a `dim`-bit hypervector. */
 export function wordsOf(dim: number): number {
   return Math.ceil(dim / 64);
