@@ -63,7 +63,7 @@ if (!existsSync(seeds)) {
     const bytes = Buffer.alloc(16 + (next() % 1024));
     for (let j = 0; j < bytes.length; j++) bytes[j] = next() & 0xff;
     // The operation is chosen by the last bytes (FuzzedDataProvider reads integers from the end).
-    bytes[bytes.length - 1] = i % 14;
+    bytes[bytes.length - 1] = i % 13;
     writeFileSync(join(seeds, `seed-${i}`), bytes);
   }
 }
