@@ -97,11 +97,25 @@ export function checkSeed(seed: unknown): bigint {
   throw typeError(`seed must be a number or a bigint, got ${describe(seed)}`);
 }
 
+/**
+ * Entries of a typed array (or `length` of any other array-like), taken from its byte length.
+ * `length` alone cannot be trusted: V8 11 (Node 20) optimized code reports a detached typed
+ * array's old length once views of resizable ArrayBuffers have passed through the same code, and
+ * then reads the transferred memory as if it were still there (the property tests found it: the
+ * TypeScript backend computed on detached arrays the addon refused). `byteLength` stays right.
+ */
+export function lengthOf(a: ArrayLike<unknown>): number {
+  if (ArrayBuffer.isView(a)) {
+    return a.byteLength / ((a as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1);
+  }
+  return a.length;
+}
+
 /** A Uint32Array of exactly `length` entries. */
 export function checkU32(a: unknown, what: string, length?: number): Uint32Array {
   if (!(a instanceof Uint32Array)) throw typeError(`${what} must be a Uint32Array, got ${describe(a)}`);
-  if (length !== undefined && a.length !== length) {
-    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${a.length}`);
+  if (length !== undefined && lengthOf(a) !== length) {
+    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${lengthOf(a)}`);
   }
   return a;
 }
@@ -109,8 +123,8 @@ export function checkU32(a: unknown, what: string, length?: number): Uint32Array
 /** An Int32Array of exactly `length` entries. */
 export function checkI32(a: unknown, what: string, length?: number): Int32Array {
   if (!(a instanceof Int32Array)) throw typeError(`${what} must be an Int32Array, got ${describe(a)}`);
-  if (length !== undefined && a.length !== length) {
-    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${a.length}`);
+  if (length !== undefined && lengthOf(a) !== length) {
+    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${lengthOf(a)}`);
   }
   return a;
 }
@@ -148,10 +162,10 @@ export function checkOptions<T extends object>(options: T | undefined): Partial<
  */
 export function checkPacked(data: Uint32Array, dim: number, rows: number, what: string): void {
   const want = rows * 2 * wordsOf(dim);
-  if (data.length !== want) {
+  if (lengthOf(data) !== want) {
     throw rangeError(
       ErrorCode.SHAPE,
-      `${what}: storage has ${data.length} entries where ${want} are needed (was its buffer detached or resized?)`,
+      `${what}: storage has ${lengthOf(data)} entries where ${want} are needed (was its buffer detached or resized?)`,
     );
   }
   checkPadding(data, dim, rows, what);

@@ -111,6 +111,51 @@ describe(`async safety on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend
     expect(acc.counters.every((c) => c === 0)).toBe(true);
   });
 
+  it('a detached array is refused even once views of resizable buffers went through the same checks', () => {
+    // Regression: V8 11 (Node 20) optimized code reports a detached typed array's old length after
+    // it has seen length-tracking views of resizable ArrayBuffers, and reads the transferred memory.
+    // The checks took `length` at its word: the TypeScript backend then computed on detached
+    // arrays (or reported stale padding bits) where the addon refused them. They now use byteLength.
+    const outcomes: Record<string, number> = {};
+    const enc = new EmbeddingEncoder({ features: 2, dim: 64, bins: 4 });
+    for (let i = 0; i < 30000; i++) {
+      const n = 1 + (i % 5);
+      const dim = 1 + (i % 7) * 40;
+      const len = n * 2 * Math.ceil(dim / 64);
+      const kind = i % 10 === 0 ? 'detached' : i % 10 === 1 ? 'resizable' : 'plain';
+      const bytes = (len + 3) * 4;
+      const buf =
+        kind === 'resizable' ? new ArrayBuffer(bytes, { maxByteLength: bytes * 2 } as never) : new ArrayBuffer(bytes);
+      const view = new Uint32Array(buf, 8, len);
+      const x = new Float32Array(buf, 0, 2);
+      if (kind === 'detached') {
+        view.fill(0xffffffff);
+        structuredClone(buf, { transfer: [buf] });
+      }
+      for (const [what, fn] of [
+        ['batch', () => new HVBatch(dim, n, view)],
+        ['encode', () => enc.encodeBatch(x)],
+      ] as const) {
+        let code = 'ok';
+        try {
+          fn();
+        } catch (e) {
+          code = (e as { code: string }).code;
+        }
+        const key = `${kind} ${what}: ${code}`;
+        outcomes[key] = (outcomes[key] ?? 0) + 1;
+      }
+    }
+    expect(outcomes).toEqual({
+      'plain batch: ok': 24000,
+      'plain encode: ok': 24000,
+      'resizable batch: ok': 3000,
+      'resizable encode: ok': 3000,
+      'detached batch: ERR_HDGLUE_SHAPE': 3000,
+      'detached encode: ERR_HDGLUE_SHAPE': 3000,
+    });
+  });
+
   it('the raw addon refuses them too, before queueing any work', () => {
     const raw = createRequire(import.meta.url)('node-gyp-build')(packageRoot) as Record<
       string,

@@ -45,7 +45,12 @@ function codeOf(e: unknown): string {
 /** A result as plain data, so the two module instances' objects compare by value. */
 function plain(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? `${v}n` : v;
-  if (ArrayBuffer.isView(v)) return { [v.constructor.name]: Array.from(v as unknown as ArrayLike<number>) };
+  if (ArrayBuffer.isView(v)) {
+    // Indexed, not iterated: iterating a view of a detached buffer throws, and an empty batch may
+    // legitimately wrap one.
+    const a = v as unknown as ArrayLike<unknown>;
+    return { [v.constructor.name]: Array.from({ length: a.length }, (_, i) => plain(a[i])) };
+  }
   if (Array.isArray(v)) return v.map(plain);
   if (v instanceof Map) return { Map: [...v].map(plain) };
   const o: Record<string, unknown> = { class: v.constructor?.name };
