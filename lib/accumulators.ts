@@ -5,7 +5,7 @@
  * (docs/ARCHITECTURE.md, invariant 4). Counters wrap modulo 2^32 in both backends alike; keep
  * the sum of absolute weights per row below 2^31 to stay clear of it.
  */
-import { backend } from './backend/index.js';
+import { backend, detachedError } from './backend/index.js';
 import { ErrorCode, HdglueError, typeError } from './errors.js';
 import { HVBatch, Hypervector } from './hv.js';
 import { checkBatch, type SeedOptions, type TieRule, tieData } from './ops.js';
@@ -74,7 +74,9 @@ export class Accumulators {
    */
   addAsync(row: number, batch: HVBatch, options?: AccumulateOptions): Promise<this> {
     const p = this.#prep(row, batch, options, false);
+    const unchanged = sizesKept([p.target, batch.data, p.weights]);
     return this.#enqueue(async () => {
+      unchanged();
       await backend().accAddAsync(p.target, this.dim, batch.data, batch.count, p.weights);
       return this;
     });
@@ -116,7 +118,9 @@ export class Accumulators {
   dotAsync(batch: HVBatch): Promise<Float64Array> {
     this.#checkBatch(batch);
     const out = new Float64Array(batch.count * this.rows);
+    const unchanged = sizesKept([batch.data, this.counters]);
     return this.#enqueue(async () => {
+      unchanged();
       await backend().dotCountersAsync(batch.data, batch.count, this.counters, this.rows, this.dim, out);
       return out;
     });
@@ -166,4 +170,17 @@ export class Accumulators {
     }
     return { target: this.counters.subarray(row * this.dim, (row + 1) * this.dim), weights };
   }
+}
+
+/**
+ * Queued work runs after the earlier calls settle, long after its arguments were checked: the
+ * returned function throws ERR_HDGLUE_DETACHED if any of these arrays was detached, transferred or
+ * resized meanwhile (the TypeScript backend would otherwise read a detached array as zeros and
+ * corrupt the counters silently; the addon reported a shape error instead).
+ */
+function sizesKept(views: readonly (ArrayBufferView | null)[]): () => void {
+  const sizes = views.map((v) => v?.byteLength ?? 0);
+  return () => {
+    if (views.some((v, i) => (v?.byteLength ?? 0) !== sizes[i])) throw detachedError();
+  };
 }

@@ -4,7 +4,7 @@
  * (copied once into a Float64Array).
  */
 import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
-import { checkCount, describe } from './validate.js';
+import { checkCount, checkLimit, describe, LIMITS, lengthOf, SEED_STRING } from './validate.js';
 
 /** What the encoders accept as a batch: a flat row-major typed array, or an array of rows. */
 export type EmbeddingMatrix = Float32Array | Float64Array | readonly ArrayLike<number>[];
@@ -25,19 +25,21 @@ export interface Matrix {
  */
 export function toMatrix(x: EmbeddingMatrix, features: number, n?: number): Matrix {
   if (x instanceof Float32Array || x instanceof Float64Array) {
-    if (n === undefined && x.length % features !== 0) {
+    const length = lengthOf(x);
+    if (n === undefined && length % features !== 0) {
       throw rangeError(
         ErrorCode.SHAPE,
-        `embeddings have ${x.length} values, not a whole number of rows of ${features} features`,
+        `embeddings have ${length} values, not a whole number of rows of ${features} features`,
       );
     }
-    const rows = n ?? x.length / features;
+    const rows = n ?? length / features;
     checkCount(rows, 'n');
+    checkLimit(rows, LIMITS.rows, 'the rows of one batch', 'encode it in parts');
     if (rows === 0) throw rangeError(ErrorCode.SHAPE, 'the batch is empty: there is nothing to encode');
-    if (x.length !== rows * features) {
+    if (length !== rows * features) {
       throw rangeError(
         ErrorCode.SHAPE,
-        `embeddings have ${x.length} values, but ${rows} rows of ${features} features need ${rows * features}`,
+        `embeddings have ${length} values, but ${rows} rows of ${features} features need ${rows * features}`,
       );
     }
     return { data: x, n: rows };
@@ -47,6 +49,7 @@ export function toMatrix(x: EmbeddingMatrix, features: number, n?: number): Matr
   }
   if (n !== undefined && n !== x.length) throw rangeError(ErrorCode.SHAPE, `n is ${n} but ${x.length} rows were given`);
   if (x.length === 0) throw rangeError(ErrorCode.SHAPE, 'the batch is empty: there is nothing to encode');
+  checkLimit(x.length, LIMITS.rows, 'the rows of one batch', 'encode it in parts');
   const data = new Float64Array(x.length * features);
   for (let r = 0; r < x.length; r++) {
     const row: unknown = x[r];
@@ -54,8 +57,8 @@ export function toMatrix(x: EmbeddingMatrix, features: number, n?: number): Matr
       throw typeError(`embeddings[${r}] must be an array of numbers, got ${describe(row)}`);
     }
     const values = row as ArrayLike<number>;
-    if (values.length !== features) {
-      throw rangeError(ErrorCode.SHAPE, `embeddings[${r}] has ${values.length} features, expected ${features}`);
+    if (lengthOf(values) !== features) {
+      throw rangeError(ErrorCode.SHAPE, `embeddings[${r}] has ${lengthOf(values)} features, expected ${features}`);
     }
     for (let f = 0; f < features; f++) {
       const v: unknown = values[f];
@@ -115,7 +118,8 @@ export function parseDescription<T extends { kind: string; seed: string }>(
   const o = d as Partial<T> & { version?: unknown };
   if (o.kind !== kind) throw badDescription(`kind is ${String(o.kind)}, not ${kind}`);
   if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
-  if (typeof o.seed !== 'string' || !/^[0-9]+$/.test(o.seed)) throw badDescription('seed must be a decimal string');
+  if (typeof o.seed !== 'string' || !SEED_STRING.test(o.seed))
+    throw badDescription('seed must be a decimal string of at most 20 digits');
   return o as Partial<T> & { seed: string };
 }
 

@@ -11,7 +11,7 @@ import { ErrorCode, rangeError, typeError } from './errors.js';
 import { HVBatch } from './hv.js';
 import { LEVEL_KINDS, type LevelKind, levelVectors } from './levels.js';
 import { randomBatch, type TieRule, tieData } from './ops.js';
-import { checkCount, checkDim, checkOptions, checkSeed, describe } from './validate.js';
+import { checkCount, checkDim, checkOptions, checkSeed, describe, LIMITS } from './validate.js';
 
 /** Options of {@link EmbeddingEncoder}. */
 export interface EmbeddingEncoderOptions {
@@ -83,10 +83,10 @@ export class EmbeddingEncoder extends BatchEncoder {
     if (options === null || typeof options !== 'object') {
       throw typeError(`EmbeddingEncoder options must be an object, got ${describe(options)}`);
     }
-    this.features = checkCount(options.features, 'features', 65536);
+    this.features = checkCount(options.features, 'features', LIMITS.features);
     if (this.features < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'features must be at least 1');
     this.dim = checkDim(options.dim ?? 10000);
-    this.bins = checkCount(options.bins ?? 100, 'bins', 65536);
+    this.bins = checkCount(options.bins ?? 100, 'bins', LIMITS.bins);
     if (this.bins < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'bins must be at least 1');
     this.levels = options.levels ?? 'level';
     if (!LEVEL_KINDS.includes(this.levels)) {

@@ -39,6 +39,8 @@ export const ErrorCode = {
   UNKNOWN_NETWORK: 'ERR_HDGLUE_UNKNOWN_NETWORK',
   /** A prediction was asked for with no member's input present (HdglueError). */
   NO_INPUT: 'ERR_HDGLUE_NO_INPUT',
+  /** A documented maximum (`LIMITS`: classes, members, rows per call) would be exceeded (RangeError). */
+  LIMIT: 'ERR_HDGLUE_LIMIT',
   /** The native side could not allocate working memory (Error). */
   OUT_OF_MEMORY: 'ERR_HDGLUE_OUT_OF_MEMORY',
   /** HDGLUE_BACKEND=native was asked for and no binary loads (HdglueError). */

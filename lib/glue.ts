@@ -22,7 +22,7 @@ import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
 import { bind, bundle, concat, hammingMatrix, randomHV, type TieRule } from './ops.js';
 import { ProjectionEncoder, type ProjectionEncoderDescription } from './projection.js';
 import type { TuneResult } from './tune.js';
-import { checkOptions, checkSeed, describe } from './validate.js';
+import { checkLimit, checkOptions, checkSeed, describe, LIMITS, SEED_STRING } from './validate.js';
 
 /** An encoder a member can use. */
 export type Encoder = EmbeddingEncoder | ProjectionEncoder;
@@ -136,6 +136,7 @@ export class HDGlue {
     }
     if (this.#members.has(name))
       throw new HdglueError(ErrorCode.OUT_OF_RANGE, `a network named ${JSON.stringify(name)} is already a member`);
+    checkLimit(this.#members.size + 1, LIMITS.members, 'the number of members');
     if (member === null || typeof member !== 'object')
       throw typeError(`member must be { encoder, hil?, weight? }, got ${describe(member)}`);
     const { encoder } = member;
@@ -380,7 +381,10 @@ export class HDGlue {
     const hasJoint = h.joint !== undefined;
     if (!Array.isArray(h.members) || h.members.length + (hasJoint ? 1 : 0) !== f.sections.length)
       throw bad('members and sections differ');
-    if (typeof h.seed !== 'string' || !/^[0-9]+$/.test(h.seed)) throw bad('seed is not a decimal string');
+    if (h.members.length > LIMITS.members)
+      throw bad(`${h.members.length} members, above the limit of ${LIMITS.members}`);
+    if (typeof h.seed !== 'string' || !SEED_STRING.test(h.seed))
+      throw bad('seed is not a decimal string of at most 20 digits');
     let glue: HDGlue;
     try {
       glue = new HDGlue({ strategy: h.strategy as Strategy, seed: BigInt(h.seed), tie: h.tie as TieRule });
@@ -388,13 +392,15 @@ export class HDGlue {
       throw bad((e as Error).message);
     }
     // Encoders regenerate their vectors from the seed, so a few bytes of header can ask for
-    // gigabytes: the total is bounded before anything is built.
+    // gigabytes: the total is bounded before anything is built. It counts every vector a member
+    // builds, the tie-breakers of its encoder and of its HIL included (they were left out, and a
+    // file of many members with one bin and one feature built twice the stated bound).
     const limit = lo.maxVectorBytes ?? 2 ** 30;
     let total = 0;
     for (const m of h.members) {
       const e = (m?.encoder ?? {}) as { dim?: unknown; bins?: unknown; features?: unknown };
-      const rows = (Number(e.bins) || 0) + (Number(e.features) || 0);
-      total += (rows * (Number(e.dim) || 0)) / 8;
+      const rows = size(e.bins) + size(e.features) + 1;
+      total += (rows * size(e.dim) + size((m?.hil as { dim?: unknown } | undefined)?.dim)) / 8;
     }
     if (!(total <= limit))
       throw bad(`its encoders would build ${total} bytes of vectors, above the limit of ${limit} (see maxVectorBytes)`);
@@ -547,6 +553,7 @@ export class HDGlue {
     const { voters, labels } = this.#candidates(encoded);
     const col = new Map(labels.map((l, i) => [l, i]));
     const n = (encoded.values().next().value as HVBatch).count;
+    checkLimit(n * labels.length, LIMITS.scores, `rows * classes (${n} * ${labels.length}) scores`, 'predict in parts');
     const totals = new Float64Array(n * labels.length);
     for (const name of voters) {
       const hvs = encoded.get(name) as HVBatch;
@@ -607,6 +614,12 @@ export class HDGlue {
     }
     return out;
   }
+}
+
+// A size field of a file as a count of bytes or rows: non-negative or nothing, so that a
+// negative field (refused later anyway) cannot offset the others in a total.
+function size(v: unknown): number {
+  return typeof v === 'number' && v > 0 ? v : 0;
 }
 
 function checkStrategy(s: unknown): Strategy {

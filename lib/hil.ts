@@ -21,11 +21,14 @@ import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieDat
 import {
   checkCount,
   checkDim,
+  checkLimit,
   checkOptions,
   checkPacked,
   checkSameDim,
   checkSeed,
   describe,
+  LIMITS,
+  SEED_STRING,
   wordsOf,
 } from './validate.js';
 
@@ -268,6 +271,7 @@ export class HIL {
   #summaryScores(hvs: HVBatch, metric: Metric): Float64Array {
     const n = hvs.count;
     const c = this.classes;
+    checkLimit(n * c, LIMITS.scores, `queries * classes (${n} * ${c}) scores`, 'score the batch in parts');
     const out = new Float64Array(n * c);
     if (metric === 'hamming') {
       const d = hammingMatrix(hvs, this.#prototypes());
@@ -535,7 +539,7 @@ export class HIL {
   /** Rebuild from {@link toModel}'s output, validating it. @internal */
   static fromModel(h: HILHeader, counters: Uint8Array): HIL {
     if (h === null || typeof h !== 'object') throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL header missing');
-    if (typeof h.seed !== 'string' || !/^[0-9]+$/.test(h.seed))
+    if (typeof h.seed !== 'string' || !SEED_STRING.test(h.seed))
       throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL seed is not a decimal string');
     if (typeof h.tie !== 'string' || typeof h.metric !== 'string') {
       throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL tie and metric are missing');
@@ -557,6 +561,12 @@ export class HIL {
       throw new HdglueError(ErrorCode.MODEL_FILE, `invalid HIL header: ${(e as Error).message}`);
     }
     if (new Set(h.labels).size !== h.labels.length) throw new HdglueError(ErrorCode.MODEL_FILE, 'HIL labels repeat');
+    if (h.labels.length > LIMITS.classes || h.labels.length * hil.dim > LIMITS.counters) {
+      throw new HdglueError(
+        ErrorCode.MODEL_FILE,
+        `HIL has ${h.labels.length} classes of dim ${hil.dim}, above the limits`,
+      );
+    }
     const stored = h.memory ?? 0;
     if (!Number.isSafeInteger(stored) || stored < 0 || (stored > 0 && hil.readout !== 'nearest')) {
       throw new HdglueError(ErrorCode.MODEL_FILE, `HIL memory count ${String(h.memory)} is invalid`);
@@ -690,6 +700,9 @@ export class HIL {
   }
 
   #addClasses(labels: Label[]): void {
+    const classes = this.classes + labels.length;
+    checkLimit(classes, LIMITS.classes, 'the number of classes');
+    checkLimit(classes * this.dim, LIMITS.counters, `classes * dim (${classes} * ${this.dim}) counters`);
     const grown = new Int32Array((this.classes + labels.length) * this.dim);
     grown.set(this.#counters);
     this.#counters = grown;

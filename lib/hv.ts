@@ -13,6 +13,7 @@ import {
   checkSameDim,
   checkU32,
   describe,
+  lengthOf,
   wordsOf,
 } from './validate.js';
 
@@ -52,7 +53,7 @@ export class Hypervector {
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
       throw typeError(`values must be an array-like of +1/-1, got ${describe(values)}`);
     }
-    const hv = new Hypervector(checkDim(values.length, 'values.length'));
+    const hv = new Hypervector(checkDim(lengthOf(values), 'values.length'));
     packBipolar(values, 0, hv.dim, hv.data, 0);
     return hv;
   }
@@ -149,8 +150,11 @@ export class HVBatch {
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
       throw typeError(`values must be an array-like of +1/-1, got ${describe(values)}`);
     }
-    if (values.length !== count * dim) {
-      throw rangeError(ErrorCode.SHAPE, `values must have count * dim = ${count * dim} entries, got ${values.length}`);
+    if (lengthOf(values) !== count * dim) {
+      throw rangeError(
+        ErrorCode.SHAPE,
+        `values must have count * dim = ${count * dim} entries, got ${lengthOf(values)}`,
+      );
     }
     const stride = 2 * wordsOf(dim);
     for (let r = 0; r < count; r++) packBipolar(values, r * dim, dim, batch.data, r * stride);

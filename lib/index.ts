@@ -81,7 +81,7 @@ export {
   type TuneScore,
   tune,
 } from './tune.js';
-export { MAX_DIM } from './validate.js';
+export { LIMITS, MAX_DIM } from './validate.js';
 
 /** What {@link backendInfo} reports. */
 export interface BackendInfo {

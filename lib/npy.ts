@@ -20,6 +20,7 @@ import { Buffer } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 import { writeFileAtomic } from './model-file.js';
+import { lengthOf } from './validate.js';
 
 /** Element types hdglue reads and writes; `unicode` is numpy's `U` (UTF-32), `bytes` its `S`. */
 export type NpyDtype =
@@ -131,7 +132,8 @@ export function parseNpy(bytes: Uint8Array, source?: string): NpyArray {
     throw typeError(`parseNpy: source must be a string, got ${describe(source)}`);
   }
   const fail = (message: string) => failure(source, message);
-  const size = bytes.length;
+  // From byteLength: V8 11 can report a detached array's old length (see lengthOf in validate.ts).
+  const size = bytes.byteLength;
   if (size === 0) throw fail('not a .npy file (the file is empty)');
   for (let i = 0; i < MAGIC.length; i++) {
     if (i === size) throw fail(`truncated: ${size} bytes, shorter than the 10-byte .npy preamble`);
@@ -271,10 +273,11 @@ export function encodeNpy(array: { shape: readonly number[]; data: NpyData; dtyp
   const dims = checkShape(shape);
   let count = 1;
   for (const d of dims) count *= d;
-  if (count !== data.length) {
+  // lengthOf, not length: a detached array must not pass for its old size (see lib/validate.ts).
+  if (count !== lengthOf(data)) {
     throw rangeError(
       ErrorCode.SHAPE,
-      `encodeNpy: shape ${shapeRepr(dims)} holds ${count} elements but data has ${data.length}`,
+      `encodeNpy: shape ${shapeRepr(dims)} holds ${count} elements but data has ${lengthOf(data)}`,
     );
   }
 

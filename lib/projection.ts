@@ -12,7 +12,7 @@ import { badDescription, type EmbeddingMatrix, type Matrix, parseDescription } f
 import { ErrorCode, rangeError, typeError } from './errors.js';
 import type { HVBatch } from './hv.js';
 import { randomBatch, type TieRule, tieData } from './ops.js';
-import { checkCount, checkDim, checkOptions, checkSeed, describe } from './validate.js';
+import { checkCount, checkDim, checkOptions, checkSeed, describe, LIMITS } from './validate.js';
 
 /** Options of {@link ProjectionEncoder}. */
 export interface ProjectionEncoderOptions {
@@ -64,7 +64,7 @@ export class ProjectionEncoder extends BatchEncoder {
     if (options === null || typeof options !== 'object') {
       throw typeError(`ProjectionEncoder options must be an object, got ${describe(options)}`);
     }
-    this.features = checkCount(options.features, 'features', 65536);
+    this.features = checkCount(options.features, 'features', LIMITS.features);
     if (this.features < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'features must be at least 1');
     this.dim = checkDim(options.dim ?? 10000);
     this.seed = checkSeed(options.seed ?? 0);

@@ -8,6 +8,41 @@ import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 /** Largest supported dimension, as in native/include/hdglue.h. */
 export const MAX_DIM = 1 << 24;
 
+/**
+ * The documented maximums. Each is checked before anything is allocated, so a request beyond one
+ * fails at once with a coded RangeError instead of exhausting memory: `dim` with
+ * `ERR_HDGLUE_INVALID_DIM`, `features` and `bins` with `ERR_HDGLUE_OUT_OF_RANGE` (as always), the
+ * others with `ERR_HDGLUE_LIMIT`.
+ */
+export const LIMITS = Object.freeze({
+  /** Bits per hypervector. */
+  dim: MAX_DIM,
+  /** Values per embedding (either encoder); the native binning stores bins in 16 bits. */
+  features: 65536,
+  /** Bins (level vectors) per feature. */
+  bins: 65536,
+  /** Classes of one HIL. */
+  classes: 65536,
+  /** Counters of one HIL, classes * dim: 2^28 int32, 1 GiB. */
+  counters: 2 ** 28,
+  /** Members of one glue. */
+  members: 1024,
+  /** Rows encoded or predicted in one call; split larger batches. */
+  rows: 2 ** 24,
+  /** Scores made by one call, rows * classes (doubles): 2^28, 2 GiB; split larger batches. */
+  scores: 2 ** 28,
+});
+
+/** A count that must not pass one of {@link LIMITS}. */
+export function checkLimit(value: number, max: number, what: string, advice = ''): void {
+  if (value > max) {
+    throw rangeError(
+      ErrorCode.LIMIT,
+      `${what} would be ${value}, above the limit of ${max}${advice ? `: ${advice}` : ''}`,
+    );
+  }
+}
+
 /** 64-bit words per row of a `dim`-bit hypervector. */
 export function wordsOf(dim: number): number {
   return Math.ceil(dim / 64);
@@ -39,6 +74,13 @@ export function checkSafeInteger(n: unknown, what: string): number {
   return n;
 }
 
+/**
+ * A seed as files and descriptions store it: a decimal string of at most 20 digits (2^64 - 1 has
+ * 20). The length is checked before BigInt parses it, whose cost grows faster than linearly: a
+ * model file with a seed of millions of digits took seconds per million to be refused.
+ */
+export const SEED_STRING = /^[0-9]{1,20}$/;
+
 /** A seed: a non-negative safe integer or a bigint in [0, 2^64). */
 export function checkSeed(seed: unknown): bigint {
   if (typeof seed === 'bigint') {
@@ -55,11 +97,25 @@ export function checkSeed(seed: unknown): bigint {
   throw typeError(`seed must be a number or a bigint, got ${describe(seed)}`);
 }
 
+/**
+ * Entries of a typed array (or `length` of any other array-like), taken from its byte length.
+ * `length` alone cannot be trusted: V8 11 (Node 20) optimized code reports a detached typed
+ * array's old length once views of resizable ArrayBuffers have passed through the same code, and
+ * then reads the transferred memory as if it were still there (the property tests found it: the
+ * TypeScript backend computed on detached arrays the addon refused). `byteLength` stays right.
+ */
+export function lengthOf(a: ArrayLike<unknown>): number {
+  if (ArrayBuffer.isView(a)) {
+    return a.byteLength / ((a as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1);
+  }
+  return a.length;
+}
+
 /** A Uint32Array of exactly `length` entries. */
 export function checkU32(a: unknown, what: string, length?: number): Uint32Array {
   if (!(a instanceof Uint32Array)) throw typeError(`${what} must be a Uint32Array, got ${describe(a)}`);
-  if (length !== undefined && a.length !== length) {
-    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${a.length}`);
+  if (length !== undefined && lengthOf(a) !== length) {
+    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${lengthOf(a)}`);
   }
   return a;
 }
@@ -67,8 +123,8 @@ export function checkU32(a: unknown, what: string, length?: number): Uint32Array
 /** An Int32Array of exactly `length` entries. */
 export function checkI32(a: unknown, what: string, length?: number): Int32Array {
   if (!(a instanceof Int32Array)) throw typeError(`${what} must be an Int32Array, got ${describe(a)}`);
-  if (length !== undefined && a.length !== length) {
-    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${a.length}`);
+  if (length !== undefined && lengthOf(a) !== length) {
+    throw rangeError(ErrorCode.SHAPE, `${what} must have ${length} entries, got ${lengthOf(a)}`);
   }
   return a;
 }
@@ -106,10 +162,10 @@ export function checkOptions<T extends object>(options: T | undefined): Partial<
  */
 export function checkPacked(data: Uint32Array, dim: number, rows: number, what: string): void {
   const want = rows * 2 * wordsOf(dim);
-  if (data.length !== want) {
+  if (lengthOf(data) !== want) {
     throw rangeError(
       ErrorCode.SHAPE,
-      `${what}: storage has ${data.length} entries where ${want} are needed (was its buffer detached or resized?)`,
+      `${what}: storage has ${lengthOf(data)} entries where ${want} are needed (was its buffer detached or resized?)`,
     );
   }
   checkPadding(data, dim, rows, what);

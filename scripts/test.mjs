@@ -7,6 +7,7 @@
 //      every lower level (HDGLUE_MAX_ISA), then the whole suite forced to the TS backend.
 //   4. Install paths: prebuilds built and checked, the tarball packed and installed in fresh
 //      projects with and without a compiler and prebuilds, and the arm64 prebuild under qemu.
+//   5. Sanitizers and fuzzing: C++ tests and the addon's tests under ASan + UBSan, libFuzzer.
 // The addon and dist/ are built by `pretest`.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -68,6 +69,26 @@ if (!only || only === 'js') {
   }
   step('vitest, TypeScript backend', process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'js', HDGLUE_MAX_ISA: '' });
 }
+
+// Reliability (RELIABILITY.md): the C++ tests under ASan + UBSan, a short libFuzzer run on the C
+// ABI (skipped with a notice without clang, unless HDGLUE_REQUIRE_FUZZ=1, as CI sets), and the
+// addon's own tests against an ASan + UBSan build of it.
+if (!only || only === 'sanitize')
+  step('C++ kernel tests under ASan + UBSan (preset asan-ubsan)', process.execPath, ['scripts/test-cpp.mjs'], {
+    HDGLUE_SANITIZE: 'address,undefined',
+  });
+if (!only || only === 'fuzz')
+  step('libFuzzer on the C ABI, 10 s', process.execPath, ['scripts/fuzz.mjs', '--seconds', '10'], {}, { skipCode: 77 });
+if (!only || only === 'sanitize')
+  step(
+    'addon tests under ASan + UBSan (reduced suite)',
+    process.execPath,
+    ['scripts/test-asan-addon.mjs'],
+    {},
+    {
+      skipCode: 77,
+    },
+  );
 
 // The README quotes the demo's table; a fresh run must print the same one.
 if (!only || only === 'readme')

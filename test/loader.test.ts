@@ -34,7 +34,14 @@ symlinkSync(join(packageRoot, 'node_modules', 'node-gyp-build'), join(tmp, 'node
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function report(env: Record<string, string | undefined>, cwd = packageRoot) {
-  const clean = { HDGLUE_BACKEND: undefined, HDGLUE_MAX_ISA: undefined, HDGLUE_THREADS: undefined };
+  // HDGLUE_PREBUILD (node-gyp-build's directory override, which the ASan run sets) would make the
+  // copy without a binary find one.
+  const clean = {
+    HDGLUE_BACKEND: undefined,
+    HDGLUE_MAX_ISA: undefined,
+    HDGLUE_THREADS: undefined,
+    HDGLUE_PREBUILD: undefined,
+  };
   const r = runNode(REPORT, { ...clean, ...env }, cwd);
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string);

@@ -4,7 +4,7 @@
  * backend is used with exactly one `process.emitWarning` carrying a code.
  * @internal
  */
-import { ErrorCode, HdglueError } from '../errors.js';
+import { ErrorCode, HdglueError, typeError } from '../errors.js';
 import { jsKernels as coreKernels } from './js.js';
 import { bin, encodeLevels, project } from './js-encode.js';
 import { loadNative, platformTuple } from './native.js';
@@ -28,8 +28,18 @@ export const jsBackend: Backend = {
   bundleAsync: (...a) => deferred(a, () => jsKernels.bundle(...a)),
   accAddAsync: (...a) => deferred(a, () => jsKernels.accAdd(...a)),
   dotCountersAsync: (...a) => deferred(a, () => jsKernels.dotCounters(...a)),
-  encodeLevelsAsync: (...a) => deferred(a, () => jsKernels.encodeLevels(...a)),
-  projectAsync: (...a) => deferred(a, () => jsKernels.project(...a)),
+  // The encoders read their input when called, as the addon does (it copies it before queueing):
+  // a caller's later writes change neither backend's result.
+  encodeLevelsAsync: (...a) => {
+    const now: typeof a = [...a];
+    now[0] = a[0].slice();
+    return deferred(a, () => jsKernels.encodeLevels(...now));
+  },
+  projectAsync: (...a) => {
+    const now: typeof a = [...a];
+    now[0] = a[0].slice();
+    return deferred(a, () => jsKernels.project(...now));
+  },
 };
 
 // A promise that settles on a later turn, like the native worker's, so callers cannot come to
@@ -37,18 +47,14 @@ export const jsBackend: Backend = {
 // or resized in between fails the call with ERR_HDGLUE_DETACHED instead of giving garbage.
 function deferred<T>(args: readonly unknown[], work: () => T): Promise<T> {
   const views = args.filter((a): a is ArrayBufferView => ArrayBuffer.isView(a));
+  // The native addon must refuse these (a shrink decommits memory its worker reads); this
+  // backend refuses them too, with the same error, so behaviour does not depend on the backend.
+  if (views.some((v) => (v.buffer as { resizable?: boolean }).resizable === true)) throw typeError(RESIZABLE_MESSAGE);
   const sizes = views.map((v) => v.byteLength);
   return new Promise((resolve, reject) => {
     setImmediate(() => {
       try {
-        if (views.some((v, i) => v.byteLength !== sizes[i])) {
-          throw Object.assign(
-            new Error(
-              'an array passed to an async hdglue call was detached, transferred or resized before the call finished; its results are discarded',
-            ),
-            { code: ErrorCode.DETACHED },
-          );
-        }
+        if (views.some((v, i) => v.byteLength !== sizes[i])) throw detachedError();
         resolve(work());
       } catch (e) {
         reject(e);
@@ -60,6 +66,19 @@ function deferred<T>(args: readonly unknown[], work: () => T): Promise<T> {
 // npm 11 runs a dependency's install script only while its allowScripts policy lets it (with a
 // notice for unreviewed packages, not at all for denied ones or under strict-allow-scripts).
 const ALLOW = 'on npm 11+, first allow its install script: npm install-scripts approve hdglue';
+/** The error of an array detached, transferred or resized under an async call (as the addon words it). @internal */
+export function detachedError(): Error & { code: ErrorCode } {
+  return Object.assign(
+    new Error(
+      'an array passed to an async hdglue call was detached, transferred or resized before the call finished; its results are discarded',
+    ),
+    { code: ErrorCode.DETACHED },
+  );
+}
+
+/** Word for word the addon's kResizableMessage (native/addon/worker.h). @internal */
+export const RESIZABLE_MESSAGE =
+  'an array passed to an async hdglue call is a view of a resizable ArrayBuffer, which could shrink under the running call; pass a copy (for example .slice())';
 
 let chosen: Backend | undefined;
 let loadError: unknown;

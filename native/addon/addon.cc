@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -295,12 +296,33 @@ struct Floats {
   const void* data;
   bool f64;
   Span span;
+  // The async encoders' private copy of the values (see own_copy); empty for the sync ones.
+  std::shared_ptr<std::vector<double>> copy;
 };
+
+// The async encoders copy their input on the main thread before queueing. N-API cannot keep a
+// backing store alive: a caller that transfers the buffer and lets the new owner be collected
+// frees memory the worker would still read (a use-after-free that crashed the process in the
+// reliability tests). The copy costs n * features values, small beside the encoding itself, and
+// makes the encoders' reads immune to a caller's later writes too: they see the values of the
+// moment of the call. The original stays pinned, so a detach is still reported.
+void own_copy(const Napi::CallbackInfo& info, Floats& x, size_t n, size_t features) {
+  size_t bytes = n * features * (x.f64 ? 8 : 4);
+  try {
+    x.copy = std::make_shared<std::vector<double>>((bytes + 7) / 8);
+  } catch (const std::exception&) {
+    Napi::Error e = Napi::Error::New(info.Env(), "hdglue: out of memory while copying the embeddings");
+    e.Set("code", Napi::String::New(info.Env(), "ERR_HDGLUE_OUT_OF_MEMORY"));
+    throw e;
+  }
+  if (bytes) std::memcpy(x.copy->data(), x.data, bytes);
+  x.data = x.copy->data();
+}
 
 Floats floats(const Napi::CallbackInfo& info, size_t i, size_t n, size_t features) {
   Napi::Value v = info[i];
   bool f64 = v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
-  Floats r{nullptr, f64, {}};
+  Floats r{nullptr, f64, {}, nullptr};
   if (f64) {
     auto a = typed<double>(info, i, "embeddings");
     need_len(info, a.ElementLength(), n, features, "embeddings");
@@ -324,6 +346,7 @@ double encoder_result(hdg_status_t st, size_t bad) {
   return st == 1 ? (double)bad : -1.0;
 }
 
+template <bool Own>
 Work PrepEncodeLevels(const Napi::CallbackInfo& info) {
   size_t n = count(info, 1, "n");
   size_t features = count(info, 2, "features", 65536);
@@ -347,6 +370,7 @@ Work PrepEncodeLevels(const Napi::CallbackInfo& info) {
   need_rows(info, positions.ElementLength(), features, words, "positions");
   need_rows(info, out.ElementLength(), n, words, "out");
   no_overlap(info, out, {x.span, lo, hi, levels, positions, tie}, "out");
+  if (Own) own_copy(info, x, n, features);
   const hdg_kernels_t* kt = kernels(info.Env());
   unsigned t = threads(info.Env());
   const void* xp = x.data;
@@ -358,7 +382,9 @@ Work PrepEncodeLevels(const Napi::CallbackInfo& info) {
   const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie.data);
   uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
   uint32_t b = (uint32_t)bins;
+  auto keep = x.copy;
   return [=] {
+    (void)keep;
     size_t bad = 0;
     hdg_status_t st = f64 ? hdg_encode_f64(kt, static_cast<const double*>(xp), n, features, lp, hp, b, lv, ps, dim, tp,
                                            op, t, &bad)
@@ -368,6 +394,7 @@ Work PrepEncodeLevels(const Napi::CallbackInfo& info) {
   };
 }
 
+template <bool Own>
 Work PrepProject(const Napi::CallbackInfo& info) {
   size_t n = count(info, 1, "n");
   size_t features = count(info, 2, "features", 65536);
@@ -383,6 +410,7 @@ Work PrepProject(const Napi::CallbackInfo& info) {
   need_rows(info, proj.ElementLength(), features, words, "projection");
   need_rows(info, out.ElementLength(), n, words, "out");
   no_overlap(info, out, {x.span, mult, proj, tie}, "out");
+  if (Own) own_copy(info, x, n, features);
   const hdg_kernels_t* kt = kernels(info.Env());
   unsigned t = threads(info.Env());
   const void* xp = x.data;
@@ -391,7 +419,9 @@ Work PrepProject(const Napi::CallbackInfo& info) {
   const uint64_t* pp = reinterpret_cast<const uint64_t*>(proj.Data());
   const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie.data);
   uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
+  auto keep = x.copy;
   return [=] {
+    (void)keep;
     size_t bad = 0;
     hdg_status_t st = f64 ? hdg_project_f64(kt, static_cast<const double*>(xp), n, features, mp, pp, dim, tp, op, t, &bad)
                           : hdg_project_f32(kt, static_cast<const float*>(xp), n, features, mp, pp, dim, tp, op, t, &bad);
@@ -451,10 +481,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dotCounters", Napi::Function::New(env, Sync<PrepDotCounters>, "dotCounters"));
   exports.Set("dotCountersAsync", Napi::Function::New(env, Async<PrepDotCounters>, "dotCountersAsync"));
   exports.Set("permute", Napi::Function::New(env, Permute, "permute"));
-  exports.Set("encodeLevels", Napi::Function::New(env, Sync<PrepEncodeLevels>, "encodeLevels"));
-  exports.Set("encodeLevelsAsync", Napi::Function::New(env, Async<PrepEncodeLevels>, "encodeLevelsAsync"));
-  exports.Set("project", Napi::Function::New(env, Sync<PrepProject>, "project"));
-  exports.Set("projectAsync", Napi::Function::New(env, Async<PrepProject>, "projectAsync"));
+  exports.Set("encodeLevels", Napi::Function::New(env, Sync<PrepEncodeLevels<false>>, "encodeLevels"));
+  exports.Set("encodeLevelsAsync", Napi::Function::New(env, Async<PrepEncodeLevels<true>>, "encodeLevelsAsync"));
+  exports.Set("project", Napi::Function::New(env, Sync<PrepProject<false>>, "project"));
+  exports.Set("projectAsync", Napi::Function::New(env, Async<PrepProject<true>>, "projectAsync"));
   exports.Set("bin", Napi::Function::New(env, Bin, "bin"));
   return exports;
 }

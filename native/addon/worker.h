@@ -18,6 +18,11 @@ namespace hdg_addon {
 // A job reports failure by throwing std::runtime_error, which becomes a rejection.
 using Job = std::function<double()>;
 
+// Shared word for word with lib/backend/index.ts, so both backends raise the same error.
+inline constexpr const char* kResizableMessage =
+    "an array passed to an async hdglue call is a view of a resizable ArrayBuffer, which could shrink under the "
+    "running call; pass a copy (for example .slice())";
+
 class KernelWorker : public Napi::AsyncWorker {
  public:
   KernelWorker(Napi::Env env, Job work)
@@ -77,8 +82,25 @@ class KernelWorker : public Napi::AsyncWorker {
   std::vector<size_t> sizes_;
 };
 
+// A typed array on a resizable ArrayBuffer cannot back async work: shrinking the buffer makes V8
+// decommit the pages past the new length, and a worker still reading them faults, taking the
+// whole process down (the size check in OnOK comes too late). Such arrays are refused before
+// anything is queued; growable SharedArrayBuffers never shrink and are fine.
+inline void refuse_resizable(const Napi::CallbackInfo& info) {
+  for (size_t i = 0; i < info.Length(); i++) {
+    if (!info[i].IsTypedArray()) continue;
+    Napi::Value r = info[i].As<Napi::TypedArray>().ArrayBuffer().Get("resizable");
+    if (r.IsBoolean() && r.As<Napi::Boolean>().Value()) {
+      Napi::Error e = Napi::TypeError::New(info.Env(), kResizableMessage);
+      e.Set("code", Napi::String::New(info.Env(), "ERR_HDGLUE_INVALID_TYPE"));
+      throw e;
+    }
+  }
+}
+
 // Queue `work` with every argument of `info` pinned, returning the promise.
 inline Napi::Value run_async(const Napi::CallbackInfo& info, Job work) {
+  refuse_resizable(info);
   auto* w = new KernelWorker(info.Env(), std::move(work));
   for (size_t i = 0; i < info.Length(); i++) w->Pin(info[i]);
   Napi::Promise p = w->Promise();

@@ -9,8 +9,13 @@
 
 namespace hdg {
 
-// Below this many 64-bit words of work per thread (2 MiB) a thread costs more than it saves.
-const size_t kMinWordsPerThread = (size_t)1 << 18;
+// Below this many 64-bit words of work per thread (2 MiB) a thread costs more than it saves. The
+// fuzz build (native/fuzz) lowers it, so that inputs small enough to run thousands of times a
+// second still go through the splitting and merging code.
+#ifndef HDG_MIN_WORDS_PER_THREAD
+#define HDG_MIN_WORDS_PER_THREAD ((size_t)1 << 18)
+#endif
+const size_t kMinWordsPerThread = HDG_MIN_WORDS_PER_THREAD;
 
 // Runs fn(begin, end) over [0, n) in `parts` contiguous chunks, the first on this thread. If a
 // thread cannot be started, its chunk runs here instead, so the result never depends on it.
