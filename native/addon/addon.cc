@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <utility>
 #include <stdexcept>
 #include <vector>
 
@@ -291,13 +293,68 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The async encoders' copy of their input, shared by the copies of one job. A job is copied and
+// destroyed only on the main thread (run_async moves it into the worker, which is destroyed after
+// OnOK / OnError there; Execute only calls it), so a plain counter is enough. std::shared_ptr or a
+// copyable std::vector would do, but with GCC 12 they pull in glibc 2.32's __libc_single_threaded
+// and GLIBCXX_3.4.29's __throw_bad_array_new_length, raising the prebuilt binary's floor.
+// GCC 12 cannot follow a reference count across inlined copies and warns -Wuse-after-free on
+// the second release; the count is exact (the addon's tests run under ASan, scripts/test-asan-addon.mjs).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuse-after-free"
+#endif
+class OwnedCopy {
+  struct Block {
+    size_t refs;
+    double* data;
+  };
+  Block* b_ = nullptr;
+  void release() {
+    Block* b = b_;
+    b_ = nullptr;
+    if (b && --b->refs == 0) {
+      delete[] b->data;
+      delete b;
+    }
+  }
+
+ public:
+  OwnedCopy() = default;
+  OwnedCopy(const OwnedCopy& o) : b_(o.b_) {
+    if (b_) b_->refs++;
+  }
+  OwnedCopy(OwnedCopy&& o) noexcept : b_(o.b_) { o.b_ = nullptr; }
+  OwnedCopy& operator=(OwnedCopy o) noexcept {
+    std::swap(b_, o.b_);
+    return *this;
+  }
+  ~OwnedCopy() { release(); }
+  // Room for `doubles` values; false when memory runs out.
+  bool allocate(size_t doubles) {
+    release();
+    double* d = new (std::nothrow) double[doubles ? doubles : 1];
+    if (!d) return false;
+    b_ = new (std::nothrow) Block{1, d};
+    if (!b_) {
+      delete[] d;
+      return false;
+    }
+    return true;
+  }
+  double* data() const { return b_ ? b_->data : nullptr; }
+};
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 // The embeddings argument of the encoders: Float32Array or Float64Array, at least n * features.
 struct Floats {
   const void* data;
   bool f64;
   Span span;
   // The async encoders' private copy of the values (see own_copy); empty for the sync ones.
-  std::shared_ptr<std::vector<double>> copy;
+  OwnedCopy copy;
 };
 
 // The async encoders copy their input on the main thread before queueing. N-API cannot keep a
@@ -308,21 +365,19 @@ struct Floats {
 // moment of the call. The original stays pinned, so a detach is still reported.
 void own_copy(const Napi::CallbackInfo& info, Floats& x, size_t n, size_t features) {
   size_t bytes = n * features * (x.f64 ? 8 : 4);
-  try {
-    x.copy = std::make_shared<std::vector<double>>((bytes + 7) / 8);
-  } catch (const std::exception&) {
+  if (!x.copy.allocate((bytes + 7) / 8)) {
     Napi::Error e = Napi::Error::New(info.Env(), "hdglue: out of memory while copying the embeddings");
     e.Set("code", Napi::String::New(info.Env(), "ERR_HDGLUE_OUT_OF_MEMORY"));
     throw e;
   }
-  if (bytes) std::memcpy(x.copy->data(), x.data, bytes);
-  x.data = x.copy->data();
+  if (bytes) std::memcpy(x.copy.data(), x.data, bytes);
+  x.data = x.copy.data();
 }
 
 Floats floats(const Napi::CallbackInfo& info, size_t i, size_t n, size_t features) {
   Napi::Value v = info[i];
   bool f64 = v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
-  Floats r{nullptr, f64, {}, nullptr};
+  Floats r{nullptr, f64, {}, {}};
   if (f64) {
     auto a = typed<double>(info, i, "embeddings");
     need_len(info, a.ElementLength(), n, features, "embeddings");
@@ -382,7 +437,7 @@ Work PrepEncodeLevels(const Napi::CallbackInfo& info) {
   const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie.data);
   uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
   uint32_t b = (uint32_t)bins;
-  auto keep = x.copy;
+  OwnedCopy keep = x.copy;  // the job holds the copy that xp may point into
   return [=] {
     (void)keep;
     size_t bad = 0;
@@ -419,7 +474,7 @@ Work PrepProject(const Napi::CallbackInfo& info) {
   const uint64_t* pp = reinterpret_cast<const uint64_t*>(proj.Data());
   const uint64_t* tp = reinterpret_cast<const uint64_t*>(tie.data);
   uint64_t* op = reinterpret_cast<uint64_t*>(out.Data());
-  auto keep = x.copy;
+  OwnedCopy keep = x.copy;  // the job holds the copy that xp may point into
   return [=] {
     (void)keep;
     size_t bad = 0;
