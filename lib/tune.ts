@@ -196,8 +196,11 @@ function expand(g: TuneGrid, base: Recipe): Recipe[] {
   return out;
 }
 
-/** Stratified folds: each class's rows shuffled (seeded) and dealt round-robin. */
-export function assignFolds(labels: readonly Label[], k: number, seed: number): Int32Array {
+/**
+ * Each class's row indices (classes in first-seen order), shuffled by one seeded generator run
+ * through the classes in turn: the basis of stratified folds and validation splits. @internal
+ */
+export function shuffledByClass(labels: readonly Label[], seed: number): number[][] {
   const byClass = new Map<Label, number[]>();
   labels.forEach((l, i) => {
     const rows = byClass.get(l);
@@ -205,13 +208,21 @@ export function assignFolds(labels: readonly Label[], k: number, seed: number): 
     else byClass.set(l, [i]);
   });
   const next = mulberry32(seed);
-  const fold = new Int32Array(labels.length);
-  let offset = 0;
-  for (const rows of byClass.values()) {
+  const out = [...byClass.values()];
+  for (const rows of out) {
     for (let i = rows.length - 1; i > 0; i--) {
       const j = Math.floor(next() * (i + 1));
       [rows[i], rows[j]] = [rows[j] as number, rows[i] as number];
     }
+  }
+  return out;
+}
+
+/** Stratified folds: each class's rows shuffled (seeded) and dealt round-robin. */
+export function assignFolds(labels: readonly Label[], k: number, seed: number): Int32Array {
+  const fold = new Int32Array(labels.length);
+  let offset = 0;
+  for (const rows of shuffledByClass(labels, seed)) {
     // Continue the deal where the last class stopped, so small classes do not all land in fold 0.
     rows.forEach((r, i) => {
       fold[r] = (offset + i) % k;

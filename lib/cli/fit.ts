@@ -12,8 +12,7 @@ import { HDGlue, type Strategy } from '../glue.js';
 import type { Label, Readout } from '../hil.js';
 import { LEVEL_KINDS, type LevelKind } from '../levels.js';
 import { buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
-import { mulberry32 } from '../rng.js';
-import { type TuneGrid, type TuneResult, tune } from '../tune.js';
+import { shuffledByClass, type TuneGrid, type TuneResult, tune } from '../tune.js';
 import { UsageError } from './errors.js';
 import { checkRows, readLabels } from './inputs.js';
 import { readAllMembers } from './members.js';
@@ -248,22 +247,10 @@ export function stratifiedSplit(
   seed: number,
 ): { fitRows: number[]; valRows: number[] } {
   if (fraction === 0) return { fitRows: labels.map((_, i) => i), valRows: [] };
-  const byClass = new Map<Label, number[]>();
-  labels.forEach((l, i) => {
-    const rows = byClass.get(l);
-    if (rows) rows.push(i);
-    else byClass.set(l, [i]);
-  });
-  const next = mulberry32(seed);
   const val = new Set<number>();
-  for (const rows of byClass.values()) {
-    const shuffled = rows.slice();
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = Math.floor(next() * (i + 1));
-      [shuffled[i], shuffled[j]] = [shuffled[j] as number, shuffled[i] as number];
-    }
+  for (const rows of shuffledByClass(labels, seed)) {
     const k = Math.min(rows.length - 1, Math.round(fraction * rows.length));
-    for (const r of shuffled.slice(0, k)) val.add(r);
+    for (const r of rows.slice(0, k)) val.add(r);
   }
   const fitRows: number[] = [];
   const valRows: number[] = [];
