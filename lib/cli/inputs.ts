@@ -26,19 +26,8 @@ export function parseMemberSpec(spec: string): { name: string; path: string } {
   return { name: spec.slice(0, at), path: spec.slice(at + 1) };
 }
 
-/** Read every `--member NAME=FILE.npy`; names must be distinct. */
-export function readMembers(specs: readonly string[]): MemberInput[] {
-  if (specs.length === 0) throw new UsageError('give at least one --member NAME=FILE.npy');
-  const out: MemberInput[] = [];
-  for (const spec of specs) {
-    const { name, path } = parseMemberSpec(spec);
-    if (out.some((m) => m.name === name)) throw new UsageError(`member ${JSON.stringify(name)} is given twice`);
-    out.push(readMember(name, path));
-  }
-  return out;
-}
-
-function readMember(name: string, path: string): MemberInput {
+/** One `.npy` member's embeddings: 2-D float32/float64 with at least one row and feature. */
+export function readMember(name: string, path: string): MemberInput {
   const a = readNpy(path);
   if (a.dtype !== 'float32' && a.dtype !== 'float64') {
     throw npyError(path, `embeddings must be float32 or float64, this file holds ${a.dtype} (${a.descr})`);

@@ -9,7 +9,7 @@ import { ErrorCode, HdglueError } from '../errors.js';
 import { readNpy } from '../npy.js';
 import type { TensorInput } from '../onnx/tensor.js';
 import { UsageError } from './errors.js';
-import { type MemberInput, parseMemberSpec, readMembers } from './inputs.js';
+import { type MemberInput, parseMemberSpec, readMember } from './inputs.js';
 
 /** `MODEL.onnx:OUTPUT` split, or undefined for any other member file. */
 export function parseOnnxSpec(path: string): { model: string; output: string } | undefined {
@@ -63,17 +63,14 @@ export async function readAllMembers(
     if (!inputs.has(name))
       throw new UsageError(`member ${name} is an ONNX model: give its inputs with --input ${name}=INPUTS.npy`);
   }
-  // Plain members go through the existing reader (its checks and messages), in one call.
-  const plainSpecs = specs.filter((s) => !onnx.has(s.name)).map((s) => s.spec);
-  const plain = plainSpecs.length ? readMembers(plainSpecs) : [];
   const out: MemberInput[] = [];
   for (const s of specs) {
-    if (!onnx.has(s.name)) {
-      out.push(plain.shift() as MemberInput);
-      continue;
-    }
-    const { model, output } = parseOnnxSpec(s.path) as { model: string; output: string };
-    out.push(await runMember(s.name, model, output, inputs.get(s.name) as string));
+    const onnxSpec = onnx.has(s.name) ? parseOnnxSpec(s.path) : undefined;
+    out.push(
+      onnxSpec
+        ? await runMember(s.name, onnxSpec.model, onnxSpec.output, inputs.get(s.name) as string)
+        : readMember(s.name, s.path),
+    );
   }
   for (const m of out) checkFinite(m);
   return out;
