@@ -14,6 +14,16 @@
  *   written; on real data it scores far below the default (see the README).
  */
 import { backend } from './backend/index.js';
+import {
+  checkExactRange,
+  DualEngine,
+  epochOrder,
+  type Keep,
+  type OnlineCounts,
+  primalEpoch,
+  type Schedule,
+  squaredNorms,
+} from './refine.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 import { HVBatch, type Hypervector } from './hv.js';
 import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
@@ -70,8 +80,23 @@ export interface PredictOptions {
 
 /** Options of {@link HIL.refine}. */
 export interface RefineOptions {
-  /** Passes over the data; default 20. */
+  /** Passes over the data; default {@link DEFAULT_RECIPE}'s (40). */
   epochs?: number;
+  /**
+   * `'online'` (default with the cosine metric): each epoch visits the rows one at a time in a
+   * seeded shuffled order and updates the counters at once, so the next row is scored with them
+   * (the perceptron). `'batch'` (the only schedule of the Hamming metric): each epoch scores every
+   * row with the counters of the epoch's start, then applies all updates together.
+   */
+  schedule?: Schedule;
+  /** Seed of the online schedule's visiting orders (epoch e's order is a pure function of (seed, e)); default the layer's seed. */
+  seed?: number | bigint;
+  /**
+   * Without a validation set, the state kept: `'last'` (the online default) or `'best'`, the
+   * epoch with the fewest training errors (the batch default; online it costs one scoring pass
+   * over the training rows per epoch).
+   */
+  keep?: Keep;
   /**
    * `'adapt'` (default, AdaptHD/QuantHD style): a misclassified example is added to its true class
    * and subtracted from the predicted one. `'tutorial'`: it is only added to its true class again.
@@ -93,7 +118,7 @@ export interface RefineOptions {
 /** One epoch of {@link HIL.refine}. */
 export interface RefineEpoch {
   epoch: number;
-  /** Training examples misclassified at the start of the epoch. */
+  /** Training examples misclassified: at the start of the epoch (batch), or when visited (online). */
   trainErrors: number;
   /** Examples whose counters were updated. */
   updates: number;
@@ -113,6 +138,18 @@ export interface HILHeader {
   readout?: Readout;
   /** Stored examples of the nearest readout. */
   memory?: number;
+}
+
+/** The checked options of one refine call, shared by both schedules. */
+interface RefineSettings {
+  epochs: number;
+  rule: 'adapt' | 'tutorial';
+  margin: number;
+  metric: Metric;
+  patience: number;
+  keep: Keep;
+  truth: Int32Array;
+  val: { hvs: HVBatch; labels: ArrayLike<Label> } | undefined;
 }
 
 /** One network's classifier over hypervectors; see the module description. */
@@ -331,10 +368,11 @@ export class HIL {
 
   /**
    * Error correction: repeatedly classify the training examples and move the counters of the
-   * classes involved in each mistake (see {@link RefineOptions}); prototypes are re-binarized
-   * after every epoch. The state kept is the best epoch's: highest validation accuracy with a
-   * validation set, else fewest training errors (later epochs win ties). Returns the history,
-   * whose `trainErrors` count the mistakes at the start of each epoch.
+   * classes involved in each mistake or narrow win (see {@link RefineOptions}): online (default,
+   * row by row in a seeded shuffled order) or batch (all of an epoch's updates at once). With a
+   * validation set the state kept is the epoch with the highest validation accuracy, and
+   * training stops after `patience` epochs without improvement; without one, `keep` decides.
+   * Training also stops after an epoch with no update. Returns the history of the epochs run.
    */
   refine(hvs: HVBatch, labels: ArrayLike<Label>, options?: RefineOptions): RefineEpoch[] {
     const o = checkOptions(options);
@@ -345,7 +383,7 @@ export class HIL {
         "refine corrects the class counters, which the 'nearest' readout does not use: refine a 'prototype' layer",
       );
     }
-    const epochs = checkCount(o.epochs ?? 20, 'epochs', 1e6);
+    const epochs = checkCount(o.epochs ?? 40, 'epochs', 1e6);
     const rule = o.rule ?? 'adapt';
     if (rule !== 'adapt' && rule !== 'tutorial')
       throw rangeError(ErrorCode.OUT_OF_RANGE, `rule must be 'adapt' or 'tutorial', got ${String(rule)}`);
@@ -353,6 +391,19 @@ export class HIL {
     if (typeof margin !== 'number' || !(margin >= 0 && margin <= 2))
       throw rangeError(ErrorCode.OUT_OF_RANGE, `margin must be in [0, 2], got ${String(margin)}`);
     const metric = checkMetric(o.metric ?? this.metric);
+    const schedule = o.schedule ?? (metric === 'cosine' ? 'online' : 'batch');
+    if (schedule !== 'online' && schedule !== 'batch')
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `schedule must be 'online' or 'batch', got ${String(schedule)}`);
+    if (schedule === 'online' && metric !== 'cosine') {
+      throw rangeError(
+        ErrorCode.OUT_OF_RANGE,
+        "the online schedule scores with the cosine metric: use metric 'cosine' or schedule 'batch'",
+      );
+    }
+    const keep = o.keep ?? (schedule === 'online' ? 'last' : 'best');
+    if (keep !== 'last' && keep !== 'best')
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `keep must be 'last' or 'best', got ${String(keep)}`);
+    const orderSeed = o.seed === undefined ? this.seed : checkSeed(o.seed);
     const patience = checkCount(o.patience ?? 3, 'patience', 1e6);
     const truth = Int32Array.from({ length: hvs.count }, (_, i) => this.#classOf(labels[i] as Label));
     const val = o.validation;
@@ -361,6 +412,14 @@ export class HIL {
         throw typeError(`validation must be { hvs, labels }, got ${describe(val)}`);
       this.#checkExamples(val.hvs, val.labels);
     }
+    const settings = { epochs, rule, margin, metric, patience, keep, truth, val };
+    if (schedule === 'online') return this.#refineOnline(hvs, settings, orderSeed);
+    return this.#refineBatch(hvs, settings);
+  }
+
+  // The batch schedule: every update of an epoch computed from the scores at its start.
+  #refineBatch(hvs: HVBatch, st: RefineSettings): RefineEpoch[] {
+    const { epochs, rule, margin, metric, patience, truth, val } = st;
     const history: RefineEpoch[] = [];
     let best = val ? this.accuracy(val.hvs, val.labels, { metric }) : 0;
     let bestState: Int32Array | null = val ? this.#counters.slice() : null;
@@ -461,7 +520,68 @@ export class HIL {
       history.push(record);
       if (updates === 0) break;
     }
-    if (!val && unevaluated && fewestState && errorsNow() > fewest) bestState = fewestState;
+    if (!val && st.keep === 'best' && unevaluated && fewestState && errorsNow() > fewest) bestState = fewestState;
+    if (bestState) {
+      this.#counters = bestState;
+      this.#changed();
+    }
+    return history;
+  }
+
+
+  // The online schedule (lib/refine.ts): rows visited one at a time in epoch e's seeded order,
+  // each update applied before the next row is scored; the dual engine while the Gram matrix
+  // fits, else the backend's primal driver.
+  #refineOnline(hvs: HVBatch, st: RefineSettings, seed: bigint): RefineEpoch[] {
+    const { epochs, rule, margin, metric, patience, keep, truth, val } = st;
+    const n = hvs.count;
+    const c = this.classes;
+    const history: RefineEpoch[] = [];
+    let best = val ? this.accuracy(val.hvs, val.labels, { metric }) : 0;
+    let bestState: Int32Array | null = val ? this.#counters.slice() : null;
+    let stale = 0;
+    let fewest = Number.POSITIVE_INFINITY;
+    const trainErrorsNow = () => {
+      const sc = this.scores(hvs, { metric });
+      let e = 0;
+      for (let i = 0; i < n; i++) if (argmax(sc, i * c, c) !== truth[i]) e++;
+      return e;
+    };
+    if (!val && keep === 'best') {
+      fewest = trainErrorsNow();
+      bestState = this.#counters.slice();
+    }
+    const counters = this.#counters;
+    const norms2 = squaredNorms(counters, c, this.dim);
+    checkExactRange(counters, this.dim, n * epochs);
+    const dual = n <= gramLimit ? new DualEngine(hvs, counters, c) : null;
+    const adapt = rule === 'adapt' ? 1 : 0;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const e = { order: epochOrder(n, seed, epoch), margin, adapt } as const;
+      const counts: OnlineCounts = dual
+        ? dual.epoch(truth, counters, norms2, e)
+        : primalEpoch(hvs, truth, counters, c, norms2, e);
+      this.#changed();
+      const record: RefineEpoch = { epoch, trainErrors: counts.errors, updates: counts.updates };
+      history.push(record);
+      if (val) {
+        const acc = this.accuracy(val.hvs, val.labels, { metric });
+        record.validationAccuracy = acc;
+        if (acc > best) {
+          best = acc;
+          bestState = this.#counters.slice();
+          stale = 0;
+        } else if (++stale >= patience) break;
+      } else if (keep === 'best' && counts.updates > 0) {
+        // Later epochs win ties, as margin updates keep improving a state with as few errors.
+        const errs = trainErrorsNow();
+        if (errs <= fewest) {
+          fewest = errs;
+          bestState = this.#counters.slice();
+        }
+      }
+      if (counts.updates === 0) break;
+    }
     if (bestState) {
       this.#counters = bestState;
       this.#changed();

@@ -11,6 +11,7 @@ import { EmbeddingEncoder } from './encoder.js';
 import { HIL, type Label, type Readout, type RefineEpoch } from './hil.js';
 import type { HVBatch } from './hv.js';
 import type { LevelKind } from './levels.js';
+import type { Keep, Schedule } from './refine.js';
 
 /** Settings of {@link buildMember}. */
 export interface Recipe {
@@ -28,6 +29,10 @@ export interface Recipe {
   margin: number;
   /** `'prototype'` (class counters, corrected) or `'nearest'` (1-NN over the stored training examples; no correction). */
   readout: Readout;
+  /** Schedule of the error correction (see `RefineOptions.schedule`); absent: `'online'`. */
+  schedule?: Schedule;
+  /** State kept by the error correction without validation (see `RefineOptions.keep`); absent: the schedule's default. */
+  keep?: Keep;
 }
 
 /** The cross-validated default: D = 10,000, 16 quantile bins, level codebook, 40 correction epochs at margin 0.1. */
@@ -81,6 +86,8 @@ export function buildMember(
       ? hil.refine(hvs, labels, {
           epochs: recipe.epochs,
           margin: recipe.margin,
+          ...(recipe.schedule ? { schedule: recipe.schedule } : {}),
+          ...(recipe.keep ? { keep: recipe.keep } : {}),
           ...(validation ? { validation: { hvs: encoder.encodeBatch(validation.x), labels: validation.labels } } : {}),
         })
       : [];

@@ -1,0 +1,224 @@
+/**
+ * Online margin error correction of an HIL's class counters (the perceptron with a margin),
+ * the default schedule of {@link HIL.refine}.
+ *
+ * Each epoch visits the training rows one at a time in a seeded shuffled order and updates the
+ * counters at once: when a row is misclassified, or classified right with a cosine lead under
+ * the margin over its best rival, the row is added to its true class and (rule `'adapt'`)
+ * subtracted from the rival. The next row is scored with the updated counters. The order of
+ * epoch e is a pure function of (seed, e), and every score is the same sequence of IEEE double
+ * operations on exact integers in both backends, so the native and TypeScript backends end with
+ * identical counters.
+ *
+ * Two engines give the same result:
+ * - the dual one (small n): every row's integer dot with every class is kept current from the
+ *   Gram matrix (adding row j to a class adds dim - 2 hamming(i, j) to row i's dot with it), so a
+ *   row is scored in O(classes) and an update costs O(n) plus the counter row;
+ * - the primal one (any n, memory O(classes x dim)): the backend's `refineOnline` epoch driver
+ *   (native SIMD kernels, or their TypeScript twin) computes each visited row's dots against the
+ *   counters directly.
+ *
+ * @internal
+ */
+import { backend } from './backend/index.js';
+import { ErrorCode, HdglueError } from './errors.js';
+import type { HVBatch } from './hv.js';
+import { hammingMatrix } from './ops.js';
+import { mix64, mulberry32 } from './rng.js';
+import { wordsOf } from './validate.js';
+
+/** How {@link HIL.refine} applies its updates: row by row in a shuffled order, or once per epoch. */
+export type Schedule = 'online' | 'batch';
+
+/** Which state {@link HIL.refine} keeps without a validation set: the last epoch's, or the one with the fewest training errors. */
+export type Keep = 'last' | 'best';
+
+/**
+ * The visiting order of one epoch: a Fisher-Yates shuffle of 0..n-1 driven by mulberry32, seeded
+ * with the low 32 bits of mix64(seed + epoch * golden ratio). A pure function of (n, seed,
+ * epoch), so a refit with the same seed retraces every step.
+ */
+export function epochOrder(n: number, seed: bigint, epoch: number): Uint32Array {
+  const key = mix64(BigInt.asUintN(64, seed + BigInt(epoch) * 0x9e3779b97f4a7c15n));
+  const next = mulberry32(Number(key & 0xffffffffn));
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    const t = order[i] as number;
+    order[i] = order[j] as number;
+    order[j] = t;
+  }
+  return order;
+}
+
+/** Each class row's sum of squares, summed in index order in doubles (the scoring path's own norms, squared). */
+export function squaredNorms(counters: Int32Array, classes: number, dim: number): Float64Array {
+  const out = new Float64Array(classes);
+  for (let k = 0; k < classes; k++) {
+    let s = 0;
+    for (let i = k * dim; i < (k + 1) * dim; i++) {
+      const v = counters[i] as number;
+      s += v * v;
+    }
+    out[k] = s;
+  }
+  return out;
+}
+
+/**
+ * Refuses an epoch whose integers could leave the doubles' exact range: every dot is bounded by
+ * dim * max|counter|, and an epoch of `count` visits moves a counter by at most `count`.
+ */
+export function checkExactRange(counters: Int32Array, dim: number, count: number): void {
+  let big = 0;
+  for (let i = 0; i < counters.length; i++) {
+    const v = counters[i] as number;
+    const a = v < 0 ? -v : v;
+    if (a > big) big = a;
+  }
+  if (dim * (big + count) >= 2 ** 53) {
+    throw new HdglueError(
+      ErrorCode.LIMIT,
+      `refine: counters of magnitude ${big} at dim ${dim} leave the exact range of the online scores; refit from fewer examples`,
+    );
+  }
+}
+
+/** Settings of one online epoch. */
+export interface OnlineEpoch {
+  order: Uint32Array;
+  margin: number;
+  /** 1: subtract the row from the rival too ('adapt'); 0: only add it to its class ('tutorial'). */
+  adapt: 0 | 1;
+}
+
+/** Counts of one online epoch: rows misclassified when visited, rows that updated the counters. */
+export interface OnlineCounts {
+  errors: number;
+  updates: number;
+}
+
+/** The primal engine: one epoch through the backend's driver. Counters and norms2 change in place. */
+export function primalEpoch(
+  hvs: HVBatch,
+  truth: Int32Array,
+  counters: Int32Array,
+  classes: number,
+  norms2: Float64Array,
+  e: OnlineEpoch,
+): OnlineCounts {
+  // TEMPORARY until the backend driver lands: a plain TypeScript epoch over dotCounters/accAdd.
+  const dim = hvs.dim;
+  const stride = 2 * wordsOf(dim);
+  const qn = Math.sqrt(dim);
+  const dots = new Float64Array(classes);
+  const s = new Float64Array(classes);
+  const minusOne = new Int32Array([-1]);
+  let errors = 0;
+  let updates = 0;
+  for (let v = 0; v < e.order.length; v++) {
+    const i = e.order[v] as number;
+    const t = truth[i] as number;
+    const row = hvs.data.subarray(i * stride, (i + 1) * stride);
+    backend().dotCounters(row, 1, counters, classes, dim, dots);
+    for (let k = 0; k < classes; k++) {
+      const q = norms2[k] as number;
+      s[k] = q > 0 ? (dots[k] as number) / (qn * Math.sqrt(q)) : 0;
+    }
+    let p = 0;
+    for (let k = 1; k < classes; k++) if ((s[k] as number) > (s[p] as number)) p = k;
+    let rival = p;
+    if (p === t) {
+      rival = -1;
+      for (let k = 0; k < classes; k++) if (k !== t && (rival < 0 || (s[k] as number) > (s[rival] as number))) rival = k;
+    } else errors++;
+    const lead = rival < 0 ? Number.POSITIVE_INFINITY : (s[t] as number) - (s[rival] as number);
+    if (p === t && !(lead < e.margin)) continue;
+    updates++;
+    norms2[t] = (norms2[t] as number) + (2 * (dots[t] as number) + dim);
+    backend().accAdd(counters.subarray(t * dim, (t + 1) * dim), dim, row, 1, null);
+    if (e.adapt && rival >= 0) {
+      norms2[rival] = (norms2[rival] as number) + (-2 * (dots[rival] as number) + dim);
+      backend().accAdd(counters.subarray(rival * dim, (rival + 1) * dim), dim, row, 1, minusOne);
+    }
+  }
+  return { errors, updates };
+}
+
+/**
+ * The dual engine: holds the Gram matrix (n x n int32) and every row's dot with every class,
+ * class-major, and updates both as the counters move. Exact integers throughout (dots below
+ * 2^53 by {@link checkExactRange}), so it matches the primal engine step for step.
+ */
+export class DualEngine {
+  readonly #hvs: HVBatch;
+  readonly #gram: Int32Array;
+  readonly #dots: Float64Array;
+  readonly #classes: number;
+  readonly #dim: number;
+  readonly #n: number;
+
+  constructor(hvs: HVBatch, counters: Int32Array, classes: number) {
+    const n = hvs.count;
+    this.#hvs = hvs;
+    this.#n = n;
+    this.#classes = classes;
+    this.#dim = hvs.dim;
+    // dot(x_i, x_j) = dim - 2 hamming(x_i, x_j), converted in place so one n x n array is alive.
+    const h = hammingMatrix(hvs, hvs);
+    const g = new Int32Array(h.buffer, h.byteOffset, h.length);
+    for (let i = 0; i < h.length; i++) g[i] = this.#dim - 2 * (h[i] as number);
+    this.#gram = g;
+    const byRow = new Float64Array(n * classes);
+    backend().dotCounters(hvs.data, n, counters, classes, this.#dim, byRow);
+    this.#dots = new Float64Array(n * classes);
+    for (let i = 0; i < n; i++) for (let k = 0; k < classes; k++) this.#dots[k * n + i] = byRow[i * classes + k] as number;
+  }
+
+  /** One online epoch; counters and norms2 change in place, as the primal driver's do. */
+  epoch(truth: Int32Array, counters: Int32Array, norms2: Float64Array, e: OnlineEpoch): OnlineCounts {
+    const n = this.#n;
+    const c = this.#classes;
+    const dim = this.#dim;
+    const dots = this.#dots;
+    const gram = this.#gram;
+    const stride = 2 * wordsOf(dim);
+    const qn = Math.sqrt(dim);
+    const s = new Float64Array(c);
+    const minusOne = new Int32Array([-1]);
+    let errors = 0;
+    let updates = 0;
+    for (let v = 0; v < e.order.length; v++) {
+      const i = e.order[v] as number;
+      const t = truth[i] as number;
+      for (let k = 0; k < c; k++) {
+        const q = norms2[k] as number;
+        s[k] = q > 0 ? (dots[k * n + i] as number) / (qn * Math.sqrt(q)) : 0;
+      }
+      let p = 0;
+      for (let k = 1; k < c; k++) if ((s[k] as number) > (s[p] as number)) p = k;
+      let rival = p;
+      if (p === t) {
+        rival = -1;
+        for (let k = 0; k < c; k++) if (k !== t && (rival < 0 || (s[k] as number) > (s[rival] as number))) rival = k;
+      } else errors++;
+      const lead = rival < 0 ? Number.POSITIVE_INFINITY : (s[t] as number) - (s[rival] as number);
+      if (p === t && !(lead < e.margin)) continue;
+      updates++;
+      const row = this.#hvs.data.subarray(i * stride, (i + 1) * stride);
+      const g = gram.subarray(i * n, (i + 1) * n);
+      norms2[t] = (norms2[t] as number) + (2 * (dots[t * n + i] as number) + dim);
+      backend().accAdd(counters.subarray(t * dim, (t + 1) * dim), dim, row, 1, null);
+      const dt = dots.subarray(t * n, (t + 1) * n);
+      for (let j = 0; j < n; j++) dt[j] += g[j] as number;
+      if (e.adapt && rival >= 0) {
+        norms2[rival] = (norms2[rival] as number) + (-2 * (dots[rival * n + i] as number) + dim);
+        backend().accAdd(counters.subarray(rival * dim, (rival + 1) * dim), dim, row, 1, minusOne);
+        const dr = dots.subarray(rival * n, (rival + 1) * n);
+        for (let j = 0; j < n; j++) dr[j] -= g[j] as number;
+      }
+    }
+    return { errors, updates };
+  }
+}
