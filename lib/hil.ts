@@ -14,6 +14,10 @@
  *   written; on real data it scores far below the default (see the README).
  */
 import { backend } from './backend/index.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
+import { HVBatch, type Hypervector } from './hv.js';
+import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
+import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from './ops.js';
 import {
   checkExactRange,
   DualEngine,
@@ -24,10 +28,6 @@ import {
   type Schedule,
   squaredNorms,
 } from './refine.js';
-import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
-import { HVBatch, type Hypervector } from './hv.js';
-import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
-import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from './ops.js';
 import {
   checkCount,
   checkDim,
@@ -527,7 +527,6 @@ export class HIL {
     }
     return history;
   }
-
 
   // The online schedule (lib/refine.ts): rows visited one at a time in epoch e's seeded order,
   // each update applied before the next row is scored; the dual engine while the Gram matrix

@@ -8,7 +8,7 @@
  * demo's first five networks); the test split took no part in the choice.
  */
 import { EmbeddingEncoder } from './encoder.js';
-import { HIL, type Label, type Readout, type RefineEpoch } from './hil.js';
+import { HIL, type Label, type Readout, type RefineEpoch, type RefineOptions } from './hil.js';
 import type { HVBatch } from './hv.js';
 import type { LevelKind } from './levels.js';
 import type { Keep, Schedule } from './refine.js';
@@ -69,6 +69,20 @@ export function buildMember(
   seed: number,
   validation?: { x: Float32Array | Float64Array; labels: ArrayLike<Label> },
 ): BuiltMember {
+  const encoder = fitEncoder(x, features, recipe, seed);
+  const hvs = encoder.encodeBatch(x);
+  const val = validation ? { hvs: encoder.encodeBatch(validation.x), labels: validation.labels } : undefined;
+  const { hil, epochs } = trainLayer(hvs, labels, recipe, seed, val);
+  return { encoder, hil, hvs, epochs };
+}
+
+/** The recipe's encoder for one member, its ranges fitted on `x` when the recipe says so. */
+export function fitEncoder(
+  x: Float32Array | Float64Array,
+  features: number,
+  recipe: Readonly<Recipe>,
+  seed: number,
+): EmbeddingEncoder {
   const fixed = typeof recipe.range === 'string' ? undefined : recipe.range;
   const encoder = new EmbeddingEncoder({
     features,
@@ -79,17 +93,34 @@ export function buildMember(
     ...(fixed ? { range: fixed } : {}),
   });
   if (typeof recipe.range === 'string') encoder.fit(x, { method: recipe.range });
-  const hvs = encoder.encodeBatch(x);
-  const hil = new HIL({ dim: recipe.dim, seed, readout: recipe.readout }).fit(hvs, labels);
+  return encoder;
+}
+
+/**
+ * The recipe's HIL over already encoded examples: a fit, then (prototype readout) the error
+ * correction with the recipe's epochs, margin, schedule and kept state.
+ */
+export function trainLayer(
+  hvs: HVBatch,
+  labels: ArrayLike<Label>,
+  recipe: Readonly<Recipe>,
+  seed: number,
+  validation?: { hvs: HVBatch; labels: ArrayLike<Label> },
+): { hil: HIL; epochs: RefineEpoch[] } {
+  const hil = new HIL({ dim: hvs.dim, seed, readout: recipe.readout }).fit(hvs, labels);
   const epochs =
     recipe.epochs > 0 && recipe.readout === 'prototype'
-      ? hil.refine(hvs, labels, {
-          epochs: recipe.epochs,
-          margin: recipe.margin,
-          ...(recipe.schedule ? { schedule: recipe.schedule } : {}),
-          ...(recipe.keep ? { keep: recipe.keep } : {}),
-          ...(validation ? { validation: { hvs: encoder.encodeBatch(validation.x), labels: validation.labels } } : {}),
-        })
+      ? hil.refine(hvs, labels, { ...refineOptionsOf(recipe), ...(validation ? { validation } : {}) })
       : [];
-  return { encoder, hil, hvs, epochs };
+  return { hil, epochs };
+}
+
+/** The error-correction options a recipe implies (epochs, margin, and schedule/keep when set). */
+export function refineOptionsOf(recipe: Readonly<Recipe>): RefineOptions {
+  return {
+    epochs: recipe.epochs,
+    margin: recipe.margin,
+    ...(recipe.schedule ? { schedule: recipe.schedule } : {}),
+    ...(recipe.keep ? { keep: recipe.keep } : {}),
+  };
 }

@@ -131,7 +131,8 @@ export function primalEpoch(
     let rival = p;
     if (p === t) {
       rival = -1;
-      for (let k = 0; k < classes; k++) if (k !== t && (rival < 0 || (s[k] as number) > (s[rival] as number))) rival = k;
+      for (let k = 0; k < classes; k++)
+        if (k !== t && (rival < 0 || (s[k] as number) > (s[rival] as number))) rival = k;
     } else errors++;
     const lead = rival < 0 ? Number.POSITIVE_INFINITY : (s[t] as number) - (s[rival] as number);
     if (p === t && !(lead < e.margin)) continue;
@@ -173,7 +174,8 @@ export class DualEngine {
     const byRow = new Float64Array(n * classes);
     backend().dotCounters(hvs.data, n, counters, classes, this.#dim, byRow);
     this.#dots = new Float64Array(n * classes);
-    for (let i = 0; i < n; i++) for (let k = 0; k < classes; k++) this.#dots[k * n + i] = byRow[i * classes + k] as number;
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < classes; k++) this.#dots[k * n + i] = byRow[i * classes + k] as number;
   }
 
   /** One online epoch; counters and norms2 change in place, as the primal driver's do. */

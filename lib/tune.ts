@@ -10,10 +10,14 @@
  * the symbolic layer's settings fairly against each other.
  */
 import { pickRows } from './embeddings.js';
+import type { EmbeddingEncoder } from './encoder.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 import { HDGlue } from './glue.js';
 import type { Label, Readout } from './hil.js';
-import { buildMember, DEFAULT_RECIPE, type Recipe } from './recipe.js';
+import type { HVBatch } from './hv.js';
+import { concat } from './ops.js';
+import { DEFAULT_RECIPE, fitEncoder, type Recipe, trainLayer } from './recipe.js';
+import type { Schedule } from './refine.js';
 import { mulberry32 } from './rng.js';
 import { checkCount, checkOptions, describe } from './validate.js';
 
@@ -32,6 +36,10 @@ export interface TuneGrid {
   margin: number[];
   epochs: number[];
   readout: Readout[];
+  /** Ranges of the encoders: fitted per feature on quantiles or on min-max (absent: the base recipe's). */
+  range?: ('quantile' | 'minmax')[];
+  /** Error-correction schedules (absent: the base recipe's). */
+  schedule?: Schedule[];
   /** Consensus of the members: `'vote'` (z-scored per member) and/or `'concat'` (one HIL over all members' bits). */
   consensus: ('vote' | 'concat')[];
 }
@@ -117,51 +125,64 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
   const results: TuneScore[] = grid.consensus.flatMap((consensus) =>
     candidates.map((recipe) => ({ recipe, consensus, mean: 0, std: 0, folds: [] as number[] })),
   );
-  let done = 0;
+  // Candidates sharing an encoder (D, bins, range, levels) share each fold's encoding, which is
+  // most of a candidate's cost when the correction is online.
+  const byEncoding = new Map<string, TuneScore[]>();
   for (const r of results) {
-    for (let f = 0; f < k; f++) {
-      const fitRows: number[] = [];
-      const valRows: number[] = [];
-      for (let i = 0; i < n; i++) (fold[i] === f ? valRows : fitRows).push(i);
-      const yFit = fitRows.map((i) => labels[i] as Label);
-      const glue = new HDGlue({ strategy: r.consensus });
-      // For concat, glue.fit below trains the members' HILs and the joint layer, so the members are
-      // built without their own correction pass (which would be thrown away).
-      const memberRecipe = r.consensus === 'concat' ? { ...r.recipe, epochs: 0 } : r.recipe;
-      const built = members.map((m, j) =>
-        buildMember(pickRows(m.x, m.features, fitRows), m.features, yFit, memberRecipe, seed + j),
-      );
-      members.forEach((m, j) => {
-        glue.addNetwork(m.name, {
-          encoder: (built[j] as (typeof built)[number]).encoder,
-          hil: (built[j] as (typeof built)[number]).hil,
-        });
-      });
-      if (r.consensus === 'concat') {
-        // The joint layer is trained by the glue's fit over the same encoders and rows.
-        const fitInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, fitRows)]));
-        glue.fit(
-          fitInputs,
-          yFit,
-          r.recipe.epochs > 0 ? { refine: { epochs: r.recipe.epochs, margin: r.recipe.margin } } : {},
-        );
+    const key = JSON.stringify([r.recipe.dim, r.recipe.bins, r.recipe.range, r.recipe.levels]);
+    const list = byEncoding.get(key);
+    if (list) list.push(r);
+    else byEncoding.set(key, [r]);
+  }
+  let done = 0;
+  const total = results.length * k;
+  for (let f = 0; f < k; f++) {
+    const fitRows: number[] = [];
+    const valRows: number[] = [];
+    for (let i = 0; i < n; i++) (fold[i] === f ? valRows : fitRows).push(i);
+    const yFit = fitRows.map((i) => labels[i] as Label);
+    const yVal = valRows.map((i) => labels[i] as Label);
+    const xFit = members.map((m) => pickRows(m.x, m.features, fitRows));
+    const xVal = members.map((m) => pickRows(m.x, m.features, valRows));
+    for (const group of byEncoding.values()) {
+      const first = (group[0] as TuneScore).recipe;
+      const encoders = members.map((m, j) => fitEncoder(xFit[j] as Float64Array, m.features, first, seed + j));
+      const hFit = encoders.map((e, j) => e.encodeBatch(xFit[j] as Float64Array));
+      const hVal = encoders.map((e, j) => e.encodeBatch(xVal[j] as Float64Array));
+      for (const r of group) {
+        let acc: number;
+        if (r.consensus === 'concat') {
+          // The glue's joint layer, as HDGlue.fit trains it (seeded with the glue's default seed 0);
+          // the members' own layers take no part in a concat prediction.
+          const joint = trainLayer(concat(hFit), yFit, r.recipe, 0).hil;
+          acc = joint.accuracy(concat(hVal), yVal);
+        } else {
+          const glue = new HDGlue({ strategy: 'vote' });
+          members.forEach((m, j) => {
+            const hil = trainLayer(hFit[j] as HVBatch, yFit, r.recipe, seed + j).hil;
+            glue.addNetwork(m.name, { encoder: encoders[j] as EmbeddingEncoder, hil });
+          });
+          acc = glue.accuracy(Object.fromEntries(members.map((m, j) => [m.name, xVal[j]])), yVal);
+        }
+        r.folds.push(acc);
+        o.onProgress?.(++done, total);
       }
-      const inputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, valRows)]));
-      r.folds.push(
-        glue.accuracy(
-          inputs,
-          valRows.map((i) => labels[i] as Label),
-        ),
-      );
     }
+  }
+  for (const r of results) {
     r.mean = r.folds.reduce((a, b) => a + b, 0) / k;
     r.std = Math.sqrt(r.folds.reduce((a, b) => a + (b - r.mean) ** 2, 0) / k);
-    o.onProgress?.(++done, results.length);
   }
   // Stable sort: among equal means the earlier (cheaper) candidate stays first.
   const scores = results.slice().sort((a, b) => b.mean - a.mean);
   const best = scores[0] as TuneScore;
   return { recipe: best.recipe, consensus: best.consensus, cv: best.mean, folds: k, seed, rows: n, scores };
+}
+
+// A recipe with the schedule set, or without the key when none is (so records stay as before).
+function withSchedule(r: Recipe, schedule: Schedule | undefined): Recipe {
+  const { schedule: _, ...rest } = r;
+  return schedule ? { ...rest, schedule } : rest;
 }
 
 function checkGrid(g: TuneGrid): TuneGrid {
@@ -182,16 +203,21 @@ function checkGrid(g: TuneGrid): TuneGrid {
 // fewer epochs, smaller margin.
 function expand(g: TuneGrid, base: Recipe): Recipe[] {
   const out: Recipe[] = [];
-  for (const dim of g.dim)
-    for (const bins of g.bins)
-      for (const readout of [...g.readout].sort((a, b) => Number(a !== 'nearest') - Number(b !== 'nearest'))) {
-        if (readout === 'nearest') {
-          out.push({ ...base, dim, bins, readout, epochs: 0, margin: 0 });
-          continue;
-        }
-        for (const epochs of g.epochs)
-          for (const margin of g.margin) out.push({ ...base, dim, bins, readout, epochs, margin });
-      }
+  const ranges = g.range ?? [base.range];
+  const schedules = g.schedule ?? [base.schedule];
+  for (const range of ranges)
+    for (const schedule of schedules)
+      for (const dim of g.dim)
+        for (const bins of g.bins)
+          for (const readout of [...g.readout].sort((a, b) => Number(a !== 'nearest') - Number(b !== 'nearest'))) {
+            if (readout === 'nearest') {
+              out.push(withSchedule({ ...base, range, dim, bins, readout, epochs: 0, margin: 0 }, schedule));
+              continue;
+            }
+            for (const epochs of g.epochs)
+              for (const margin of g.margin)
+                out.push(withSchedule({ ...base, range, dim, bins, readout, epochs, margin }, schedule));
+          }
   if (out.length === 0) throw rangeError(ErrorCode.OUT_OF_RANGE, 'the grid has no candidates');
   return out;
 }

@@ -190,7 +190,7 @@ describe(`HIL cosine scores on the ${process.env.HDGLUE_BACKEND ?? 'default'} ba
   });
 });
 
-describe('refine: incremental dots from the Gram matrix are the rescoring path, bit for bit', () => {
+describe('refine: incremental dots from the Gram matrix are the rescoring path (batch) and the primal driver (online), bit for bit', () => {
   // Clusters close enough that margin updates keep happening for many epochs.
   function clusters(dim: number, classes: number, perClass: number, noise: number, seed: number) {
     const next = prng(seed);
@@ -220,14 +220,19 @@ describe('refine: incremental dots from the Gram matrix are the rescoring path, 
     { rule: 'adapt' as const, margin: 0, dim: 70, classes: 4, perClass: 25, noise: 0.4 },
     { rule: 'tutorial' as const, margin: 0.2, dim: 513, classes: 5, perClass: 20 },
   ];
-  for (const c of cases) {
-    it(`${c.rule}, margin ${c.margin}, D ${c.dim}`, () => {
+  for (const c of cases.flatMap((k) => (['batch', 'online'] as const).map((schedule) => ({ ...k, schedule })))) {
+    it(`${c.schedule}, ${c.rule}, margin ${c.margin}, D ${c.dim}`, () => {
       const data = clusters(c.dim, c.classes, c.perClass, 'noise' in c ? (c.noise as number) : 0.3, c.dim);
       const run = (limit: number) => {
         const old = setGramLimit(limit);
         try {
           const hil = new HIL({ dim: c.dim, seed: 3 }).fit(data.hvs, data.labels);
-          const history = hil.refine(data.hvs, data.labels, { epochs: 15, margin: c.margin, rule: c.rule });
+          const history = hil.refine(data.hvs, data.labels, {
+            epochs: 15,
+            margin: c.margin,
+            rule: c.rule,
+            schedule: c.schedule,
+          });
           return { history, counters: hil.labels.map((l) => Array.from(hil.counters(l))) };
         } finally {
           setGramLimit(old);
