@@ -13,7 +13,7 @@
  *   encoded input); bind(G, query) is compared with every class vector. It is kept so the
  *   tutorial can be run as written; it scores far below `'vote'` on real data.
  */
-import { type Embedding, type EmbeddingMatrix, toMatrix, toRow } from './embeddings.js';
+import { type Embedding, type EmbeddingMatrix, pickRows, toMatrix, toRow } from './embeddings.js';
 import { EmbeddingEncoder, type EmbeddingEncoderDescription } from './encoder.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 import { HIL, type HILHeader, type Label, type PredictOptions, type RefineOptions } from './hil.js';
@@ -21,8 +21,10 @@ import { HVBatch } from './hv.js';
 import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
 import { bind, bundle, concat, hammingMatrix, randomHV, type TieRule } from './ops.js';
 import { ProjectionEncoder, type ProjectionEncoderDescription } from './projection.js';
+import { DEFAULT_RECIPE } from './recipe.js';
+import { stratifiedSample } from './split.js';
 import type { TuneResult } from './tune.js';
-import { checkLimit, checkOptions, checkSeed, describe, LIMITS, SEED_STRING } from './validate.js';
+import { checkCount, checkLimit, checkOptions, checkSeed, describe, LIMITS, SEED_STRING } from './validate.js';
 
 /** An encoder a member can use. */
 export type Encoder = EmbeddingEncoder | ProjectionEncoder;
@@ -61,6 +63,21 @@ interface Member {
   encoder: Encoder;
   hil: HIL;
   weight: number;
+}
+
+/** Options of {@link HDGlue.learn}. */
+export interface LearnOptions {
+  /**
+   * Old labelled rows to replay beside the new ones (same members as the new inputs); a seeded
+   * stratified sample of `size` of them (default: as many as there are new rows) is used.
+   */
+  replay?: { inputs: GlueInputs; labels: readonly Label[]; size?: number };
+  /** Online correction epochs over the new rows and the replay; default the default recipe's. 0: partialFit only. */
+  epochs?: number;
+  /** Margin of the correction; default the default recipe's. */
+  margin?: number;
+  /** Seed of the replay sample and of the correction's visiting order; default 0. */
+  seed?: number;
 }
 
 /** Options of {@link HDGlue.load}. */
@@ -219,6 +236,71 @@ export class HDGlue {
       joint = { names, hil };
     }
     for (const [name, hil] of trained) this.#member(name).hil = hil;
+    this.#joint = joint;
+    return this;
+  }
+
+  /**
+   * Learn new labelled examples online, labels never seen before included, without wrecking what
+   * the glue knows: each present member (and the concat layer, when every member is present)
+   * adds the new rows to its counters (`partialFit`), then runs a short online correction over the
+   * new rows together with a seeded, stratified replay sample of old rows given in
+   * `options.replay`. Without the correction a new class's counters are plain sums beside
+   * corrected ones and take over queries of other classes; without replay the correction only sees
+   * the new class and pushes the others away. Every layer is updated on a copy and swapped in when
+   * all succeeded, so an error (an unknown replay label, a bad option) changes nothing.
+   */
+  learn(inputs: GlueInputs, labels: ArrayLike<Label>, options?: LearnOptions): this {
+    const o = checkOptions(options);
+    const epochs = o.epochs ?? DEFAULT_RECIPE.epochs;
+    const margin = o.margin ?? DEFAULT_RECIPE.margin;
+    const seed = o.seed ?? 0;
+    const encoded = this.#encodeAll(inputs);
+    let replay: Map<string, HVBatch> | null = null;
+    let replayLabels: Label[] = [];
+    if (o.replay !== undefined) {
+      const r = o.replay as LearnOptions['replay'];
+      if (r === null || typeof r !== 'object' || !Array.isArray(r.labels))
+        throw typeError(`replay must be { inputs, labels, size? } with labels an array, got ${describe(r)}`);
+      const size = r.size === undefined ? labels.length : checkCount(r.size, 'replay.size');
+      const rows = stratifiedSample(r.labels, size, seed);
+      const picked: GlueInputs = {};
+      for (const name of encoded.keys()) {
+        const x = r.inputs?.[name];
+        if (x === undefined)
+          throw new HdglueError(ErrorCode.NO_INPUT, `replay has no rows for member ${JSON.stringify(name)}`);
+        const features = this.#member(name).encoder.features;
+        const m = toMatrix(x, features);
+        if (m.n !== r.labels.length)
+          throw rangeError(
+            ErrorCode.SHAPE,
+            `replay: ${m.n} rows for ${JSON.stringify(name)} but ${r.labels.length} labels`,
+          );
+        picked[name] = pickRows(m.data, features, rows);
+      }
+      replay = this.#encodeAll(picked);
+      replayLabels = rows.map((i) => r.labels[i] as Label);
+    }
+    const passLabels = [...replayLabels, ...Array.from(labels)];
+    const refine: RefineOptions = { epochs, margin, seed };
+    const update = (hil: HIL, fresh: HVBatch, old: HVBatch | undefined): HIL => {
+      const copy = cloneLayer(hil);
+      copy.partialFit(fresh, labels);
+      if (epochs > 0 && copy.readout === 'prototype')
+        copy.refine(old ? stackRows(old, fresh) : fresh, passLabels, refine);
+      return copy;
+    };
+    const next = new Map<string, HIL>();
+    for (const [name, hvs] of encoded) next.set(name, update(this.#member(name).hil, hvs, replay?.get(name)));
+    let joint = this.#joint;
+    if (joint) {
+      if (joint.names.every((n) => encoded.has(n))) {
+        const all = concat(joint.names.map((n) => encoded.get(n) as HVBatch));
+        const old = replay ? concat(joint.names.map((n) => replay.get(n) as HVBatch)) : undefined;
+        joint = { names: joint.names, hil: update(joint.hil, all, old) };
+      } else joint = null;
+    }
+    for (const [name, hil] of next) this.#member(name).hil = hil;
     this.#joint = joint;
     return this;
   }
@@ -654,4 +736,18 @@ function argmaxOf(v: Float64Array): number {
   let best = 0;
   for (let k = 1; k < v.length; k++) if ((v[k] as number) > (v[best] as number)) best = k;
   return best;
+}
+
+/** A layer's independent copy, through its model-file form (exact: counters, labels, memory). */
+function cloneLayer(hil: HIL): HIL {
+  const m = hil.toModel();
+  return HIL.fromModel(m.header, new Uint8Array(m.section.buffer, m.section.byteOffset, m.section.byteLength));
+}
+
+/** The rows of `a` followed by the rows of `b` (same dim). */
+function stackRows(a: HVBatch, b: HVBatch): HVBatch {
+  const out = new HVBatch(a.dim, a.count + b.count);
+  out.data.set(a.data);
+  out.data.set(b.data, a.data.length);
+  return out;
 }

@@ -24,7 +24,15 @@ export {
   type FitOptions,
 } from './encoder.js';
 export { ErrorCode, HdglueError } from './errors.js';
-export { type Encoder, type Explanation, type GlueInputs, HDGlue, type HDGlueOptions, type Strategy } from './glue.js';
+export {
+  type Encoder,
+  type Explanation,
+  type GlueInputs,
+  HDGlue,
+  type HDGlueOptions,
+  type LearnOptions,
+  type Strategy,
+} from './glue.js';
 export {
   HIL,
   type HILOptions,
@@ -71,6 +79,7 @@ export {
 } from './ops.js';
 export { ProjectionEncoder, type ProjectionEncoderDescription, type ProjectionEncoderOptions } from './projection.js';
 export { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from './recipe.js';
+export type { Keep, Schedule } from './refine.js';
 export {
   assignFolds,
   DEFAULT_GRID,

@@ -18,7 +18,7 @@ import type { HVBatch } from './hv.js';
 import { concat } from './ops.js';
 import { DEFAULT_RECIPE, fitEncoder, type Recipe, trainLayer } from './recipe.js';
 import type { Schedule } from './refine.js';
-import { mulberry32 } from './rng.js';
+import { assignFolds } from './split.js';
 import { checkCount, checkOptions, describe } from './validate.js';
 
 /** One member's training embeddings for {@link tune}. */
@@ -222,38 +222,4 @@ function expand(g: TuneGrid, base: Recipe): Recipe[] {
   return out;
 }
 
-/**
- * Each class's row indices (classes in first-seen order), shuffled by one seeded generator run
- * through the classes in turn: the basis of stratified folds and validation splits. @internal
- */
-export function shuffledByClass(labels: readonly Label[], seed: number): number[][] {
-  const byClass = new Map<Label, number[]>();
-  labels.forEach((l, i) => {
-    const rows = byClass.get(l);
-    if (rows) rows.push(i);
-    else byClass.set(l, [i]);
-  });
-  const next = mulberry32(seed);
-  const out = [...byClass.values()];
-  for (const rows of out) {
-    for (let i = rows.length - 1; i > 0; i--) {
-      const j = Math.floor(next() * (i + 1));
-      [rows[i], rows[j]] = [rows[j] as number, rows[i] as number];
-    }
-  }
-  return out;
-}
-
-/** Stratified folds: each class's rows shuffled (seeded) and dealt round-robin. */
-export function assignFolds(labels: readonly Label[], k: number, seed: number): Int32Array {
-  const fold = new Int32Array(labels.length);
-  let offset = 0;
-  for (const rows of shuffledByClass(labels, seed)) {
-    // Continue the deal where the last class stopped, so small classes do not all land in fold 0.
-    rows.forEach((r, i) => {
-      fold[r] = (offset + i) % k;
-    });
-    offset = (offset + rows.length) % k;
-  }
-  return fold;
-}
+export { assignFolds, shuffledByClass } from './split.js';

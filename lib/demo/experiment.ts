@@ -76,7 +76,7 @@ export interface Advanced {
     before: { all: number; digit: number };
     /** After partialFit of the new class's examples alone. */
     after: { all: number; digit: number };
-    /** Old examples replayed with the new ones in a correction pass (every 10th known training row). */
+    /** Old examples replayed with the new ones by glue.learn (a stratified sample as large as the new rows). */
     replayed: number;
     /** After that correction pass. */
     afterReplay: { all: number; digit: number };
@@ -380,20 +380,33 @@ async function runSeed(
     );
   }
   const after = score(hGlue);
-  // The new class's counters are plain sums while the others were corrected, so its cosine is
-  // higher for every query. A correction pass over the new examples plus a small replay of old
-  // ones puts it back in proportion.
-  const replay = known.filter((_, j) => j % 10 === 0);
-  const pass = [...replay, ...heldRows];
-  for (let i = 0; i < N; i++) {
-    const m = hMembers[i] as BuiltMember;
-    m.hil.refine(
-      m.encoder.encodeBatch(rows(trainEmb[i] as Float64Array, pass)),
-      pass.map((r) => trainY[r] as number),
-      { epochs: recipe.epochs, margin: recipe.margin },
-    );
-  }
-  const newClass = { digit: h, before, after, replayed: replay.length, afterReplay: score(hGlue) };
+  // glue.learn: the same partialFit, then a short online correction over the new rows and a
+  // seeded stratified replay of as many old rows (given; the glue stores none).
+  const lGlue = glueOf(
+    nets.slice(0, N).map((_, i) =>
+      buildMember(
+        rows(trainEmb[i] as Float64Array, known),
+        128,
+        known.map((r) => trainY[r] as number),
+        recipe,
+        base + i,
+      ),
+    ),
+  );
+  lGlue.learn(
+    Object.fromEntries(names.slice(0, N).map((n, i) => [n, rows(trainEmb[i] as Float64Array, heldRows)])),
+    heldRows.map(() => h),
+    {
+      replay: {
+        inputs: Object.fromEntries(names.slice(0, N).map((n, i) => [n, rows(trainEmb[i] as Float64Array, known)])),
+        labels: known.map((r) => trainY[r] as number),
+      },
+      epochs: recipe.epochs,
+      margin: recipe.margin,
+    },
+  );
+  const replay = { length: Math.min(known.length, heldRows.length) };
+  const newClass = { digit: h, before, after, replayed: replay.length, afterReplay: score(lGlue) };
 
   // A network removed at run time.
   const gone = names[0] as string;

@@ -88,7 +88,7 @@ export function formatTable(r: DemoResult): string {
   );
   lines.push(
     row(
-      `  then refine with ${a.newClass.replayed} old rows replayed (all / digit ${a.newClass.digit})`,
+      `  glue.learn, ${a.newClass.replayed} old rows replayed (all / digit ${a.newClass.digit})`,
       `${pct(a.newClass.afterReplay.all)} / ${pct(a.newClass.afterReplay.digit)}`,
     ),
   );
