@@ -188,6 +188,10 @@ export class DualEngine {
     const stride = 2 * wordsOf(dim);
     const qn = Math.sqrt(dim);
     const s = new Float64Array(c);
+    // qn * sqrt(norms2[k]) per class, recomputed only when the class's counters move (the same
+    // value every time, so caching it changes no score).
+    const scale = new Float64Array(c);
+    for (let k = 0; k < c; k++) scale[k] = qn * Math.sqrt(norms2[k] as number);
     const minusOne = new Int32Array([-1]);
     let errors = 0;
     let updates = 0;
@@ -195,8 +199,7 @@ export class DualEngine {
       const i = e.order[v] as number;
       const t = truth[i] as number;
       for (let k = 0; k < c; k++) {
-        const q = norms2[k] as number;
-        s[k] = q > 0 ? (dots[k * n + i] as number) / (qn * Math.sqrt(q)) : 0;
+        s[k] = (norms2[k] as number) > 0 ? (dots[k * n + i] as number) / (scale[k] as number) : 0;
       }
       let p = 0;
       for (let k = 1; k < c; k++) if ((s[k] as number) > (s[p] as number)) p = k;
@@ -211,11 +214,13 @@ export class DualEngine {
       const row = this.#hvs.data.subarray(i * stride, (i + 1) * stride);
       const g = gram.subarray(i * n, (i + 1) * n);
       norms2[t] = (norms2[t] as number) + (2 * (dots[t * n + i] as number) + dim);
+      scale[t] = qn * Math.sqrt(norms2[t] as number);
       backend().accAdd(counters.subarray(t * dim, (t + 1) * dim), dim, row, 1, null);
       const dt = dots.subarray(t * n, (t + 1) * n);
       for (let j = 0; j < n; j++) dt[j] += g[j] as number;
       if (e.adapt && rival >= 0) {
         norms2[rival] = (norms2[rival] as number) + (-2 * (dots[rival * n + i] as number) + dim);
+        scale[rival] = qn * Math.sqrt(norms2[rival] as number);
         backend().accAdd(counters.subarray(rival * dim, (rival + 1) * dim), dim, row, 1, minusOne);
         const dr = dots.subarray(rival * n, (rival + 1) * n);
         for (let j = 0; j < n; j++) dr[j] -= g[j] as number;

@@ -5,7 +5,7 @@
 // again with HDGLUE_BACKEND=js).
 import { describe, expect, it } from 'vitest';
 import { backend } from '../lib/backend/index.js';
-import { setGramLimit } from '../lib/hil.js';
+import { setGramLimit, setOnlineEngine } from '../lib/hil.js';
 import { HIL, HVBatch, type Label, randomHV } from '../lib/index.js';
 import { prng, randomRows } from './helpers.js';
 
@@ -225,6 +225,7 @@ describe('refine: incremental dots from the Gram matrix are the rescoring path (
       const data = clusters(c.dim, c.classes, c.perClass, 'noise' in c ? (c.noise as number) : 0.3, c.dim);
       const run = (limit: number) => {
         const old = setGramLimit(limit);
+        const engine = setOnlineEngine(limit > 0 ? 'dual' : 'primal');
         try {
           const hil = new HIL({ dim: c.dim, seed: 3 }).fit(data.hvs, data.labels);
           const history = hil.refine(data.hvs, data.labels, {
@@ -236,6 +237,7 @@ describe('refine: incremental dots from the Gram matrix are the rescoring path (
           return { history, counters: hil.labels.map((l) => Array.from(hil.counters(l))) };
         } finally {
           setGramLimit(old);
+          setOnlineEngine(engine);
         }
       };
       const incremental = run(1 << 20);

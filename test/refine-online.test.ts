@@ -4,7 +4,7 @@
 // and both engines (dual Gram, primal driver) must give the reference's counters exactly.
 import { describe, expect, it } from 'vitest';
 import { backend } from '../lib/backend/index.js';
-import { setGramLimit } from '../lib/hil.js';
+import { setOnlineEngine } from '../lib/hil.js';
 import { ErrorCode, HIL, HVBatch, type Label, randomHV } from '../lib/index.js';
 import { epochOrder } from '../lib/refine.js';
 import { prng } from './helpers.js';
@@ -108,7 +108,7 @@ describe('refine, online schedule', () => {
     for (const engine of ['dual', 'primal'] as const) {
       it(`${engine} engine equals the plain reference: D ${c.dim}, ${c.classes} classes, margin ${c.margin}, ${c.adapt ? 'adapt' : 'tutorial'}`, () => {
         const data = dataset(c.dim, c.classes, c.perClass, c.noise, c.dim);
-        const old = setGramLimit(engine === 'dual' ? 1 << 20 : 0);
+        const old = setOnlineEngine(engine);
         try {
           const hil = new HIL({ dim: c.dim, seed: c.seed }).fit(data.hvs, data.labels);
           const history = hil.refine(data.hvs, data.labels, {
@@ -121,7 +121,7 @@ describe('refine, online schedule', () => {
           expect(history.map((e) => ({ errors: e.trainErrors, updates: e.updates }))).toEqual(ref.epochs);
           expect(hil.labels.map((l) => Array.from(hil.counters(l)))).toEqual(ref.counters.map((x) => Array.from(x)));
         } finally {
-          setGramLimit(old);
+          setOnlineEngine(old);
         }
       });
     }
