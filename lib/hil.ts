@@ -871,18 +871,20 @@ export class HIL {
   #addRows(k: number, hvs: HVBatch, rows: number[], sign: 1 | -1): void {
     if (rows.length === 0) return;
     const stride = 2 * wordsOf(this.dim);
-    const gathered = new Uint32Array(rows.length * stride);
-    rows.forEach((r, j) => {
-      gathered.set(hvs.data.subarray(r * stride, (r + 1) * stride), j * stride);
-    });
-    const weights = sign === 1 ? null : new Int32Array(rows.length).fill(-1);
-    backend().accAdd(
-      this.#counters.subarray(k * this.dim, (k + 1) * this.dim),
-      this.dim,
-      gathered,
-      rows.length,
-      weights,
-    );
+    // Gathered in chunks, so a fit of a million rows never copies more than ADD_CHUNK of them;
+    // the counters' sums are the same however the rows are grouped (integer adds).
+    const chunk = Math.min(rows.length, ADD_CHUNK);
+    const gathered = new Uint32Array(chunk * stride);
+    const weights = sign === 1 ? null : new Int32Array(chunk).fill(-1);
+    const target = this.#counters.subarray(k * this.dim, (k + 1) * this.dim);
+    for (let at = 0; at < rows.length; at += chunk) {
+      const m = Math.min(chunk, rows.length - at);
+      for (let j = 0; j < m; j++) {
+        const r = rows[at + j] as number;
+        gathered.set(hvs.data.subarray(r * stride, (r + 1) * stride), j * stride);
+      }
+      backend().accAdd(target, this.dim, gathered.subarray(0, m * stride), m, weights ? weights.subarray(0, m) : null);
+    }
   }
 
   // Appends examples to the nearest readout's memory (capacity doubles, so n appends cost O(n)).
@@ -1013,6 +1015,9 @@ const PLANE_BREAK_EVEN = 256;
  * are rescored every epoch instead.
  */
 let gramLimit = 4096;
+
+/** Rows gathered per accAdd call when adding examples to a class (bounds the copy at any n). */
+const ADD_CHUNK = 4096;
 
 /** Engine of the online schedule: chosen by size and backend, or forced (tests run both). */
 let onlineEngine: 'auto' | 'dual' | 'primal' = 'auto';
