@@ -284,7 +284,7 @@ export class HDGlue {
     const passLabels = [...replayLabels, ...Array.from(labels)];
     const refine: RefineOptions = { epochs, margin, seed };
     const update = (hil: HIL, fresh: HVBatch, old: HVBatch | undefined): HIL => {
-      const copy = cloneLayer(hil);
+      const copy = hil.clone();
       copy.partialFit(fresh, labels);
       if (epochs > 0 && copy.readout === 'prototype')
         copy.refine(old ? stackRows(old, fresh) : fresh, passLabels, refine);
@@ -736,12 +736,6 @@ function argmaxOf(v: Float64Array): number {
   let best = 0;
   for (let k = 1; k < v.length; k++) if ((v[k] as number) > (v[best] as number)) best = k;
   return best;
-}
-
-/** A layer's independent copy, through its model-file form (exact: counters, labels, memory). */
-function cloneLayer(hil: HIL): HIL {
-  const m = hil.toModel();
-  return HIL.fromModel(m.header, new Uint8Array(m.section.buffer, m.section.byteOffset, m.section.byteLength));
 }
 
 /** The rows of `a` followed by the rows of `b` (same dim). */

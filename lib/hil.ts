@@ -113,6 +113,12 @@ export interface RefineOptions {
   validation?: { hvs: HVBatch; labels: ArrayLike<Label> };
   /** Epochs without validation improvement before stopping; default 3. */
   patience?: number;
+  /**
+   * Called after every epoch with its record while the layer holds that epoch's state (before
+   * any best-state restore at the end): progress reports, or reading the layer at several epoch
+   * counts from one run.
+   */
+  onEpoch?: (epoch: RefineEpoch) => void;
 }
 
 /** One epoch of {@link HIL.refine}. */
@@ -142,6 +148,7 @@ export interface HILHeader {
 
 /** The checked options of one refine call, shared by both schedules. */
 interface RefineSettings {
+  onEpoch: ((epoch: RefineEpoch) => void) | undefined;
   epochs: number;
   rule: 'adapt' | 'tutorial';
   margin: number;
@@ -412,7 +419,9 @@ export class HIL {
         throw typeError(`validation must be { hvs, labels }, got ${describe(val)}`);
       this.#checkExamples(val.hvs, val.labels);
     }
-    const settings = { epochs, rule, margin, metric, patience, keep, truth, val };
+    if (o.onEpoch !== undefined && typeof o.onEpoch !== 'function')
+      throw typeError(`onEpoch must be a function, got ${describe(o.onEpoch)}`);
+    const settings = { epochs, rule, margin, metric, patience, keep, truth, val, onEpoch: o.onEpoch };
     if (schedule === 'online') return this.#refineOnline(hvs, settings, orderSeed);
     return this.#refineBatch(hvs, settings);
   }
@@ -514,10 +523,12 @@ export class HIL {
           stale = 0;
         } else if (++stale >= patience) {
           history.push(record);
+          st.onEpoch?.(record);
           break;
         }
       }
       history.push(record);
+      st.onEpoch?.(record);
       if (updates === 0) break;
     }
     if (!val && st.keep === 'best' && unevaluated && fewestState && errorsNow() > fewest) bestState = fewestState;
@@ -566,6 +577,7 @@ export class HIL {
       this.#changed();
       const record: RefineEpoch = { epoch, trainErrors: counts.errors, updates: counts.updates };
       history.push(record);
+      let patient = true;
       if (val) {
         const acc = this.accuracy(val.hvs, val.labels, { metric });
         record.validationAccuracy = acc;
@@ -573,7 +585,7 @@ export class HIL {
           best = acc;
           bestState = this.#counters.slice();
           stale = 0;
-        } else if (++stale >= patience) break;
+        } else patient = ++stale < patience;
       } else if (keep === 'best' && counts.updates > 0) {
         // Later epochs win ties, as margin updates keep improving a state with as few errors.
         const errs = trainErrorsNow();
@@ -582,7 +594,8 @@ export class HIL {
           bestState = this.#counters.slice();
         }
       }
-      if (counts.updates === 0) break;
+      st.onEpoch?.(record);
+      if (!patient || counts.updates === 0) break;
     }
     if (bestState) {
       this.#counters = bestState;
@@ -607,6 +620,12 @@ export class HIL {
     const protos = this.#prototypes();
     const terms = HVBatch.from(this.#labels.map((l, k) => bind(this.classVector(l), protos.row(k))));
     return bundle(terms, { tie: o.tie ?? this.tie, seed: this.seed });
+  }
+
+  /** An independent copy: counters, labels, counts and memory, exactly. */
+  clone(): HIL {
+    const m = this.toModel();
+    return HIL.fromModel(m.header, new Uint8Array(m.section.buffer, m.section.byteOffset, m.section.byteLength));
   }
 
   /** Write the layer to a model file (atomically; see lib/model-file.ts for the format). */

@@ -115,6 +115,43 @@ export function trainLayer(
   return { hil, epochs };
 }
 
+/**
+ * {@link trainLayer} at several epoch counts from one run: the layer as it stands after each
+ * count in `epochs` (the recipe's own `epochs` is ignored). One run serves every count only when
+ * the state kept is the last epoch's (the online schedule's default); otherwise each count is
+ * trained on its own, so the result is always what {@link trainLayer} gives for that count.
+ */
+export function trainLayerAt(
+  hvs: HVBatch,
+  labels: ArrayLike<Label>,
+  recipe: Readonly<Recipe>,
+  seed: number,
+  epochs: readonly number[],
+): Map<number, HIL> {
+  const out = new Map<number, HIL>();
+  const schedule = recipe.schedule ?? 'online';
+  const keepsLast = (recipe.keep ?? (schedule === 'online' ? 'last' : 'best')) === 'last';
+  if (recipe.readout !== 'prototype' || !keepsLast) {
+    for (const e of epochs) out.set(e, trainLayer(hvs, labels, { ...recipe, epochs: e }, seed).hil);
+    return out;
+  }
+  const hil = new HIL({ dim: hvs.dim, seed, readout: recipe.readout }).fit(hvs, labels);
+  const wanted = new Set(epochs);
+  if (wanted.has(0)) out.set(0, hil.clone());
+  const most = Math.max(...epochs);
+  if (most > 0) {
+    hil.refine(hvs, labels, {
+      ...refineOptionsOf({ ...recipe, epochs: most }),
+      onEpoch: (r) => {
+        if (wanted.has(r.epoch)) out.set(r.epoch, hil.clone());
+      },
+    });
+  }
+  // Training stops early after an epoch without updates: later counts are that state.
+  for (const e of epochs) if (!out.has(e)) out.set(e, hil.clone());
+  return out;
+}
+
 /** The error-correction options a recipe implies (epochs, margin, and schedule/keep when set). */
 export function refineOptionsOf(recipe: Readonly<Recipe>): RefineOptions {
   return {

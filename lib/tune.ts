@@ -13,10 +13,10 @@ import { pickRows } from './embeddings.js';
 import type { EmbeddingEncoder } from './encoder.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
 import { HDGlue } from './glue.js';
-import type { Label, Readout } from './hil.js';
+import type { HIL, Label, Readout } from './hil.js';
 import type { HVBatch } from './hv.js';
 import { concat } from './ops.js';
-import { DEFAULT_RECIPE, fitEncoder, type Recipe, trainLayer } from './recipe.js';
+import { DEFAULT_RECIPE, fitEncoder, type Recipe, trainLayerAt } from './recipe.js';
 import type { Schedule } from './refine.js';
 import { assignFolds } from './split.js';
 import { checkCount, checkOptions, describe } from './validate.js';
@@ -64,7 +64,7 @@ export interface TuneOptions {
   grid?: Partial<TuneGrid>;
   /** Settings not searched over (levels, range); default {@link DEFAULT_RECIPE}'s. */
   base?: Partial<Recipe>;
-  /** Called after each candidate with the number done and the total. */
+  /** Called as each candidate is scored on each fold, with the evaluations done and their total (candidates x folds). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -149,23 +149,36 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
       const encoders = members.map((m, j) => fitEncoder(xFit[j] as Float64Array, m.features, first, seed + j));
       const hFit = encoders.map((e, j) => e.encodeBatch(xFit[j] as Float64Array));
       const hVal = encoders.map((e, j) => e.encodeBatch(xVal[j] as Float64Array));
+      // Candidates that differ only in their epoch count read one training run at each count.
+      const byRun = new Map<string, TuneScore[]>();
       for (const r of group) {
-        let acc: number;
-        if (r.consensus === 'concat') {
+        const key = JSON.stringify([r.consensus, { ...r.recipe, epochs: 0 }]);
+        const list = byRun.get(key);
+        if (list) list.push(r);
+        else byRun.set(key, [r]);
+      }
+      for (const run of byRun.values()) {
+        const first = run[0] as TuneScore;
+        const counts = run.map((r) => r.recipe.epochs);
+        if (first.consensus === 'concat') {
           // The glue's joint layer, as HDGlue.fit trains it (seeded with the glue's default seed 0);
           // the members' own layers take no part in a concat prediction.
-          const joint = trainLayer(concat(hFit), yFit, r.recipe, 0).hil;
-          acc = joint.accuracy(concat(hVal), yVal);
+          const joints = trainLayerAt(concat(hFit), yFit, first.recipe, 0, counts);
+          const val = concat(hVal);
+          for (const r of run) r.folds.push((joints.get(r.recipe.epochs) as HIL).accuracy(val, yVal));
         } else {
-          const glue = new HDGlue({ strategy: 'vote' });
-          members.forEach((m, j) => {
-            const hil = trainLayer(hFit[j] as HVBatch, yFit, r.recipe, seed + j).hil;
-            glue.addNetwork(m.name, { encoder: encoders[j] as EmbeddingEncoder, hil });
-          });
-          acc = glue.accuracy(Object.fromEntries(members.map((m, j) => [m.name, xVal[j]])), yVal);
+          const layers = members.map((_, j) => trainLayerAt(hFit[j] as HVBatch, yFit, first.recipe, seed + j, counts));
+          const valInputs = Object.fromEntries(members.map((m, j) => [m.name, xVal[j]]));
+          for (const r of run) {
+            const glue = new HDGlue({ strategy: 'vote' });
+            members.forEach((m, j) => {
+              const hil = (layers[j] as Map<number, HIL>).get(r.recipe.epochs) as HIL;
+              glue.addNetwork(m.name, { encoder: encoders[j] as EmbeddingEncoder, hil });
+            });
+            r.folds.push(glue.accuracy(valInputs, yVal));
+          }
         }
-        r.folds.push(acc);
-        o.onProgress?.(++done, total);
+        for (const _ of run) o.onProgress?.(++done, total);
       }
     }
   }

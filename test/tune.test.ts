@@ -2,7 +2,7 @@
 // computation done by hand, plus the fold assignment and the argument errors.
 import { describe, expect, it } from 'vitest';
 import { buildMember, DEFAULT_RECIPE, HDGlue, type Label } from '../lib/index.js';
-import { assignFolds, tune } from '../lib/tune.js';
+import { assignFolds, DEFAULT_GRID, tune } from '../lib/tune.js';
 import { prng } from './helpers.js';
 
 // Three classes around different centres, two members of different widths; noisy enough that
@@ -90,7 +90,7 @@ describe('tune', () => {
     }
   });
 
-  it('keeps the settings it does not search from base, and the default grid has 20 candidates', () => {
+  it('keeps the settings it does not search from base, and reports progress over every candidate and fold', () => {
     const { y, members } = dataset(60, 4);
     const one = tune(members, y, {
       folds: 2,
@@ -115,7 +115,11 @@ describe('tune', () => {
         total = t;
       },
     });
-    expect(total).toBe(10); // one D of the default grid: 2 bins x (1 nearest + 2 epochs x 2 margins)
+    // One D of the default grid, 2 folds: every bin count, with one nearest candidate or every
+    // epochs x margin pair of the prototype readout, for each consensus.
+    const g = DEFAULT_GRID;
+    const perBins = g.readout.reduce((a, r) => a + (r === 'nearest' ? 1 : g.epochs.length * g.margin.length), 0);
+    expect(total).toBe(2 * g.consensus.length * g.bins.length * perBins);
   });
 
   it('refuses bad arguments with codes', () => {
