@@ -505,6 +505,162 @@ function permute(input: Uint32Array, n: number, dim: number, k: number, out: Uin
   }
 }
 
+function dotsOne(hv: Uint32Array, counters: Int32Array, m: number, dim: number, out: Float64Array): void {
+  dotCounters(hv, 1, counters, m, dim, out);
+}
+
+function rowAdd(counters: Int32Array, dim: number, hv: Uint32Array, w: 1 | -1): void {
+  const entries = Math.ceil(dim / 32);
+  for (let e = 0; e < entries; e++) {
+    const x = hv[e]!;
+    const base = e << 5;
+    const lim = Math.min(32, dim - base);
+    for (let b = 0; b < lim; b++) {
+      // Branch-free conditional negate, as in accAdd; the Int32Array store wraps.
+      const m = -((x >>> b) & 1);
+      counters[base + b] = counters[base + b]! + ((w ^ m) - m);
+    }
+  }
+}
+
+// Scratch of refineOnline, grown on demand and kept, so an epoch allocates nothing per row.
+let refinePos = new Int32Array(0);
+let refineClass = new Float64Array(0);
+
+/**
+ * Set-bit positions of the row at hvs[o ..] (bits below dim only) into refinePos; returns their count.
+ * Visiting each set bit once per row, rather than once per class, is what makes the dots cheap.
+ */
+function setBits(hvs: Uint32Array, o: number, dim: number): number {
+  const pos = refinePos;
+  const entries = Math.ceil(dim / 32);
+  let np = 0;
+  for (let e = 0; e < entries; e++) {
+    let x = hvs[o + e]!;
+    const base = e << 5;
+    // Padding bits (never set in valid input) must not index another class's counters.
+    if (dim - base < 32) x &= (1 << (dim - base)) - 1;
+    while (x !== 0) {
+      const low = x & -x;
+      pos[np++] = base + 31 - Math.clz32(low);
+      x ^= low;
+    }
+  }
+  return np;
+}
+
+/**
+ * Counter row at cb gains w * bipolar(row) (w = 1 or -1): w everywhere, then -2w at the np set bits.
+ * Int32Array stores wrap, so the two steps equal the one wrapping add of the native kernels.
+ */
+function addRowAt(counters: Int32Array, cb: number, dim: number, np: number, w: number): void {
+  const end = cb + dim;
+  for (let q = cb; q < end; q++) counters[q] = counters[q]! + w;
+  const pos = refinePos;
+  const w2 = 2 * w;
+  for (let j = 0; j < np; j++) {
+    const q = cb + pos[j]!;
+    counters[q] = counters[q]! - w2;
+  }
+}
+
+function refineOnline(
+  hvs: Uint32Array,
+  _n: number,
+  dim: number,
+  truth: Int32Array,
+  order: Uint32Array,
+  count: number,
+  counters: Int32Array,
+  m: number,
+  norms2: Float64Array,
+  margin: number,
+  adapt: 0 | 1,
+  stats: Float64Array,
+): void {
+  if (count === 0 || m === 0) return;
+  const len = Math.ceil(dim / 64) * 2;
+  if (refinePos.length < dim) refinePos = new Int32Array(dim);
+  if (refineClass.length < 4 * m) refineClass = new Float64Array(4 * m);
+  const pos = refinePos;
+  // Per class: the counter total, the current dot, the score denominator and the score.
+  const totals = refineClass.subarray(0, m);
+  const dots = refineClass.subarray(m, 2 * m);
+  const den = refineClass.subarray(2 * m, 3 * m);
+  const score = refineClass.subarray(3 * m, 4 * m);
+  const qn = Math.sqrt(dim);
+  for (let k = 0; k < m; k++) {
+    let s = 0;
+    const cb = k * dim;
+    for (let q = cb; q < cb + dim; q++) s += counters[q]!;
+    totals[k] = s;
+    // den > 0 exactly when norms2 > 0 (qn >= 1), as in the native driver.
+    const n2 = norms2[k]!;
+    den[k] = n2 > 0 ? qn * Math.sqrt(n2) : 0;
+  }
+  let errors = 0;
+  let updates = 0;
+  for (let e = 0; e < count; e++) {
+    const i = order[e]!;
+    const t = truth[i]!;
+    const np = setBits(hvs, i * len, dim);
+    // dot = total - 2 * (sum of the counters under set bits); two classes share each position
+    // load. Every partial sum is an integer below 2^53 by the caller's contract, so exact.
+    let k = 0;
+    for (; k + 2 <= m; k += 2) {
+      const c0 = k * dim;
+      const c1 = c0 + dim;
+      let n0 = 0;
+      let n1 = 0;
+      for (let j = 0; j < np; j++) {
+        const b = pos[j]!;
+        n0 += counters[c0 + b]!;
+        n1 += counters[c1 + b]!;
+      }
+      dots[k] = totals[k]! - 2 * n0;
+      dots[k + 1] = totals[k + 1]! - 2 * n1;
+    }
+    if (k < m) {
+      const c0 = k * dim;
+      let n0 = 0;
+      for (let j = 0; j < np; j++) n0 += counters[c0 + pos[j]!]!;
+      dots[k] = totals[k]! - 2 * n0;
+    }
+    let p = 0;
+    for (let c = 0; c < m; c++) {
+      const d = den[c]!;
+      const sc = d > 0 ? dots[c]! / d : 0;
+      score[c] = sc;
+      if (sc > score[p]!) p = c;
+    }
+    let rival = -1;
+    if (p !== t) {
+      errors++;
+      rival = p;
+    } else {
+      for (let c = 0; c < m; c++) if (c !== t && (rival < 0 || score[c]! > score[rival]!)) rival = c;
+    }
+    const lead = rival < 0 ? Number.POSITIVE_INFINITY : score[t]! - score[rival]!;
+    if (p === t && !(lead < margin)) continue;
+    updates++;
+    const change = dim - 2 * np;
+    addRowAt(counters, t * dim, dim, np, 1);
+    totals[t] = totals[t]! + change;
+    norms2[t] = norms2[t]! + (2 * dots[t]! + dim);
+    const nt = norms2[t]!;
+    den[t] = nt > 0 ? qn * Math.sqrt(nt) : 0;
+    if (adapt === 1 && rival >= 0) {
+      addRowAt(counters, rival * dim, dim, np, -1);
+      totals[rival] = totals[rival]! - change;
+      norms2[rival] = norms2[rival]! + (-2 * dots[rival]! + dim);
+      const nr = norms2[rival]!;
+      den[rival] = nr > 0 ? qn * Math.sqrt(nr) : 0;
+    }
+  }
+  stats[0] = stats[0]! + errors;
+  stats[1] = stats[1]! + updates;
+}
+
 /** The TypeScript backend's kernels, bit-identical to the native scalar kernels. */
 export const jsKernels: CoreKernels = {
   randomHV: randomHVInto,
@@ -518,4 +674,7 @@ export const jsKernels: CoreKernels = {
   threshold,
   dotCounters,
   permute,
+  dotsOne,
+  rowAdd,
+  refineOnline,
 };
