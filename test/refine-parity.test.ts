@@ -52,6 +52,14 @@ function classRows(dim: number, n: number, m: number, noise: number, next: () =>
   return { rows, truth };
 }
 
+/** Clears the bits at and above dim in each of n rows (they must be zero in every input). */
+function clearTail(rows: Uint32Array, dim: number, n: number): void {
+  const s = stride(dim);
+  for (let r = 0; r < n; r++) {
+    for (let b = dim; b < s * 32; b++) rows[r * s + (b >>> 5)] = rows[r * s + (b >>> 5)]! & ~(1 << (b & 31));
+  }
+}
+
 /** Counters of a plain fit (the rows summed per class), optionally shifted by `offset` (all of one row). */
 function plainFit(be: Backend, rows: Uint32Array, truth: Int32Array, n: number, m: number, dim: number, offset = 0) {
   const counters = new Int32Array(m * dim);
@@ -182,12 +190,15 @@ describe(`online refinement parity, native (${levels().join(', ')}) vs js`, () =
     }
   });
 
-  it('refineOnline with counters that cross the int16 range and the 2^24 bound of the fast dots', () => {
-    // Offsets put every counter just inside a native path's limit, so the updates push some past
-    // it mid-epoch and the driver changes kernels; the results must not show it.
-    for (const offset of [32767 - 60, -(32767 - 60), 2 ** 24 - 60, -(2 ** 31 - 1000)]) {
+  it('refineOnline with counters that cross the limits of the fast paths mid-epoch', () => {
+    // Offsets put every counter just inside a limit, so the updates push some past it and the
+    // implementation changes method: native int16 counters (32767), native dots_one (2^24), the
+    // TypeScript packed pairs (2^25 / dim). The results must not show it.
+    const packedLimit = (dim: number) => Math.floor((2 ** 25 - 1) / dim) - 60;
+    for (const offset of [32767 - 60, -(32767 - 60), 2 ** 24 - 60, -(2 ** 31 - 1000), 0]) {
       for (const adapt of [0, 1] as const) {
-        check({ dim: 129, m: 3, n: 30, count: 200, noise: 0.45, margin: 0.5, adapt, offset, seed: 11 + adapt });
+        const o129 = offset === 0 ? packedLimit(129) : offset;
+        check({ dim: 129, m: 3, n: 30, count: 200, noise: 0.45, margin: 0.5, adapt, offset: o129, seed: 11 + adapt });
         check({
           dim: 2000,
           m: 10,
@@ -196,9 +207,48 @@ describe(`online refinement parity, native (${levels().join(', ')}) vs js`, () =
           noise: 0.45,
           margin: Number.POSITIVE_INFINITY,
           adapt,
-          offset,
+          offset: offset === 0 ? -packedLimit(2000) : offset,
           seed: 13 + adapt,
         });
+      }
+    }
+  });
+
+  it('refineOnline on all -1 rows, where every counter sum reaches the packed limit of the TypeScript twin', () => {
+    // Sums over every bit (all are set) of counters growing past 2^25 / dim: the twin must leave its
+    // packed pairs before a sum reaches 2^25. Class 0 is right every time and the infinite margin
+    // updates it (more negative) and its rival (more positive) at each visit.
+    for (const dim of [129, 1000]) {
+      const m = 3;
+      const limit = Math.floor((2 ** 25 - 1) / dim);
+      const s = stride(dim);
+      const rows = randomRows(dim, 2, prng(41));
+      for (let j = 0; j < 2 * s; j++) rows[j] = 0xffffffff;
+      clearTail(rows, dim, 2);
+      const truth = new Int32Array(2);
+      const order = Uint32Array.from({ length: 40 }, (_, e) => e % 2);
+      const start = new Int32Array(m * dim);
+      for (let i = 0; i < dim; i++) {
+        start[i] = -(limit - 5);
+        start[dim + i] = limit - 5;
+        start[2 * dim + i] = limit - 30;
+      }
+      const n2 = norms(start, m, dim);
+      const results = [js, ...levels()].map((be) => {
+        if (typeof be === 'string') raw._useIsa(be);
+        const b = typeof be === 'string' ? native : be;
+        const counters = start.slice();
+        const norms2 = n2.slice();
+        const stats = new Float64Array(2);
+        b.refineOnline(rows, 2, dim, truth, order, 40, counters, m, norms2, Number.POSITIVE_INFINITY, 1, stats);
+        return { counters, norms2, stats };
+      });
+      raw._useIsa(startIsa);
+      expect(results[0]!.stats).toEqual(new Float64Array([0, 40]));
+      expect(results[0]!.counters[0]).toBe(-(limit - 5) - 40);
+      for (const r of results.slice(1)) {
+        expectSame(r.counters, results[0]!.counters, `dim=${dim}`);
+        expectSame(r.norms2, results[0]!.norms2, `dim=${dim}`);
       }
     }
   });
