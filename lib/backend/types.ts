@@ -67,9 +67,12 @@ export interface Kernels {
    * norms2[rival] = norms2[rival] + (-2 * dot[rival] + dim). Counters and norms2 are updated in
    * place; stats[0] += errors, stats[1] += updates. Both backends agree bit for bit.
    *
-   * Exactness contract: call only when dim * (max |counter| + count) < 2^53, which keeps every dot,
-   * partial sum and norm an exact double (and no counter can leave int32 on the way provided
-   * max |counter| + count < 2^31, which the callers' training-set sizes give).
+   * Exactness contract: callers call this only when dim * (max |counter| + count) < 2^53, which
+   * keeps every dot and partial sum of either backend an exact integer in a double (a counter
+   * moves by at most 1 per visit). Counters wrap modulo 2^32 like accAdd, but the TypeScript twin
+   * keeps each row's total incrementally, so both agree only while no counter wraps:
+   * max |counter| + count < 2^31, which any dim >= 2^22 already implies. norms2 stays the exact
+   * sum of squares while it is below 2^53.
    */
   refineOnline(
     hvs: Uint32Array,
