@@ -3,7 +3,8 @@
 // and a peer (simsimd's per-vector `hamming`) in the same process, with ratios.
 //   npm run bench [-- --filter NAME] [-- --json FILE]
 // Records: { op, impl, isa, dim, perSecond, unit }. Uses the compiled dist/ and the local addon.
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -83,16 +84,22 @@ async function op(name, unit, perCall, impls) {
   const rows = [];
   for (const impl of impls) {
     if (impl.before) impl.before();
-    const b = await measure(impl.fn);
-    const perSecond = b.hz * (impl.perCall ?? perCall);
-    rows.push({ ...impl, perSecond, rme: b.stats.rme });
+    // An impl with `rate` was measured outside this process (the C reference): recorded as given.
+    const b = impl.rate === undefined ? await measure(impl.fn) : undefined;
+    const perSecond = b ? b.hz * (impl.perCall ?? perCall) : impl.rate;
+    rows.push({ ...impl, perSecond, rme: b ? b.stats.rme : 0 });
     records.push({ op: name, impl: impl.impl, isa: impl.isa, dim: DIM, perSecond, unit });
   }
   const js = rows.find((r) => r.impl === 'ts');
   const peer = rows.find((r) => r.impl === 'simsimd');
+  const ref = rows.find((r) => r.impl === 'c-reference');
   for (const r of rows) {
     const vsJs = js ? `${(r.perSecond / js.perSecond).toFixed(2)}x ts` : '';
-    const vsPeer = peer ? `${(r.perSecond / peer.perSecond).toFixed(2)}x simsimd` : '';
+    const vsPeer = peer
+      ? `${(r.perSecond / peer.perSecond).toFixed(2)}x simsimd`
+      : ref
+        ? `${(r.perSecond / ref.perSecond).toFixed(2)}x reference`
+        : '';
     const rate =
       r.perSecond >= 1e6
         ? `${(r.perSecond / 1e6).toFixed(2)} M/s`
@@ -269,6 +276,119 @@ if (!filter || 'glue_predict_5 fit_5'.includes(filter)) {
       fn: () => build().fit(trainIn, train.y, { refine }),
     },
   ]);
+}
+
+// Online refinement (refineOnline), one epoch per call: n = 60,000 rows of 10 classes at D = 10,000
+// (one 128-d member's shape), truth i % 10, counters starting each call from the plain fit (the
+// rows summed per class), rival updates on. Plain random rows would leave more than half of the
+// visits errors (a row's own contribution to its class is ~1.3 sigma of the others' noise), so
+// every visit would update whatever the margin; the rows are instead noisy copies of 10 class
+// prototypes (each bit kept from the prototype with probability 1/8, random otherwise), and the
+// margin is the plain fit's lead at the first third of the rows, so about a third update, as in
+// the C reference (which updates every third row). The fraction measured is printed.
+// The C reference (../shared/bench-ref/refine_ref.cpp, a plain AVX2 int32 loop over the same
+// shape) is built and run in the same run when that file exists; it is never part of the package.
+if (!filter || 'refine_online'.includes(filter)) {
+  const N = 60_000;
+  const C = 10;
+  const protos = randomRows(C, 21);
+  const noise = [randomRows(N, 22), randomRows(N, 23), randomRows(N, 24), randomRows(N, 25)];
+  const hvs = new Uint32Array(N * S);
+  const truth = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    const t = i % C;
+    truth[i] = t;
+    for (let j = 0; j < S; j++) {
+      const o = i * S + j;
+      const keep = noise[1][o] & noise[2][o] & noise[3][o];
+      hvs[o] = ((protos[t * S + j] & keep) | (noise[0][o] & ~keep)) >>> 0;
+    }
+  }
+  const fit = new Int32Array(C * DIM);
+  for (let i = 0; i < N; i++) {
+    const t = truth[i];
+    native.accAdd(fit.subarray(t * DIM, (t + 1) * DIM), DIM, hvs.subarray(i * S, (i + 1) * S), 1, null);
+  }
+  const fitNorms = new Float64Array(C);
+  for (let k = 0; k < C; k++) {
+    let s2 = 0;
+    for (let i = 0; i < DIM; i++) s2 += fit[k * DIM + i] * fit[k * DIM + i];
+    fitNorms[k] = s2;
+  }
+  // Calibration on the first 6,000 rows: each row's lead over its best rival under the plain fit.
+  const calib = 6000;
+  const dots = new Float64Array(calib * C);
+  native.dotCounters(hvs, calib, fit, C, DIM, dots);
+  const qn = Math.sqrt(DIM);
+  const leads = [];
+  for (let i = 0; i < calib; i++) {
+    const sc = (k) => dots[i * C + k] / (qn * Math.sqrt(fitNorms[k]));
+    let best = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < C; k++) if (k !== truth[i]) best = Math.max(best, sc(k));
+    leads.push(sc(truth[i]) - best);
+  }
+  leads.sort((a, b) => a - b);
+  const margin = leads[Math.floor(calib / 3)];
+  const order = Uint32Array.from({ length: N }, (_, i) => i);
+  const counters = new Int32Array(C * DIM);
+  const norms2 = new Float64Array(C);
+  const stats = new Float64Array(2);
+  const epoch = (be, count) => () => {
+    counters.set(fit);
+    norms2.set(fitNorms);
+    be.refineOnline(hvs, N, DIM, truth, order, count, counters, C, norms2, margin, 1, stats);
+  };
+  raw._useIsa(machine.detectedIsa);
+  stats.fill(0);
+  epoch(native, N)();
+  console.log(
+    `\nrefine_online: margin ${margin.toPrecision(4)} (the plain fit's lead at the first third of rows); ` +
+      `one epoch: ${((100 * stats[1]) / N).toFixed(1)}% of rows updated, ${((100 * stats[0]) / N).toFixed(1)}% errors`,
+  );
+  const impls = nativeImpls(null).map((impl) => ({
+    ...impl,
+    // The scalar level is an order of magnitude slower: a tenth of the rows keeps its run short.
+    perCall: impl.isa === 'scalar' ? N / 10 : N,
+    fn: epoch(native, impl.isa === 'scalar' ? N / 10 : N),
+  }));
+  // The TypeScript backend on the first 6,000 rows (same counters, same margin), in the same unit.
+  impls.push({ impl: 'ts', isa: 'ts', perCall: N / 10, fn: epoch(jsBackend, N / 10) });
+  const reference = runReference();
+  if (reference) impls.push({ impl: 'c-reference', isa: 'avx2', rate: reference });
+  await op('refine_online', 'example-epochs/s', N, impls);
+}
+
+/**
+ * Builds and runs the C reference of refine_online (g++ -O3 -mavx2, in a temporary directory),
+ * returning its example-epochs per second, or undefined with a notice when it is absent or fails.
+ */
+function runReference() {
+  const src = join(root, '..', 'shared', 'bench-ref', 'refine_ref.cpp');
+  if (!existsSync(src)) {
+    console.log(`NOTICE: no C reference for refine_online (${src} is absent); its ratio is skipped`);
+    return undefined;
+  }
+  const dir = mkdtempSync(join(os.tmpdir(), 'hdglue-ref-'));
+  try {
+    const exe = join(dir, 'refine_ref');
+    const cc = spawnSync('g++', ['-O3', '-mavx2', '-o', exe, src], { encoding: 'utf8' });
+    if (cc.status !== 0) {
+      console.log(
+        `NOTICE: the C reference did not compile (${(cc.stderr || cc.error?.message || '').trim()}); skipped`,
+      );
+      return undefined;
+    }
+    const r = spawnSync(exe, [], { encoding: 'utf8' });
+    const m = /^RESULT\|refine_online\|([^|]*)\|([0-9.e+]+) example-epochs\/s/m.exec(r.stdout ?? '');
+    if (r.status !== 0 || !m) {
+      console.log(`NOTICE: the C reference gave no RESULT line (exit ${r.status}); skipped`);
+      return undefined;
+    }
+    console.log(`C reference: ${m[1]}, ${m[2]} example-epochs/s (its best of 4 epochs)`);
+    return Number(m[2]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 raw._useIsa(machine.detectedIsa);

@@ -55,7 +55,14 @@ if (!only || only === 'js') {
     step(
       `vitest parity + API, native capped at ${isa}`,
       process.execPath,
-      [vitest, 'run', 'test/parity.test.ts', 'test/encoder-parity.test.ts', 'test/api.test.ts'],
+      [
+        vitest,
+        'run',
+        'test/parity.test.ts',
+        'test/refine-parity.test.ts',
+        'test/encoder-parity.test.ts',
+        'test/api.test.ts',
+      ],
       {
         HDGLUE_BACKEND: 'native',
         HDGLUE_MAX_ISA: isa,

@@ -100,6 +100,92 @@ describe('raw addon boundary', () => {
     expect(code(() => (raw.bin as Fn)(Number.NaN, 0, 1, 4))).toBe('RangeError:ERR_HDGLUE_NOT_FINITE');
   });
 
+  it('checks the online refinement entries: types, lengths, class and row indices', () => {
+    const i32 = (n: number) => new Int32Array(n);
+    const f64 = (n: number) => new Float64Array(n);
+    const dots = raw.dotsOne as Fn;
+    const out = f64(2);
+    dots(u(2), i32(128), 2, 64, out);
+    expect(Array.from(out)).toEqual([0, 0]);
+    expect(code(() => dots(u(2), u(128), 2, 64, f64(2)))).toBe(T);
+    expect(code(() => dots(u(2), i32(127), 2, 64, f64(2)))).toBe(SHAPE);
+    expect(code(() => dots(u(1), i32(128), 2, 64, f64(2)))).toBe(SHAPE);
+    expect(code(() => dots(u(2), i32(128), 2, 64, f64(1)))).toBe(SHAPE);
+    expect(code(() => dots(u(2), i32(128), 2, 0, f64(2)))).toBe(DIM);
+    const add = raw.rowAdd as Fn;
+    const row = i32(64);
+    add(row, 64, u(2), -1);
+    expect(row[0]).toBe(-1);
+    expect(code(() => add(row, 64, u(2), 2))).toBe(RANGE);
+    expect(code(() => add(row, 64, u(2), '1'))).toBe(T);
+    expect(code(() => add(i32(63), 64, u(2), 1))).toBe(SHAPE);
+    expect(code(() => add(row, 64, u(1), 1))).toBe(SHAPE);
+    const rowsOf = new Int32Array(66);
+    expect(code(() => add(rowsOf.subarray(0, 64), 64, new Uint32Array(rowsOf.buffer, 8, 2), 1))).toBe(SHAPE);
+
+    const refine = raw.refineOnline as Fn;
+    // hvs, n, dim, truth, order, count, counters, m, norms2, margin, adapt, stats
+    const ok = () => [
+      u(4),
+      2,
+      64,
+      Int32Array.from([0, 1]),
+      Uint32Array.from([1, 0, 1]),
+      3,
+      i32(128),
+      2,
+      f64(2),
+      0.1,
+      1,
+      f64(2),
+    ];
+    const stats = f64(2);
+    const args = ok();
+    args[11] = stats;
+    expect(refine(...args)).toBeUndefined();
+    // All-zero counters: both classes score 0 and class 0 wins every tie, so row 1 (class 1) is an
+    // error at its first visit.
+    expect(stats[0]).toBeGreaterThan(0);
+    const bad = (i: number, v: unknown) => {
+      const a = ok();
+      a[i] = v;
+      return code(() => refine(...a));
+    };
+    expect(bad(0, i32(4))).toBe(T);
+    expect(bad(0, u(3))).toBe(SHAPE);
+    expect(bad(1, -1)).toBe(RANGE);
+    expect(bad(2, 0)).toBe(DIM);
+    expect(bad(3, u(2))).toBe(T);
+    expect(bad(3, Int32Array.from([0]))).toBe(SHAPE);
+    expect(bad(3, Int32Array.from([0, 2]))).toBe(RANGE);
+    expect(bad(3, Int32Array.from([-1, 0]))).toBe(RANGE);
+    expect(bad(4, i32(3))).toBe(T);
+    expect(bad(4, Uint32Array.from([1, 0]))).toBe(SHAPE);
+    expect(bad(4, Uint32Array.from([1, 2, 0]))).toBe(RANGE);
+    expect(bad(5, 1.5)).toBe(RANGE);
+    expect(bad(6, i32(127))).toBe(SHAPE);
+    expect(bad(7, 1)).toBe(RANGE); // truth[1] = 1 is not below m = 1 (and counters fit one row)
+    expect(bad(8, f64(1))).toBe(SHAPE);
+    expect(bad(8, new Float32Array(2))).toBe(T);
+    expect(bad(9, '0.1')).toBe(T);
+    expect(bad(9, Number.NaN)).toBe(RANGE);
+    expect(bad(10, 2)).toBe(RANGE);
+    expect(bad(11, f64(1))).toBe(SHAPE);
+    // Outputs must not share memory with inputs or with each other.
+    const shared = f64(4);
+    expect(bad(11, shared.subarray(0, 2)) === 'no error').toBe(true);
+    const a = ok();
+    a[8] = shared.subarray(0, 2);
+    a[11] = shared.subarray(1, 3);
+    expect(code(() => refine(...a))).toBe(SHAPE);
+    const b = ok();
+    // truth read from the counters' last two entries, which the epoch may change under it.
+    const counters = i32(128);
+    b[6] = counters;
+    b[3] = counters.subarray(126, 128);
+    expect(code(() => refine(...b))).toBe(SHAPE);
+  });
+
   it('rejects bad async calls synchronously, before queueing work', () => {
     expect(code(() => (raw.hamming1xNAsync as Fn)(u(2), u(2), 2, 1, u(2)))).toBe(SHAPE);
     expect(code(() => (raw.bundleAsync as Fn)([], 0, 1, null, u(2)))).toBe(T);

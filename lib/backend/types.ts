@@ -48,6 +48,46 @@ export interface Kernels {
   threshold(counters: Int32Array, m: number, dim: number, tie: Uint32Array | null, out: Uint32Array): void;
   /** out[r * m + c] = sum_i counters[c][i] * (bit i of hv r ? -1 : +1). */
   dotCounters(hvs: Uint32Array, n: number, counters: Int32Array, m: number, dim: number, out: Float64Array): void;
+  /**
+   * Integer dots of one HV against m counter rows: out[c] = sum_i counters[c * dim + i] * (bit i ? -1 : +1)
+   * for c < m, exact (the native side sums in int64 and converts once).
+   */
+  dotsOne(hv: Uint32Array, counters: Int32Array, m: number, dim: number, out: Float64Array): void;
+  /** One HV into one counter row (a subarray of dim entries): counters[i] += w * (bit i ? -1 : +1), wrapping int32. */
+  rowAdd(counters: Int32Array, dim: number, hv: Uint32Array, w: 1 | -1): void;
+  /**
+   * One epoch of online margin refinement (hdg_refine_online in native/include/hdglue.h): rows of
+   * `hvs` visited in `order` (count row indices < n, repeats allowed); for row i of class
+   * t = truth[i] < m, with dot[k] its exact integer dot with counter row k and
+   * s[k] = norms2[k] > 0 ? dot[k] / (sqrt(dim) * sqrt(norms2[k])) : 0: p is the first index of the
+   * largest s (p !== t is an error); the rival is p when p !== t, else the first index of the largest
+   * s over k !== t (none when m === 1); with lead = s[t] - s[rival] (+Infinity without a rival), a
+   * correct row with !(lead < margin) changes nothing; otherwise row t gains bipolar(row i) with
+   * norms2[t] = norms2[t] + (2 * dot[t] + dim), and with adapt = 1 the rival loses it with
+   * norms2[rival] = norms2[rival] + (-2 * dot[rival] + dim). Counters and norms2 are updated in
+   * place; stats[0] += errors, stats[1] += updates. Both backends agree bit for bit.
+   *
+   * Exactness contract: callers call this only when dim * (max |counter| + count) < 2^53, which
+   * keeps every dot and partial sum of either backend an exact integer in a double (a counter
+   * moves by at most 1 per visit). Counters wrap modulo 2^32 like accAdd, but the TypeScript twin
+   * keeps each row's total incrementally, so both agree only while no counter wraps:
+   * max |counter| + count < 2^31, which any dim >= 2^22 already implies. norms2 stays the exact
+   * sum of squares while it is below 2^53.
+   */
+  refineOnline(
+    hvs: Uint32Array,
+    n: number,
+    dim: number,
+    truth: Int32Array,
+    order: Uint32Array,
+    count: number,
+    counters: Int32Array,
+    m: number,
+    norms2: Float64Array,
+    margin: number,
+    adapt: 0 | 1,
+    stats: Float64Array,
+  ): void;
   /** Cyclic rotation of each of n rows by k bits within dim (bit i -> bit (i + k) mod dim). */
   permute(input: Uint32Array, n: number, dim: number, k: number, out: Uint32Array): void;
   /** Bin of a finite value: numpy's clip(digitize(v, linspace(lo, hi, bins + 1)) - 1, 0, bins - 1). */

@@ -275,6 +275,110 @@ Work PrepDotCounters(const Napi::CallbackInfo& info) {
   };
 }
 
+// Writes n exact int64 results, already in `out`'s storage, back as doubles in place (a
+// Float64Array's storage is 8-byte aligned and 8 bytes per entry).
+void int64_to_double(double* out, size_t n) {
+  int64_t* ip = reinterpret_cast<int64_t*>(out);
+  for (size_t i = 0; i < n; i++) {
+    int64_t v;
+    std::memcpy(&v, ip + i, 8);
+    double d = (double)v;
+    std::memcpy(out + i, &d, 8);
+  }
+}
+
+Napi::Value DotsOne(const Napi::CallbackInfo& info) {
+  auto hv = typed<uint32_t>(info, 0, "hv");
+  auto counters = typed<int32_t>(info, 1, "counters");
+  size_t m = count(info, 2, "m");
+  uint32_t dim = dimension(info, 3);
+  auto out = typed<double>(info, 4, "out");
+  need_rows(info, hv.ElementLength(), 1, hdg_words(dim), "hv");
+  need_len(info, counters.ElementLength(), m, dim, "counters");
+  need_len(info, out.ElementLength(), m, 1, "out");
+  no_overlap(info, out, {hv, counters}, "out");
+  const hdg_kernels_t* kt = kernels(info.Env());
+  const uint64_t* hp = reinterpret_cast<const uint64_t*>(hv.Data());
+  const int32_t* cp = counters.Data();
+  int64_t* ip = reinterpret_cast<int64_t*>(out.Data());
+  // dots_one wants every counter inside (-2^24, 2^24); any other input takes the general kernel.
+  bool small = true;
+  for (size_t i = 0; i < m * dim && small; i++) small = cp[i] > -HDG_DOTS_ONE_LIMIT && cp[i] < HDG_DOTS_ONE_LIMIT;
+  if (small) kt->dots_one(hp, cp, m, dim, ip);
+  else kt->dot_counters(hp, 1, cp, m, dim, ip);
+  int64_to_double(out.Data(), m);
+  return info.Env().Undefined();
+}
+
+Napi::Value RowAdd(const Napi::CallbackInfo& info) {
+  auto counters = typed<int32_t>(info, 0, "counters");
+  uint32_t dim = dimension(info, 1);
+  auto hv = typed<uint32_t>(info, 2, "hv");
+  if (!info[3].IsNumber()) throw_type(info.Env(), "w must be a number");
+  double w = info[3].As<Napi::Number>().DoubleValue();
+  if (w != 1 && w != -1) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "w must be 1 or -1");
+  need_len(info, counters.ElementLength(), 1, dim, "counters");
+  need_rows(info, hv.ElementLength(), 1, hdg_words(dim), "hv");
+  no_overlap(info, counters, {hv}, "counters");
+  kernels(info.Env())->row_add(counters.Data(), dim, reinterpret_cast<const uint64_t*>(hv.Data()), (int32_t)w);
+  return info.Env().Undefined();
+}
+
+// refineOnline(hvs, n, dim, truth, order, count, counters, m, norms2, margin, adapt, stats):
+// one online epoch (hdg_refine_online); stats[0] += errors, stats[1] += updates. Every class index
+// and row index is checked here, before anything is read through them.
+Work PrepRefineOnline(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto hvs = typed<uint32_t>(info, 0, "hvs");
+  size_t n = count(info, 1, "n");
+  uint32_t dim = dimension(info, 2);
+  auto truth = typed<int32_t>(info, 3, "truth");
+  auto order = typed<uint32_t>(info, 4, "order");
+  size_t cnt = count(info, 5, "count");
+  auto counters = typed<int32_t>(info, 6, "counters");
+  size_t m = count(info, 7, "m");
+  auto norms2 = typed<double>(info, 8, "norms2");
+  if (!info[9].IsNumber()) throw_type(env, "margin must be a number");
+  double margin = info[9].As<Napi::Number>().DoubleValue();
+  if (margin != margin) throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE", "margin must not be NaN");
+  size_t adapt = count(info, 10, "adapt", 1);
+  auto stats = typed<double>(info, 11, "stats");
+  need_rows(info, hvs.ElementLength(), n, hdg_words(dim), "hvs");
+  need_len(info, truth.ElementLength(), n, 1, "truth");
+  need_len(info, order.ElementLength(), cnt, 1, "order");
+  need_len(info, counters.ElementLength(), m, dim, "counters");
+  need_len(info, norms2.ElementLength(), m, 1, "norms2");
+  need_len(info, stats.ElementLength(), 2, 1, "stats");
+  no_overlap(info, counters, {hvs, truth, order, norms2, stats}, "counters");
+  no_overlap(info, norms2, {hvs, truth, order, stats}, "norms2");
+  no_overlap(info, stats, {hvs, truth, order}, "stats");
+  const int32_t* tp = truth.Data();
+  const uint32_t* op = order.Data();
+  for (size_t e = 0; e < cnt; e++)
+    if (op[e] >= n)
+      throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE",
+                  "order[" + std::to_string(e) + "] = " + std::to_string(op[e]) + " is not a row index below n = " +
+                      std::to_string(n));
+  for (size_t i = 0; i < n; i++)
+    if (tp[i] < 0 || (size_t)tp[i] >= m)
+      throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE",
+                  "truth[" + std::to_string(i) + "] = " + std::to_string(tp[i]) + " is not a class index below m = " +
+                      std::to_string(m));
+  const hdg_kernels_t* kt = kernels(env);
+  const uint64_t* hp = reinterpret_cast<const uint64_t*>(hvs.Data());
+  int32_t* cp = counters.Data();
+  double* np = norms2.Data();
+  double* sp = stats.Data();
+  return [=] {
+    uint64_t errors = 0, updates = 0;
+    if (hdg_refine_online(kt, hp, n, dim, tp, op, cnt, cp, m, np, margin, (int)adapt, &errors, &updates) != 0)
+      throw std::runtime_error("hdglue: out of memory in refineOnline");
+    sp[0] += (double)errors;
+    sp[1] += (double)updates;
+    return NAN;
+  };
+}
+
 Napi::Value Permute(const Napi::CallbackInfo& info) {
   auto in = typed<uint32_t>(info, 0, "input");
   size_t n = count(info, 1, "n");
@@ -536,6 +640,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dotCounters", Napi::Function::New(env, Sync<PrepDotCounters>, "dotCounters"));
   exports.Set("dotCountersAsync", Napi::Function::New(env, Async<PrepDotCounters>, "dotCountersAsync"));
   exports.Set("permute", Napi::Function::New(env, Permute, "permute"));
+  exports.Set("dotsOne", Napi::Function::New(env, DotsOne, "dotsOne"));
+  exports.Set("rowAdd", Napi::Function::New(env, RowAdd, "rowAdd"));
+  exports.Set("refineOnline", Napi::Function::New(env, Sync<PrepRefineOnline>, "refineOnline"));
   exports.Set("encodeLevels", Napi::Function::New(env, Sync<PrepEncodeLevels<false>>, "encodeLevels"));
   exports.Set("encodeLevelsAsync", Napi::Function::New(env, Async<PrepEncodeLevels<true>>, "encodeLevelsAsync"));
   exports.Set("project", Napi::Function::New(env, Sync<PrepProject<false>>, "project"));

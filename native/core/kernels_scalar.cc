@@ -199,6 +199,44 @@ void dot_counters_scalar(const uint64_t* hvs, size_t n, const int32_t* counters,
   }
 }
 
+void dots_one_scalar(const uint64_t* hv, const int32_t* counters, size_t m, uint32_t dim, int64_t* out) {
+  // The reference has no use for the SIMD levels' magnitude precondition: int64 sums take any int32.
+  dot_counters_scalar(hv, 1, counters, m, dim, out);
+}
+
+void row_add_scalar(int32_t* counters, uint32_t dim, const uint64_t* hv, int32_t w) {
+  acc_add_scalar(counters, dim, hv, 1, &w);
+}
+
+void dots_i16_scalar(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out) {
+  const size_t stride = words << 6;
+  for (size_t c = 0; c < m; c++) {
+    const int16_t* cr = c16 + c * stride;
+    // The padding counters are zero, so the whole padded row can be summed and every bit of
+    // the last word visited: neither adds anything past dim.
+    int64_t total = 0;
+    for (size_t i = 0; i < stride; i++) total += cr[i];
+    int64_t neg = 0;
+    for (size_t j = 0; j < words; j++) {
+      uint64_t x = ld64(hv + j);
+      while (x) {
+        neg += cr[(j << 6) + (unsigned)__builtin_ctzll(x)];
+        x &= x - 1;
+      }
+    }
+    out[c] = total - 2 * neg;
+  }
+}
+
+void row_add_i16_scalar(int16_t* c16, uint32_t dim, const uint64_t* hv, int16_t w) {
+  for (uint32_t i = 0; i < dim; i++) {
+    int bit = (int)((ld64(hv + (i >> 6)) >> (i & 63)) & 1);
+    // Through uint16_t: the sum wraps modulo 2^16 like the SIMD lanes, with no signed overflow.
+    uint16_t delta = bit ? (uint16_t)(0u - (uint16_t)w) : (uint16_t)w;
+    c16[i] = (int16_t)(uint16_t)((uint16_t)c16[i] + delta);
+  }
+}
+
 void encode_levels_scalar(const uint16_t* bins, size_t n, size_t features, const uint64_t* levels,
                           const uint64_t* positions, size_t words, const uint64_t* tie, uint64_t* out) {
   unsigned nplanes = 0;

@@ -20,7 +20,8 @@ namespace {
 #define HDG_TABLE(isa) \
   hdg_kernels_t { hdg::bind_##isa,     hdg::hamming_1xn_##isa,  hdg::hamming_mxn_##isa,   hdg::bundle_##isa, \
                   hdg::acc_add_##isa,  hdg::threshold_##isa,    hdg::dot_counters_##isa,  \
-                  hdg::encode_levels_##isa, hdg::bin_rows_##isa }
+                  hdg::encode_levels_##isa, hdg::bin_rows_##isa, hdg::dots_one_##isa, hdg::row_add_##isa, \
+                  hdg::dots_i16_##isa, hdg::row_add_i16_##isa }
 
 const hdg_kernels_t kScalar = HDG_TABLE(scalar);
 #if HDG_X86

@@ -597,11 +597,171 @@ void op_random(FuzzedDataProvider& fdp) {
   check_padding(a.p, 1, dim, "hdg_random_hv: padding bits set");
 }
 
+int64_t naive_dot(const uint64_t* hv, const int32_t* row, uint32_t dim) {
+  int64_t s = 0;
+  for (uint32_t i = 0; i < dim; i++) s += bit(hv, i) ? -(int64_t)get(row, i) : (int64_t)get(row, i);
+  return s;
+}
+
+// The refinement kernels: dots_one (counters inside its precondition), dots_i16 (any int16, stray
+// padding bits in the HV), row_add (any weight, wrapping) and row_add_i16 (padding left zero), all
+// against per-bit references on every table.
+void op_refine_kernels(FuzzedDataProvider& fdp) {
+  uint32_t dim = pick_dim(fdp, 1100);
+  size_t words = hdg_words(dim), stride = words * 64, m = fdp.ConsumeIntegralInRange<size_t>(0, 14);
+  Buf<uint64_t> hv(words), dirty(words);
+  fill_rows(fdp, hv.p, 1, dim);
+  memcpy(dirty.p, hv.p, hv.bytes());
+  if (fdp.ConsumeBool()) st(dirty.p + words - 1, ld(dirty.p + words - 1) | (fdp.ConsumeIntegral<uint64_t>() & ~tail_mask(dim)));
+  Buf<int32_t> c(m * dim);
+  fill_counters(fdp, c.p, m * dim);
+  for (size_t i = 0; i < m * dim; i++) put(c.p, i, get(c.p, i) % HDG_DOTS_ONE_LIMIT);  // |v| < 2^24
+  Buf<int16_t> c16(m * stride);
+  Buf<int32_t> wide(m * dim), raw16(m * dim);
+  fill_counters(fdp, raw16.p, m * dim);
+  memset(c16.p, 0, c16.bytes());
+  for (size_t k = 0; k < m; k++)
+    for (uint32_t i = 0; i < dim; i++) {
+      int16_t v = (int16_t)get(raw16.p, k * dim + i);
+      put(c16.p, k * stride + i, v);
+      put(wide.p, k * dim + i, (int32_t)v);
+    }
+  Buf<int64_t> ref(m), ref16(m);
+  for (size_t k = 0; k < m; k++) {
+    put(ref.p, k, naive_dot(hv.p, c.p + k * dim, dim));
+    put(ref16.p, k, naive_dot(hv.p, wide.p + k * dim, dim));
+  }
+  int32_t w = fdp.ConsumeBool() ? (fdp.ConsumeBool() ? 1 : -1) : fdp.ConsumeIntegral<int32_t>();
+  int16_t w16 = fdp.ConsumeBool() ? (int16_t)(fdp.ConsumeBool() ? 1 : -1) : fdp.ConsumeIntegral<int16_t>();
+  Buf<int32_t> row(dim), row_ref(dim);
+  fill_counters(fdp, row.p, dim);
+  for (uint32_t i = 0; i < dim; i++)
+    put(row_ref.p, i, (int32_t)((uint32_t)get(row.p, i) + (bit(hv.p, i) ? 0u - (uint32_t)w : (uint32_t)w)));
+  Buf<int16_t> row16(stride), row16_ref(stride);
+  memset(row16.p, 0, row16.bytes());
+  // The top halves: the int32 modes' extremes become int16's.
+  for (uint32_t i = 0; i < dim; i++) put(row16.p, i, (int16_t)(get(row.p, i) >> 16));
+  memcpy(row16_ref.p, row16.p, row16.bytes());
+  for (uint32_t i = 0; i < dim; i++)
+    put(row16_ref.p, i,
+        (int16_t)(uint16_t)((uint16_t)get(row16.p, i) + (bit(hv.p, i) ? (uint16_t)(0u - (uint16_t)w16) : (uint16_t)w16)));
+  for (int k = 0; k < tables().n; k++) {
+    const hdg_kernels_t* kt = tables().t[k];
+    Buf<int64_t> out(m);
+    kt->dots_one(hv.p, c.p, m, dim, out.p);
+    REQUIRE(out.same(ref), "dots_one differs from the exact per-bit sum");
+    kt->dots_i16(dirty.p, c16.p, m, words, out.p);
+    REQUIRE(out.same(ref16), "dots_i16 differs from the exact per-bit sum");
+    Buf<int32_t> r(dim);
+    memcpy(r.p, row.p, row.bytes());
+    kt->row_add(r.p, dim, hv.p, w);
+    REQUIRE(r.same(row_ref), "row_add differs from the wrapping per-bit sum");
+    Buf<int16_t> r16(stride);
+    memcpy(r16.p, row16.p, row16.bytes());
+    kt->row_add_i16(r16.p, dim, hv.p, w16);
+    REQUIRE(r16.same(row16_ref), "row_add_i16 differs from the wrapping per-bit sum or touched the padding");
+  }
+}
+
+// Same doubles, NaNs alike whatever their payload.
+bool same_doubles(const double* a, const double* b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    double x = get(a, i), y = get(b, i);
+    if (x != x && y != y) continue;
+    if (memcmp(&x, &y, 8) != 0) return false;
+  }
+  return true;
+}
+
+// hdg_refine_online on every table against the epoch written out from its definition: counters
+// that start small, near the int16 limit, near dots_one's limit or anywhere (wrapping), norms that
+// are exact or arbitrary doubles (NaN, negative, infinite), any margin.
+void op_refine_driver(FuzzedDataProvider& fdp) {
+  uint32_t dim = pick_dim(fdp, 300);
+  size_t words = hdg_words(dim), m = fdp.ConsumeIntegralInRange<size_t>(1, 12),
+         n = fdp.ConsumeIntegralInRange<size_t>(1, 20), count = fdp.ConsumeIntegralInRange<size_t>(0, 60);
+  int adapt = fdp.ConsumeBool();
+  double margin = fdp.ConsumeBool() ? fdp.ConsumeFloatingPointInRange<double>(-0.5, 1.0) : fdp.ConsumeFloatingPoint<double>();
+  Buf<uint64_t> hvs(n * words);
+  fill_rows(fdp, hvs.p, n, dim);
+  Buf<int32_t> truth(n), c0(m * dim);
+  Buf<uint32_t> order(count);
+  Rng rng{fdp.ConsumeIntegral<uint64_t>()};
+  for (size_t i = 0; i < n; i++) put(truth.p, i, (int32_t)(rng.next() % m));
+  for (size_t e = 0; e < count; e++) put(order.p, e, (uint32_t)(rng.next() % n));
+  int shape = fdp.ConsumeIntegralInRange<int>(0, 3);
+  fill_counters(fdp, c0.p, m * dim);
+  for (size_t i = 0; i < m * dim; i++) {
+    int64_t v = get(c0.p, i);
+    if (shape == 0) v %= 64;
+    if (shape == 1) v = 32767 - 40 + v % 40;
+    if (shape == 2) v = HDG_DOTS_ONE_LIMIT - 40 + v % 40;
+    if (shape != 3 && (rng.next() & 1)) v = -v;
+    put(c0.p, i, (int32_t)v);
+  }
+  Buf<double> n0(m);
+  bool exact = fdp.ConsumeBool();
+  for (size_t k = 0; k < m; k++) {
+    double s = 0;
+    for (uint32_t i = 0; i < dim; i++) s += (double)get(c0.p, k * dim + i) * (double)get(c0.p, k * dim + i);
+    put(n0.p, k, exact ? s : fdp.ConsumeFloatingPoint<double>());
+  }
+  // The reference epoch.
+  Buf<int32_t> rc(m * dim);
+  Buf<double> rn(m);
+  memcpy(rc.p, c0.p, c0.bytes());
+  memcpy(rn.p, n0.p, n0.bytes());
+  uint64_t rerr = 0, rupd = 0;
+  std::vector<int64_t> dot(m);
+  std::vector<double> s(m);
+  for (size_t e = 0; e < count; e++) {
+    const uint64_t* x = hvs.p + (size_t)get(order.p, e) * words;
+    size_t t = (size_t)get(truth.p, get(order.p, e));
+    for (size_t k = 0; k < m; k++) {
+      dot[k] = naive_dot(x, rc.p + k * dim, dim);
+      double nk = get(rn.p, k);
+      s[k] = nk > 0 ? (double)dot[k] / (std::sqrt((double)dim) * std::sqrt(nk)) : 0;
+    }
+    size_t p = 0;
+    for (size_t k = 1; k < m; k++)
+      if (s[k] > s[p]) p = k;
+    long rival = p != t ? (long)p : -1;
+    if (p == t)
+      for (size_t k = 0; k < m; k++)
+        if (k != t && (rival < 0 || s[k] > s[rival])) rival = (long)k;
+    if (p != t) rerr++;
+    double lead = rival < 0 ? INFINITY : s[t] - s[rival];
+    if (p == t && !(lead < margin)) continue;
+    rupd++;
+    for (uint32_t i = 0; i < dim; i++)
+      put(rc.p, t * dim + i, (int32_t)((uint32_t)get(rc.p, t * dim + i) + (bit(x, i) ? UINT32_MAX : 1u)));
+    put(rn.p, t, get(rn.p, t) + (2.0 * (double)dot[t] + (double)dim));
+    if (adapt && rival >= 0) {
+      for (uint32_t i = 0; i < dim; i++)
+        put(rc.p, rival * dim + i, (int32_t)((uint32_t)get(rc.p, rival * dim + i) + (bit(x, i) ? 1u : UINT32_MAX)));
+      put(rn.p, rival, get(rn.p, rival) + (-2.0 * (double)dot[rival] + (double)dim));
+    }
+  }
+  for (int k = 0; k < tables().n; k++) {
+    Buf<int32_t> c(m * dim);
+    Buf<double> nn(m);
+    memcpy(c.p, c0.p, c0.bytes());
+    memcpy(nn.p, n0.p, n0.bytes());
+    uint64_t err = 0, upd = 0;
+    REQUIRE(hdg_refine_online(tables().t[k], hvs.p, n, dim, truth.p, order.p, count, c.p, m, nn.p, margin, adapt,
+                              &err, &upd) == 0,
+            "hdg_refine_online failed");
+    REQUIRE(c.same(rc), "hdg_refine_online counters differ from the reference epoch");
+    REQUIRE(same_doubles(nn.p, rn.p, m), "hdg_refine_online norms differ from the reference epoch");
+    REQUIRE(err == rerr && upd == rupd, "hdg_refine_online counts differ from the reference epoch");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider fdp(data, size);
-  int op = fdp.ConsumeIntegralInRange<int>(0, 12);
+  int op = fdp.ConsumeIntegralInRange<int>(0, 14);
   // HDGLUE_FUZZ_TRACE=1 names the operation of each input (to find what makes an input slow).
   static const bool trace = getenv("HDGLUE_FUZZ_TRACE") != nullptr;
   if (trace) fprintf(stderr, "op %d\n", op);
@@ -618,6 +778,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 9: op_project<double>(fdp); break;
     case 10: op_topk(fdp); break;
     case 11: op_permute(fdp); break;
+    case 13: op_refine_kernels(fdp); break;
+    case 14: op_refine_driver(fdp); break;
     default: op_random(fdp); break;
   }
   return 0;

@@ -98,7 +98,25 @@ typedef struct hdg_kernels_t {
   /* out[r * features + f] = hdg_bin(x[r * features + f], lo[f], hi[f], bins) for r < n, with the
    * constants of `b`; every x finite (the encoders check first). */
   void (*bin_rows)(const double* x, size_t n, size_t features, const hdg_binning_t* b, uint16_t* out);
+  /* The integer dots of one HV against m counter rows of `dim` each:
+   * out[c] = sum_i counters[c * dim + i] * (bit i of hv ? -1 : +1), exact as int64.
+   * Precondition: every counter lies in (-HDG_DOTS_ONE_LIMIT, HDG_DOTS_ONE_LIMIT), which lets the
+   * SIMD levels sum int32 lanes for a while before widening; dot_counters takes any int32. */
+  void (*dots_one)(const uint64_t* hv, const int32_t* counters, size_t m, uint32_t dim, int64_t* out);
+  /* One HV into one counter row: counters[i] += w * (bit i of hv ? -1 : +1) for i < dim, wrapping
+   * modulo 2^32 (acc_add of a single row). */
+  void (*row_add)(int32_t* counters, uint32_t dim, const uint64_t* hv, int32_t w);
+  /* dots_one over int16 counter rows laid out for the online refinement: row c starts at
+   * c16 + c * 64 * words (each HV word covers 64 counters), and the counters at and above dim,
+   * the row's padding, are zero, so any padding bits of hv count for nothing. Exact for every
+   * int16 value. */
+  void (*dots_i16)(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out);
+  /* row_add on one such int16 row, wrapping modulo 2^16; the padding counters stay zero. */
+  void (*row_add_i16)(int16_t* c16, uint32_t dim, const uint64_t* hv, int16_t w);
 } hdg_kernels_t;
+
+/* Counter magnitude bound of the dots_one precondition (2^24). */
+#define HDG_DOTS_ONE_LIMIT (1 << 24)
 
 /* Highest level this CPU and OS support (ignores HDGLUE_MAX_ISA). */
 hdg_isa_t hdg_detect_isa(void);
@@ -187,6 +205,29 @@ hdg_status_t hdg_project_f32(const hdg_kernels_t* kt, const float* x, size_t n, 
 hdg_status_t hdg_project_f64(const hdg_kernels_t* kt, const double* x, size_t n, size_t features, const double* mult,
                              const uint64_t* proj, uint32_t dim, const uint64_t* tie, uint64_t* out, unsigned threads,
                              size_t* bad);
+
+/* ---- online margin refinement (refine.cc) ---- */
+
+/* One epoch of online (perceptron) refinement of m class counter rows (`counters`, m x dim int32,
+ * updated in place). The rows of `hvs` (n packed rows) are visited in `order` (count indices < n,
+ * repeats allowed); for row i of true class t = truth[i] < m:
+ *   1. dot[k] = the exact integer dot of row i with counter row k, for every k;
+ *   2. s[k] = norms2[k] > 0 ? (double)dot[k] / (sqrt((double)dim) * sqrt(norms2[k])) : 0;
+ *   3. p = the first index of the largest s; p != t counts an error;
+ *   4. rival = p != t ? p : the first index of the largest s over k != t (-1 when m == 1);
+ *   5. lead = rival < 0 ? +infinity : s[t] - s[rival]; when p == t and !(lead < margin), no update;
+ *   6. otherwise an update: row t += bipolar(row i), norms2[t] += 2 dot[t] + dim; and when adapt
+ *      is nonzero and rival >= 0, row rival -= bipolar(row i), norms2[rival] += -2 dot[rival] + dim.
+ * Every step is that IEEE double operation, in that order, with no fused multiply-add, so the
+ * TypeScript twin agrees bit for bit. norms2 (m doubles, in/out) is the rows' sums of squares as
+ * the caller tracks them; it stays exact while the values stay below 2^53. Counters wrap modulo 2^32
+ * as everywhere; the results are the stated ones while no counter leaves the int32 range.
+ * Single-threaded (each update feeds the next row's dots). *errors and *updates receive the
+ * counts. Returns 0, or -1 when memory for the per-class scratch runs out (nothing changed). */
+hdg_status_t hdg_refine_online(const hdg_kernels_t* kt, const uint64_t* hvs, size_t n, uint32_t dim,
+                               const int32_t* truth, const uint32_t* order, size_t count, int32_t* counters,
+                               size_t m, double* norms2, double margin, int adapt, uint64_t* errors,
+                               uint64_t* updates);
 
 #ifdef __cplusplus
 }

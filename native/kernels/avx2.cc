@@ -629,6 +629,195 @@ void bin_rows_avx2(const double* x, size_t n, size_t features, const hdg_binning
 
 HDG_TARGET_END
 
+// ---------------------------------------------------------------------------------------------
+// Online refinement: one HV against every class row (dots_one, dots_i16) and one HV into one row
+// (row_add, row_add_i16). Each slice of the HV is expanded once into lanes of +1 / -1 and used
+// by every row of a group of up to kDotsGroup rows, so the rows' counters are each read once.
+
+HDG_TARGET_BEGIN("avx2,popcnt,bmi,bmi2")
+
+namespace {
+
+// Rows per pass: one accumulator each, plus the slice, its constants and a temporary, in 16 ymm.
+const size_t kDotsGroup = 10;
+
+// Words per int16 block: a lane gains at most 4 * 2^16 per word (4 pairs of products of at most
+// 2^15), so 2,048 words stay below 2^30 and no int32 lane overflows before widening.
+const size_t kI16BlockWords = 2048;
+
+// Words between widenings of the int32 dots: 8 additions of |c| < 2^24 per lane per word, so 8
+// words make 64 of them, below 2^30.
+const size_t kI32BlockWords = 8;
+
+// Lane i of the result has bit i of the 16-bit slice b (lane i <- bit i), as -1 where set and +1
+// where clear.
+inline __m256i signs16(unsigned b) {
+  const __m256i sel = _mm256_setr_epi16(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8,
+                                        1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, (short)(1u << 15));
+  __m256i m = _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16((short)b), sel), sel);
+  return _mm256_or_si256(m, _mm256_set1_epi16(1));
+}
+
+// The same for 8 int32 lanes from bits 8q .. 8q + 7 of the broadcast 32-bit slice `half`.
+inline __m256i signs32(__m256i half, int q) {
+  const __m256i sel = _mm256_setr_epi32(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7);
+  __m256i s = _mm256_slli_epi32(sel, 8 * q);
+  __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(half, s), s);
+  return _mm256_or_si256(m, _mm256_set1_epi32(1));
+}
+
+// Sum of the 8 int32 lanes of v, exact in int64.
+inline int64_t hsum32_wide(__m256i v) {
+  __m256i w = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)),
+                               _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)));
+  return (int64_t)hsum64(w);
+}
+
+// Dots of G int16 rows (stride apart): vpmaddwd multiplies the counters by the +1 / -1 lanes and
+// pairs them into int32 lanes. Padding counters are zero: no tail to handle.
+template <int G>
+inline void dots_i16_group(const uint64_t* hv, const int16_t* rows, size_t stride, size_t words, int64_t* out) {
+  int64_t sum[G];
+  for (int g = 0; g < G; g++) sum[g] = 0;
+  for (size_t j0 = 0; j0 < words; j0 += kI16BlockWords) {
+    size_t j1 = words - j0 < kI16BlockWords ? words : j0 + kI16BlockWords;
+    __m256i acc[G];
+    for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_si256();
+    for (size_t j = j0; j < j1; j++) {
+      uint64_t w = ld64(hv + j);
+      for (int q = 0; q < 4; q++) {
+        __m256i x = signs16((unsigned)(w >> (16 * q)) & 0xffff);
+        for (int g = 0; g < G; g++)
+          acc[g] = _mm256_add_epi32(acc[g], _mm256_madd_epi16(ldu(rows + g * stride + (j << 6) + 16 * q), x));
+      }
+    }
+    for (int g = 0; g < G; g++) sum[g] += hsum32_wide(acc[g]);
+  }
+  for (int g = 0; g < G; g++) out[g] = sum[g];
+}
+
+// Dots of G int32 rows (dim apart), |counter| < 2^24: vpsignd applies the +1 / -1 lanes (exact in
+// that range), int32 lanes widened every kI32BlockWords words. The last, partial word loads only
+// counters below dim.
+template <int G>
+inline void dots_one_group(const uint64_t* hv, const int32_t* rows, uint32_t dim, int64_t* out) {
+  const size_t words = hdg_words(dim);
+  int64_t sum[G];
+  for (int g = 0; g < G; g++) sum[g] = 0;
+  for (size_t j0 = 0; j0 < words; j0 += kI32BlockWords) {
+    size_t j1 = words - j0 < kI32BlockWords ? words : j0 + kI32BlockWords;
+    __m256i acc[G];
+    for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_si256();
+    for (size_t j = j0; j < j1; j++) {
+      unsigned valid = (j + 1) << 6 <= dim ? 64 : dim & 63;
+      uint64_t w = ld64(hv + j);
+      for (int h = 0; h < 2; h++) {
+        __m256i half = _mm256_set1_epi32((int)(uint32_t)(w >> (32 * h)));
+        for (int q = 0; q < 4; q++) {
+          unsigned base = 32 * h + 8 * q;
+          if (base >= valid) break;
+          __m256i x = signs32(half, q);
+          __m256i lanes = lanes32(valid - base);
+          bool full = valid - base >= 8;
+          for (int g = 0; g < G; g++) {
+            const int32_t* c = rows + g * (size_t)dim + (j << 6) + base;
+            __m256i v = full ? ldu(c) : _mm256_maskload_epi32(c, lanes);
+            acc[g] = _mm256_add_epi32(acc[g], _mm256_sign_epi32(v, x));
+          }
+        }
+      }
+    }
+    for (int g = 0; g < G; g++) sum[g] += hsum32_wide(acc[g]);
+  }
+  for (int g = 0; g < G; g++) out[g] = sum[g];
+}
+
+template <int G, int MaxG>
+inline void dots_i16_pick(size_t g, const uint64_t* hv, const int16_t* rows, size_t stride, size_t words,
+                          int64_t* out) {
+  if constexpr (G < MaxG) {
+    if ((size_t)G != g) return dots_i16_pick<G + 1, MaxG>(g, hv, rows, stride, words, out);
+  }
+  dots_i16_group<G>(hv, rows, stride, words, out);
+}
+
+template <int G, int MaxG>
+inline void dots_one_pick(size_t g, const uint64_t* hv, const int32_t* rows, uint32_t dim, int64_t* out) {
+  if constexpr (G < MaxG) {
+    if ((size_t)G != g) return dots_one_pick<G + 1, MaxG>(g, hv, rows, dim, out);
+  }
+  dots_one_group<G>(hv, rows, dim, out);
+}
+
+// The fewest groups of at most max_g rows, of nearly equal sizes; f(first row, rows) for each.
+template <class F>
+inline void balanced_groups(size_t m, size_t max_g, F f) {
+  size_t groups = (m + max_g - 1) / max_g, done = 0;
+  for (size_t q = 0; q < groups; q++) {
+    size_t left = groups - q, g = (m - done + left - 1) / left;
+    f(done, g);
+    done += g;
+  }
+}
+
+}  // namespace
+
+void dots_i16_avx2(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out) {
+  const size_t stride = words << 6;
+  balanced_groups(m, kDotsGroup, [&](size_t first, size_t g) {
+    dots_i16_pick<1, (int)kDotsGroup>(g, hv, c16 + first * stride, stride, words, out + first);
+  });
+}
+
+void dots_one_avx2(const uint64_t* hv, const int32_t* counters, size_t m, uint32_t dim, int64_t* out) {
+  balanced_groups(m, kDotsGroup, [&](size_t first, size_t g) {
+    dots_one_pick<1, (int)kDotsGroup>(g, hv, counters + first * (size_t)dim, dim, out + first);
+  });
+}
+
+void row_add_i16_avx2(int16_t* c16, uint32_t dim, const uint64_t* hv, int16_t w) {
+  const __m256i wv = _mm256_set1_epi16(w);
+  const size_t full = dim >> 6;
+  for (size_t j = 0; j < full; j++) {
+    uint64_t x = ld64(hv + j);
+    int16_t* c = c16 + (j << 6);
+    for (int q = 0; q < 4; q++) {
+      // vpsignw by -1 / +1 gives -w / +w, -(-2^15) wrapping to itself like the scalar kernel.
+      __m256i d = _mm256_sign_epi16(wv, signs16((unsigned)(x >> (16 * q)) & 0xffff));
+      stu(c + 16 * q, _mm256_add_epi16(ldu(c + 16 * q), d));
+    }
+  }
+  // The last, partial word one counter at a time: AVX2 has no 16-bit masked store, and the
+  // padding above dim must stay zero.
+  for (uint32_t i = (uint32_t)(full << 6); i < dim; i++) {
+    int bit = (int)((ld64(hv + (i >> 6)) >> (i & 63)) & 1);
+    uint16_t delta = bit ? (uint16_t)(0u - (uint16_t)w) : (uint16_t)w;
+    c16[i] = (int16_t)(uint16_t)((uint16_t)c16[i] + delta);
+  }
+}
+
+void row_add_avx2(int32_t* counters, uint32_t dim, const uint64_t* hv, int32_t w) {
+  const __m256i wv = _mm256_set1_epi32(w);
+  const size_t full = dim >> 6;
+  for (size_t j = 0; j < full; j++) {
+    uint64_t x = ld64(hv + j);
+    int32_t* c = counters + (j << 6);
+    for (int h = 0; h < 2; h++) {
+      __m256i half = _mm256_set1_epi32((int)(uint32_t)(x >> (32 * h)));
+      for (int q = 0; q < 4; q++) {
+        __m256i d = _mm256_sign_epi32(wv, signs32(half, q));
+        stu(c + 32 * h + 8 * q, _mm256_add_epi32(ldu(c + 32 * h + 8 * q), d));
+      }
+    }
+  }
+  for (uint32_t i = (uint32_t)(full << 6); i < dim; i++) {
+    int bit = (int)((ld64(hv + (i >> 6)) >> (i & 63)) & 1);
+    st32(counters + i, wrap_add(ld32(counters + i), bit ? wrap_add(~w, 1) : w));
+  }
+}
+
+HDG_TARGET_END
+
 }  // namespace hdg
 
 #endif

@@ -665,6 +665,182 @@ void bin_rows_avx512(const double* x, size_t n, size_t features, const hdg_binni
 
 HDG_TARGET_END
 
+// ---------------------------------------------------------------------------------------------
+// Online refinement: one HV against every class row (dots_one, dots_i16) and one HV into one row
+// (row_add, row_add_i16). The HV's bits are the masks themselves: a 16- or 32-bit slice of a word
+// becomes a __mmask16 / __mmask32 with one kmov, shared by every row of a group, so a pass over
+// the HV serves up to kDotsGroup rows and the rows' counters are each read once.
+
+HDG_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx2,popcnt,bmi,bmi2")
+
+namespace {
+
+// Rows per pass: int16 dots keep one accumulator per row plus four constants and slices in the
+// 32 zmm registers; int32 dots keep two per row (the int32 lanes and their int64 widening).
+const size_t kDotsGroupI16 = 14, kDotsGroupI32 = 10;
+
+// Words per int16 block: a lane gains at most 2 * 2^15 per word, so 2,048 words stay below 2^28
+// and an int32 lane cannot overflow before the block's sums are widened.
+const size_t kI16BlockWords = 2048;
+
+// Words between widenings of the int32 dots: 4 additions of |c| < 2^24 per lane per word, 16
+// words make 64 of them, below 2^30.
+const size_t kI32BlockWords = 16;
+
+// Sum of the 16 int32 lanes of v, exact in int64.
+inline int64_t hsum32_wide(__m512i v) {
+  __m512i lo = _mm512_maskz_cvtepi32_epi64(0xff, _mm512_maskz_extracti64x4_epi64(0xff, v, 0));
+  __m512i hi = _mm512_maskz_cvtepi32_epi64(0xff, _mm512_maskz_extracti64x4_epi64(0xff, v, 1));
+  return hsum64(_mm512_add_epi64(lo, hi));
+}
+
+// Dots of G int16 rows (stride apart): each 32-bit slice of the HV turns into 32 lanes of +1 / -1
+// with one masked blend, and vpmaddwd multiplies and pairs them with the counters into int32
+// lanes. Padding counters are zero, so neither a tail nor stray padding bits need care.
+template <int G>
+inline void dots_i16_group(const uint64_t* hv, const int16_t* rows, size_t stride, size_t words, int64_t* out) {
+  const __m512i plus = _mm512_set1_epi16(1), minus = _mm512_set1_epi16(-1);
+  int64_t sum[G];
+  for (int g = 0; g < G; g++) sum[g] = 0;
+  for (size_t j0 = 0; j0 < words; j0 += kI16BlockWords) {
+    size_t j1 = words - j0 < kI16BlockWords ? words : j0 + kI16BlockWords;
+    __m512i acc[G];
+    for (int g = 0; g < G; g++) acc[g] = _mm512_setzero_si512();
+    for (size_t j = j0; j < j1; j++) {
+      uint64_t w = ld64(hv + j);
+      __m512i x0 = _mm512_mask_blend_epi16((__mmask32)w, plus, minus);
+      __m512i x1 = _mm512_mask_blend_epi16((__mmask32)(w >> 32), plus, minus);
+      for (int g = 0; g < G; g++) {
+        const int16_t* c = rows + g * stride + (j << 6);
+        __m512i p0 = _mm512_madd_epi16(_mm512_loadu_si512(c), x0);
+        __m512i p1 = _mm512_madd_epi16(_mm512_loadu_si512(c + 32), x1);
+        acc[g] = _mm512_add_epi32(acc[g], _mm512_add_epi32(p0, p1));
+      }
+    }
+    for (int g = 0; g < G; g++) sum[g] += hsum32_wide(acc[g]);
+  }
+  for (int g = 0; g < G; g++) out[g] = sum[g];
+}
+
+// Dots of G int32 rows (dim apart), |counter| < 2^24: each 16-bit slice of the HV negates the
+// counters under its set bits (a masked subtract from zero, exact in that range) into int32 lanes,
+// widened to int64 every kI32BlockWords words. The last, partial word loads only counters below dim.
+template <int G>
+inline void dots_one_group(const uint64_t* hv, const int32_t* rows, uint32_t dim, int64_t* out) {
+  const __m512i zero = _mm512_setzero_si512();
+  const size_t words = hdg_words(dim);
+  __m512i wide[G];
+  for (int g = 0; g < G; g++) wide[g] = zero;
+  for (size_t j0 = 0; j0 < words; j0 += kI32BlockWords) {
+    size_t j1 = words - j0 < kI32BlockWords ? words : j0 + kI32BlockWords;
+    __m512i acc[G];
+    for (int g = 0; g < G; g++) acc[g] = zero;
+    for (size_t j = j0; j < j1; j++) {
+      uint64_t valid = (j + 1) << 6 <= dim ? ~(uint64_t)0 : low_bits(dim & 63);
+      uint64_t w = ld64(hv + j) & valid;
+      for (int q = 0; q < 4; q++) {
+        __mmask16 lim = (__mmask16)(valid >> (16 * q));
+        if (!lim) break;
+        __mmask16 neg = (__mmask16)(w >> (16 * q));
+        for (int g = 0; g < G; g++) {
+          __m512i c = _mm512_maskz_loadu_epi32(lim, rows + g * (size_t)dim + (j << 6) + 16 * q);
+          acc[g] = _mm512_add_epi32(acc[g], _mm512_mask_sub_epi32(c, neg, zero, c));
+        }
+      }
+    }
+    for (int g = 0; g < G; g++) {
+      wide[g] = _mm512_add_epi64(wide[g], _mm512_maskz_cvtepi32_epi64(0xff, _mm512_maskz_extracti64x4_epi64(0xff, acc[g], 0)));
+      wide[g] = _mm512_add_epi64(wide[g], _mm512_maskz_cvtepi32_epi64(0xff, _mm512_maskz_extracti64x4_epi64(0xff, acc[g], 1)));
+    }
+  }
+  for (int g = 0; g < G; g++) out[g] = hsum64(wide[g]);
+}
+
+// Group sizes as template arguments: pick<G>(g) runs the kernel instantiated for g rows.
+template <int G, int MaxG>
+inline void dots_i16_pick(size_t g, const uint64_t* hv, const int16_t* rows, size_t stride, size_t words,
+                          int64_t* out) {
+  if constexpr (G < MaxG) {
+    if ((size_t)G != g) return dots_i16_pick<G + 1, MaxG>(g, hv, rows, stride, words, out);
+  }
+  dots_i16_group<G>(hv, rows, stride, words, out);
+}
+
+template <int G, int MaxG>
+inline void dots_one_pick(size_t g, const uint64_t* hv, const int32_t* rows, uint32_t dim, int64_t* out) {
+  if constexpr (G < MaxG) {
+    if ((size_t)G != g) return dots_one_pick<G + 1, MaxG>(g, hv, rows, dim, out);
+  }
+  dots_one_group<G>(hv, rows, dim, out);
+}
+
+// Splits m rows into the fewest groups of at most max_g, of nearly equal sizes (10 classes make
+// one group of 10, 26 make two of 13), and gives each group's first row and size to f.
+template <class F>
+inline void balanced_groups(size_t m, size_t max_g, F f) {
+  size_t groups = (m + max_g - 1) / max_g, done = 0;
+  for (size_t q = 0; q < groups; q++) {
+    size_t left = groups - q, g = (m - done + left - 1) / left;
+    f(done, g);
+    done += g;
+  }
+}
+
+}  // namespace
+
+void dots_i16_avx512(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out) {
+  const size_t stride = words << 6;
+  balanced_groups(m, kDotsGroupI16, [&](size_t first, size_t g) {
+    dots_i16_pick<1, (int)kDotsGroupI16>(g, hv, c16 + first * stride, stride, words, out + first);
+  });
+}
+
+void dots_one_avx512(const uint64_t* hv, const int32_t* counters, size_t m, uint32_t dim, int64_t* out) {
+  balanced_groups(m, kDotsGroupI32, [&](size_t first, size_t g) {
+    dots_one_pick<1, (int)kDotsGroupI32>(g, hv, counters + first * (size_t)dim, dim, out + first);
+  });
+}
+
+void row_add_i16_avx512(int16_t* c16, uint32_t dim, const uint64_t* hv, int16_t w) {
+  const __m512i pos = _mm512_set1_epi16(w), neg = _mm512_set1_epi16((int16_t)(uint16_t)(0u - (uint16_t)w));
+  const size_t words = hdg_words(dim), full = dim >> 6;
+  for (size_t j = 0; j < full; j++) {
+    uint64_t x = ld64(hv + j);
+    int16_t* c = c16 + (j << 6);
+    _mm512_storeu_si512(c, _mm512_add_epi16(_mm512_loadu_si512(c), _mm512_mask_blend_epi16((__mmask32)x, pos, neg)));
+    _mm512_storeu_si512(c + 32, _mm512_add_epi16(_mm512_loadu_si512(c + 32),
+                                                 _mm512_mask_blend_epi16((__mmask32)(x >> 32), pos, neg)));
+  }
+  if (full < words) {
+    // Counters at and above dim (the padding) are neither read nor written.
+    uint64_t valid = low_bits(dim & 63), x = ld64(hv + full);
+    int16_t* c = c16 + (full << 6);
+    for (int h = 0; h < 2; h++) {
+      __mmask32 lim = (__mmask32)(valid >> (32 * h));
+      __m512i v = _mm512_maskz_loadu_epi16(lim, c + 32 * h);
+      v = _mm512_add_epi16(v, _mm512_mask_blend_epi16((__mmask32)(x >> (32 * h)), pos, neg));
+      _mm512_mask_storeu_epi16(c + 32 * h, lim, v);
+    }
+  }
+}
+
+void row_add_avx512(int32_t* counters, uint32_t dim, const uint64_t* hv, int32_t w) {
+  const __m512i pos = _mm512_set1_epi32(w), neg = _mm512_set1_epi32(wrap_add(~w, 1));
+  const size_t words = hdg_words(dim);
+  for (size_t j = 0; j < words; j++) {
+    uint64_t valid = (j + 1) << 6 <= dim ? ~(uint64_t)0 : low_bits(dim & 63), x = ld64(hv + j);
+    int32_t* c = counters + (j << 6);
+    for (int q = 0; q < 4; q++) {
+      __mmask16 lim = (__mmask16)(valid >> (16 * q));
+      if (!lim) break;
+      __m512i d = _mm512_mask_blend_epi32((__mmask16)(x >> (16 * q)), pos, neg);
+      _mm512_mask_storeu_epi32(c + 16 * q, lim, _mm512_add_epi32(_mm512_maskz_loadu_epi32(lim, c + 16 * q), d));
+    }
+  }
+}
+
+HDG_TARGET_END
+
 }  // namespace hdg
 
 #endif

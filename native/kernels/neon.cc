@@ -602,6 +602,166 @@ void bin_rows_neon(const double* x, size_t n, size_t features, const hdg_binning
     for (size_t f = 0; f < features; f++) out[r * features + f] = (uint16_t)bin_one(x[r * features + f], b, f);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Online refinement: one HV against every class row (dots_one, dots_i16) and one HV into one row
+// (row_add, row_add_i16). Each slice of the HV becomes lane masks once and serves every row of a
+// group of up to kDotsGroup rows, so the rows' counters are each read once.
+
+namespace {
+
+const size_t kDotsGroup = 8;
+
+// Words per int16 block: each of a row's two int32 accumulators gains 8 products of at most 2^15
+// per lane per word, so 2,048 words stay below 2^29 and nothing overflows before widening.
+const size_t kI16BlockWords = 2048;
+
+alignas(16) const uint16_t kBit16[8] = {1, 2, 4, 8, 16, 32, 64, 128};
+
+// Eight int16 lanes of -1 where bit i of `byte` is set and +1 where it is clear.
+inline int16x8_t signs16(unsigned byte, uint16x8_t sel) {
+  uint16x8_t m = vtstq_u16(vdupq_n_u16((uint16_t)byte), sel);
+  return vreinterpretq_s16_u16(vorrq_u16(m, vdupq_n_u16(1)));
+}
+
+// Dots of G int16 rows (stride apart): widening multiply-accumulates of the counters by the
+// +1 / -1 lanes. Padding counters are zero: no tail to handle.
+template <int G>
+inline void dots_i16_group(const uint64_t* hv, const int16_t* rows, size_t stride, size_t words, int64_t* out) {
+  const uint16x8_t sel = vld1q_u16(kBit16);
+  int64_t sum[G];
+  for (int g = 0; g < G; g++) sum[g] = 0;
+  for (size_t j0 = 0; j0 < words; j0 += kI16BlockWords) {
+    size_t j1 = words - j0 < kI16BlockWords ? words : j0 + kI16BlockWords;
+    int32x4_t lo[G], hi[G];
+    for (int g = 0; g < G; g++) lo[g] = hi[g] = vdupq_n_s32(0);
+    for (size_t j = j0; j < j1; j++) {
+      uint64_t w = ld64(hv + j);
+      for (int q = 0; q < 8; q++) {
+        int16x8_t x = signs16((unsigned)(w >> (8 * q)) & 0xff, sel);
+        for (int g = 0; g < G; g++) {
+          int16x8_t c = vld1q_s16(rows + g * stride + (j << 6) + 8 * q);
+          lo[g] = vmlal_s16(lo[g], vget_low_s16(c), vget_low_s16(x));
+          hi[g] = vmlal_high_s16(hi[g], c, x);
+        }
+      }
+    }
+    for (int g = 0; g < G; g++) sum[g] += vaddlvq_s32(lo[g]) + vaddlvq_s32(hi[g]);
+  }
+  for (int g = 0; g < G; g++) out[g] = sum[g];
+}
+
+// Dots of G int32 rows (dim apart), |counter| < 2^24: counters under set bits negated (exact in
+// that range), then pairwise widened into int64 lanes at every step. The last, partial word goes
+// one counter at a time, so nothing at or above dim is read.
+template <int G>
+inline void dots_one_group(const uint64_t* hv, const int32_t* rows, uint32_t dim, int64_t* out, const BitMasks& bm) {
+  int64x2_t acc[G];
+  for (int g = 0; g < G; g++) acc[g] = vdupq_n_s64(0);
+  const size_t full = dim >> 6;
+  for (size_t j = 0; j < full; j++) {
+    uint64_t w = ld64(hv + j);
+    uint32x4_t lo = vdupq_n_u32((uint32_t)w), hi = vdupq_n_u32((uint32_t)(w >> 32));
+    for (int q = 0; q < 16; q++) {
+      uint32x4_t m = bm.lanes(lo, hi, q);
+      for (int g = 0; g < G; g++) {
+        int32x4_t v = vld1q_s32(rows + g * (size_t)dim + (j << 6) + 4 * q);
+        acc[g] = vpadalq_s32(acc[g], vbslq_s32(m, vnegq_s32(v), v));
+      }
+    }
+  }
+  for (int g = 0; g < G; g++) {
+    int64_t s = vaddvq_s64(acc[g]);
+    const int32_t* r = rows + g * (size_t)dim;
+    for (uint32_t i = (uint32_t)(full << 6); i < dim; i++) {
+      int64_t v = ld32(r + i);
+      s += ((ld64(hv + (i >> 6)) >> (i & 63)) & 1) ? -v : v;
+    }
+    out[g] = s;
+  }
+}
+
+template <int G, int MaxG>
+inline void dots_i16_pick(size_t g, const uint64_t* hv, const int16_t* rows, size_t stride, size_t words,
+                          int64_t* out) {
+  if constexpr (G < MaxG) {
+    if ((size_t)G != g) return dots_i16_pick<G + 1, MaxG>(g, hv, rows, stride, words, out);
+  }
+  dots_i16_group<G>(hv, rows, stride, words, out);
+}
+
+template <int G, int MaxG>
+inline void dots_one_pick(size_t g, const uint64_t* hv, const int32_t* rows, uint32_t dim, int64_t* out,
+                          const BitMasks& bm) {
+  if constexpr (G < MaxG) {
+    if ((size_t)G != g) return dots_one_pick<G + 1, MaxG>(g, hv, rows, dim, out, bm);
+  }
+  dots_one_group<G>(hv, rows, dim, out, bm);
+}
+
+// The fewest groups of at most max_g rows, of nearly equal sizes; f(first row, rows) for each.
+template <class F>
+inline void balanced_groups(size_t m, size_t max_g, F f) {
+  size_t groups = (m + max_g - 1) / max_g, done = 0;
+  for (size_t q = 0; q < groups; q++) {
+    size_t left = groups - q, g = (m - done + left - 1) / left;
+    f(done, g);
+    done += g;
+  }
+}
+
+}  // namespace
+
+void dots_i16_neon(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out) {
+  const size_t stride = words << 6;
+  balanced_groups(m, kDotsGroup, [&](size_t first, size_t g) {
+    dots_i16_pick<1, (int)kDotsGroup>(g, hv, c16 + first * stride, stride, words, out + first);
+  });
+}
+
+void dots_one_neon(const uint64_t* hv, const int32_t* counters, size_t m, uint32_t dim, int64_t* out) {
+  const BitMasks bm;
+  balanced_groups(m, kDotsGroup, [&](size_t first, size_t g) {
+    dots_one_pick<1, (int)kDotsGroup>(g, hv, counters + first * (size_t)dim, dim, out + first, bm);
+  });
+}
+
+void row_add_i16_neon(int16_t* c16, uint32_t dim, const uint64_t* hv, int16_t w) {
+  const uint16x8_t sel = vld1q_u16(kBit16);
+  const int16x8_t pos = vdupq_n_s16(w), neg = vdupq_n_s16((int16_t)(uint16_t)(0u - (uint16_t)w));
+  const size_t full = dim >> 6;
+  for (size_t j = 0; j < full; j++) {
+    uint64_t x = ld64(hv + j);
+    int16_t* c = c16 + (j << 6);
+    for (int q = 0; q < 8; q++) {
+      uint16x8_t m = vtstq_u16(vdupq_n_u16((uint16_t)((x >> (8 * q)) & 0xff)), sel);
+      vst1q_s16(c + 8 * q, vaddq_s16(vld1q_s16(c + 8 * q), vbslq_s16(m, neg, pos)));
+    }
+  }
+  // The last, partial word one counter at a time, keeping the padding above dim zero.
+  for (uint32_t i = (uint32_t)(full << 6); i < dim; i++) {
+    int bit = (int)((ld64(hv + (i >> 6)) >> (i & 63)) & 1);
+    uint16_t delta = bit ? (uint16_t)(0u - (uint16_t)w) : (uint16_t)w;
+    c16[i] = (int16_t)(uint16_t)((uint16_t)c16[i] + delta);
+  }
+}
+
+void row_add_neon(int32_t* counters, uint32_t dim, const uint64_t* hv, int32_t w) {
+  const BitMasks bm;
+  const int32x4_t pos = vdupq_n_s32(w), neg = vnegq_s32(pos);  // wraps for INT32_MIN, as wrap_add does
+  const size_t full = dim >> 6;
+  for (size_t j = 0; j < full; j++) {
+    uint64_t x = ld64(hv + j);
+    uint32x4_t lo = vdupq_n_u32((uint32_t)x), hi = vdupq_n_u32((uint32_t)(x >> 32));
+    int32_t* c = counters + (j << 6);
+    for (int q = 0; q < 16; q++)
+      vst1q_s32(c + 4 * q, vaddq_s32(vld1q_s32(c + 4 * q), vbslq_s32(bm.lanes(lo, hi, q), neg, pos)));
+  }
+  for (uint32_t i = (uint32_t)(full << 6); i < dim; i++) {
+    int bit = (int)((ld64(hv + (i >> 6)) >> (i & 63)) & 1);
+    st32(counters + i, wrap_add(ld32(counters + i), bit ? wrap_add(~w, 1) : w));
+  }
+}
+
 }  // namespace hdg
 
 #endif  // __aarch64__

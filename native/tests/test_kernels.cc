@@ -511,6 +511,217 @@ void test_bin_rows(const hdg_kernels_t* kt, Rng& r) {
   }
 }
 
+// Exact per-bit dot of one HV with one int32 counter row (the oracle of the refinement kernels).
+int64_t naive_dot(const uint64_t* hv, const int32_t* row, uint32_t dim) {
+  int64_t s = 0;
+  for (uint32_t i = 0; i < dim; i++) s += bit(hv, i) ? -(int64_t)row[i] : (int64_t)row[i];
+  return s;
+}
+
+// A counter value of one of the shapes that break lane arithmetic: small, at +-limit, random in
+// (-limit, limit), with limit the kernel's precondition (or the type's range).
+int64_t pick_counter(Rng& r, int64_t limit, int mode) {
+  switch (mode) {
+    case 0: return (int64_t)(r.next() % 7) - 3;
+    case 1: return (r.next() & 1) ? limit - 1 : -(limit - 1);
+    case 2: return (int64_t)(r.next() % (uint64_t)(2 * limit - 1)) - (limit - 1);
+    default: {
+      // Mostly extremes of one sign, so the lane sums grow as far as they can.
+      int64_t v = limit - 1 - (int64_t)(r.next() % 3);
+      return (r.next() % 8) ? v : -v;
+    }
+  }
+}
+
+// dots_one, dots_i16, row_add and row_add_i16 against the per-bit oracle, for dims below, at and
+// past word boundaries, 1 to 12 classes (one group and several), and counters at their limits.
+void test_refine_kernels(const hdg_kernels_t* kt, Rng& r) {
+  for (uint32_t dim : {1u, 2u, 31u, 32u, 33u, 63u, 64u, 65u, 127u, 129u, 1000u, 1025u, 10000u, 140000u}) {
+    size_t words = hdg_words(dim);
+    const size_t stride = words * 64;
+    for (size_t m = 1; m <= 12; m++) {
+      if (dim > 2000 && m != 1 && m != 7 && m != 12) continue;
+      if (dim > 20000 && m != 3) continue;
+      for (int mode = 0; mode < 4; mode++) {
+        Buf hv(words);
+        fill_random(hv.p, 1, dim, r, mode % 3);
+        // int32 rows within dots_one's precondition, one spare entry past the end as a sentinel.
+        std::vector<int32_t> c(m * dim + 1, 0x5a5a5a5a);
+        for (size_t i = 0; i < m * dim; i++) c[i] = (int32_t)pick_counter(r, HDG_DOTS_ONE_LIMIT, mode);
+        std::vector<int64_t> got(m + 1, -7), want(m);
+        kt->dots_one(hv.p, c.data(), m, dim, got.data());
+        for (size_t k = 0; k < m; k++) want[k] = naive_dot(hv.p, c.data() + k * dim, dim);
+        CHECK(std::equal(want.begin(), want.end(), got.begin()) && got[m] == -7, "dots_one dim=%u m=%zu mode=%d",
+              dim, m, mode);
+        // int16 rows in the padded layout; every int16 value is allowed, including -32768. Stray
+        // padding bits in the HV must count for nothing.
+        std::vector<int16_t> c16(m * stride + 1, 0);
+        c16[m * stride] = 0x2b2b;
+        std::vector<int32_t> wide(m * dim);
+        for (size_t k = 0; k < m; k++)
+          for (uint32_t i = 0; i < dim; i++) {
+            int64_t v = mode == 1 && (r.next() & 1) ? -32768 : pick_counter(r, 32768, mode);
+            c16[k * stride + i] = (int16_t)v;
+            wide[k * dim + i] = (int32_t)v;
+          }
+        Buf dirty(words);
+        memcpy(dirty.p, hv.p, words * 8);
+        for (size_t i = dim; i < words * 64; i++) set_bit(dirty.p, i, (int)(r.next() & 1));
+        std::fill(got.begin(), got.end(), -7);
+        kt->dots_i16(dirty.p, c16.data(), m, words, got.data());
+        for (size_t k = 0; k < m; k++) want[k] = naive_dot(hv.p, wide.data() + k * dim, dim);
+        CHECK(std::equal(want.begin(), want.end(), got.begin()) && got[m] == -7, "dots_i16 dim=%u m=%zu mode=%d",
+              dim, m, mode);
+      }
+    }
+    // row_add: w = +-1 as the driver uses it, and any int32 weight wrapping like acc_add.
+    for (int32_t w : {1, -1, 3, 2147483647, -2147483647 - 1}) {
+      Buf hv(words);
+      fill_random(hv.p, 1, dim, r, (int)(r.next() % 3));
+      std::vector<int32_t> c(dim + 1), want(dim + 1);
+      for (uint32_t i = 0; i < dim; i++) c[i] = want[i] = (int32_t)r.next();
+      c[dim] = want[dim] = 0x13579bdf;
+      kt->row_add(c.data(), dim, hv.p, w);
+      for (uint32_t i = 0; i < dim; i++)
+        want[i] = (int32_t)((uint32_t)want[i] + (bit(hv.p, i) ? 0u - (uint32_t)w : (uint32_t)w));
+      CHECK(c == want, "row_add dim=%u w=%d", dim, w);
+    }
+    for (int16_t w : {(int16_t)1, (int16_t)-1, (int16_t)32767, (int16_t)-32768}) {
+      Buf hv(words);
+      fill_random(hv.p, 1, dim, r, (int)(r.next() % 3));
+      std::vector<int16_t> c(stride + 1, 0), want(stride + 1, 0);
+      for (uint32_t i = 0; i < dim; i++) {
+        // Values at the int16 limits so that adds wrap in both directions.
+        int16_t v = (r.next() & 3) == 0 ? (int16_t)((r.next() & 1) ? 32767 : -32768) : (int16_t)r.next();
+        c[i] = want[i] = v;
+      }
+      c[stride] = want[stride] = 0x1234;
+      kt->row_add_i16(c.data(), dim, hv.p, w);
+      for (uint32_t i = 0; i < dim; i++)
+        want[i] = (int16_t)(uint16_t)((uint16_t)want[i] + (bit(hv.p, i) ? (uint16_t)(0u - (uint16_t)w) : (uint16_t)w));
+      CHECK(c == want, "row_add_i16 dim=%u w=%d (padding must stay zero)", dim, (int)w);
+    }
+  }
+}
+
+// The online epoch written out per bit from its definition in hdglue.h, sharing no code with the
+// driver or the kernels.
+void naive_refine(const uint64_t* hvs, uint32_t dim, const int32_t* truth, const uint32_t* order, size_t count,
+                  int32_t* counters, size_t m, double* norms2, double margin, int adapt, uint64_t* errors,
+                  uint64_t* updates) {
+  size_t words = hdg_words(dim);
+  std::vector<int64_t> dot(m);
+  std::vector<double> s(m);
+  *errors = *updates = 0;
+  for (size_t e = 0; e < count; e++) {
+    const uint64_t* x = hvs + (size_t)order[e] * words;
+    size_t t = (size_t)truth[order[e]];
+    for (size_t k = 0; k < m; k++) {
+      dot[k] = naive_dot(x, counters + k * dim, dim);
+      s[k] = norms2[k] > 0 ? (double)dot[k] / (sqrt((double)dim) * sqrt(norms2[k])) : 0;
+    }
+    size_t p = 0;
+    for (size_t k = 1; k < m; k++)
+      if (s[k] > s[p]) p = k;
+    long rival = -1;
+    if (p != t) rival = (long)p;
+    else
+      for (size_t k = 0; k < m; k++)
+        if (k != t && (rival < 0 || s[k] > s[rival])) rival = (long)k;
+    if (p != t) ++*errors;
+    double lead = rival < 0 ? INFINITY : s[t] - s[rival];
+    if (p == t && !(lead < margin)) continue;
+    ++*updates;
+    for (uint32_t i = 0; i < dim; i++)
+      counters[t * dim + i] = (int32_t)((uint32_t)counters[t * dim + i] + (bit(x, i) ? 0xffffffffu : 1u));
+    norms2[t] = norms2[t] + (2.0 * (double)dot[t] + (double)dim);
+    if (adapt && rival >= 0) {
+      for (uint32_t i = 0; i < dim; i++)
+        counters[rival * dim + i] = (int32_t)((uint32_t)counters[rival * dim + i] + (bit(x, i) ? 1u : 0xffffffffu));
+      norms2[rival] = norms2[rival] + (-2.0 * (double)dot[rival] + (double)dim);
+    }
+  }
+}
+
+// hdg_refine_online against naive_refine: counters, norms2 (bit for bit) and both counts, over
+// random orders with repeats, margins 0 and above, adapt on and off, 1 to 13 classes, and counters
+// that start small (the int16 path), just below the int16 limit (switching to int32 mid-epoch),
+// just below dots_one's limit (switching to dot_counters) and near the int32 limits (wrapping).
+void test_refine_driver(const hdg_kernels_t* kt, Rng& r) {
+  struct Start {
+    int64_t limit;
+    int mode;
+  };
+  const Start starts[] = {{8, 2}, {200, 2}, {32767 - 3, 3}, {HDG_DOTS_ONE_LIMIT - 2, 3}, {2147483647, 1}};
+  for (uint32_t dim : {1u, 63u, 64u, 65u, 1000u, 4097u}) {
+    size_t words = hdg_words(dim);
+    for (size_t m : {1, 2, 3, 10, 13}) {
+      for (const Start& st : starts) {
+        for (int variant = 0; variant < 4; variant++) {
+          const size_t n = 1 + r.next() % 40, count = variant == 3 ? 2 : 1 + r.next() % 120;
+          const int adapt = variant & 1;
+          const double margin = variant == 0 ? 0.0 : variant == 1 ? 0.05 : variant == 2 ? 0.5 : INFINITY;
+          Buf hvs(n * words);
+          fill_random(hvs.p, n, dim, r, (int)(r.next() % 3));
+          std::vector<int32_t> truth(n);
+          for (auto& t : truth) t = (int32_t)(r.next() % m);
+          std::vector<uint32_t> order(count);
+          for (auto& o : order) o = (uint32_t)(r.next() % n);  // repeats allowed
+          std::vector<int32_t> c(m * dim);
+          for (auto& v : c) v = (int32_t)pick_counter(r, st.limit, st.mode);
+          // Some classes empty (zero counters, zero norm): their score is 0.
+          if (m > 2)
+            for (uint32_t i = 0; i < dim; i++) c[1 * dim + i] = 0;
+          std::vector<double> norms(m);
+          for (size_t k = 0; k < m; k++) {
+            double s = 0;
+            for (uint32_t i = 0; i < dim; i++) s += (double)c[k * dim + i] * (double)c[k * dim + i];
+            norms[k] = s;
+          }
+          std::vector<int32_t> want_c = c;
+          std::vector<double> want_n = norms;
+          uint64_t we = 0, wu = 0, ge = 7, gu = 7;
+          naive_refine(hvs.p, dim, truth.data(), order.data(), count, want_c.data(), m, want_n.data(), margin, adapt,
+                       &we, &wu);
+          hdg_status_t status = hdg_refine_online(kt, hvs.p, n, dim, truth.data(), order.data(), count, c.data(), m,
+                                                  norms.data(), margin, adapt, &ge, &gu);
+          CHECK(status == 0 && c == want_c && memcmp(norms.data(), want_n.data(), m * sizeof(double)) == 0 &&
+                    ge == we && gu == wu,
+                "refine_online dim=%u m=%zu limit=%lld variant=%d: errors %llu/%llu updates %llu/%llu", dim, m,
+                (long long)st.limit, variant, (unsigned long long)ge, (unsigned long long)we,
+                (unsigned long long)gu, (unsigned long long)wu);
+        }
+      }
+    }
+  }
+  // A long epoch on two classes that start just below the int16 limit and must cross it: every
+  // row is all -1 and of class 0, and an infinite margin updates both rows at every visit, moving
+  // both further from zero.
+  {
+    const uint32_t dim = 200;
+    size_t words = hdg_words(dim);
+    const size_t n = 5, m = 2, count = 300;
+    Buf hvs(n * words);
+    for (size_t row = 0; row < n; row++)
+      for (uint32_t i = 0; i < dim; i++) set_bit(hvs.p + row * words, i, 1);
+    std::vector<int32_t> truth(n, 0), c(m * dim);
+    std::vector<uint32_t> order(count);
+    for (size_t e = 0; e < count; e++) order[e] = (uint32_t)(e % n);
+    for (uint32_t i = 0; i < dim; i++) c[i] = -32700, c[dim + i] = 32700;
+    std::vector<double> norms(m, 32700.0 * 32700.0 * dim);
+    std::vector<int32_t> want_c = c;
+    std::vector<double> want_n = norms;
+    uint64_t we, wu, ge, gu;
+    naive_refine(hvs.p, dim, truth.data(), order.data(), count, want_c.data(), m, want_n.data(), INFINITY, 1, &we,
+                 &wu);
+    hdg_refine_online(kt, hvs.p, n, dim, truth.data(), order.data(), count, c.data(), m, norms.data(), INFINITY, 1,
+                      &ge, &gu);
+    CHECK(c == want_c && memcmp(norms.data(), want_n.data(), m * sizeof(double)) == 0 && ge == we && gu == wu &&
+              wu == count && c[0] == -32700 - (int32_t)count && c[dim] == 32700 + (int32_t)count,
+          "refine_online across the int16 limit: updates %llu", (unsigned long long)gu);
+  }
+}
+
 void test_rng() {
   // Locked known answers: these bits are the package's compatibility promise (saved codebooks,
   // model files) and lib/rng.ts must produce the same; changing them is a breaking change.
@@ -566,6 +777,8 @@ int main(int argc, char** argv) {
   test_encode(kt, r);
   test_encode_wide(kt, r);
   test_bin_rows(kt, r);
+  test_refine_kernels(kt, r);
+  test_refine_driver(kt, r);
   printf("%s: %d passed, %d failed\n", argv[1], g_passed, g_failed);
   return g_failed ? 1 : 0;
 }
