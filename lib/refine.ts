@@ -108,43 +108,22 @@ export function primalEpoch(
   norms2: Float64Array,
   e: OnlineEpoch,
 ): OnlineCounts {
-  // TEMPORARY until the backend driver lands: a plain TypeScript epoch over dotCounters/accAdd.
-  const dim = hvs.dim;
-  const stride = 2 * wordsOf(dim);
-  const qn = Math.sqrt(dim);
-  const dots = new Float64Array(classes);
-  const s = new Float64Array(classes);
-  const minusOne = new Int32Array([-1]);
-  let errors = 0;
-  let updates = 0;
-  for (let v = 0; v < e.order.length; v++) {
-    const i = e.order[v] as number;
-    const t = truth[i] as number;
-    const row = hvs.data.subarray(i * stride, (i + 1) * stride);
-    backend().dotCounters(row, 1, counters, classes, dim, dots);
-    for (let k = 0; k < classes; k++) {
-      const q = norms2[k] as number;
-      s[k] = q > 0 ? (dots[k] as number) / (qn * Math.sqrt(q)) : 0;
-    }
-    let p = 0;
-    for (let k = 1; k < classes; k++) if ((s[k] as number) > (s[p] as number)) p = k;
-    let rival = p;
-    if (p === t) {
-      rival = -1;
-      for (let k = 0; k < classes; k++)
-        if (k !== t && (rival < 0 || (s[k] as number) > (s[rival] as number))) rival = k;
-    } else errors++;
-    const lead = rival < 0 ? Number.POSITIVE_INFINITY : (s[t] as number) - (s[rival] as number);
-    if (p === t && !(lead < e.margin)) continue;
-    updates++;
-    norms2[t] = (norms2[t] as number) + (2 * (dots[t] as number) + dim);
-    backend().accAdd(counters.subarray(t * dim, (t + 1) * dim), dim, row, 1, null);
-    if (e.adapt && rival >= 0) {
-      norms2[rival] = (norms2[rival] as number) + (-2 * (dots[rival] as number) + dim);
-      backend().accAdd(counters.subarray(rival * dim, (rival + 1) * dim), dim, row, 1, minusOne);
-    }
-  }
-  return { errors, updates };
+  const stats = new Float64Array(2);
+  backend().refineOnline(
+    hvs.data,
+    hvs.count,
+    hvs.dim,
+    truth,
+    e.order,
+    e.order.length,
+    counters,
+    classes,
+    norms2,
+    e.margin,
+    e.adapt,
+    stats,
+  );
+  return { errors: stats[0] as number, updates: stats[1] as number };
 }
 
 /**
