@@ -20,10 +20,11 @@
 // the key a hash of every setting, so a rerun takes seconds plus the glue. --glue-only reruns just
 // the glue on the cached embeddings (for a changed recipe or training schedule underneath).
 //
-//   npm run accuracy:large [-- --json FILE] [--glue-only] [--fresh] [--small] [--cache DIR] [--seed N]
+//   npm run accuracy:large [-- --json FILE] [--glue-only] [--no-glue] [--onnx] [--fresh] [--small] [--cache DIR] [--seed N]
 //
 // --small: a smoke run on 8,000 images with 2 epochs per network (a minute or two); --fresh:
-// ignore and overwrite the cache. Timings are wall-clock and CPU seconds of this process.
+// ignore and overwrite the cache; --onnx: also export the networks as ONNX files and check them.
+// Timings are wall-clock and CPU seconds of this process.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -282,6 +283,54 @@ if (!flag('--no-glue')) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// --onnx: the trained networks as ONNX files (uint8 pixels in, `features` / `probabilities` out)
+// and the pixels of the held and test rows as uint8 .npy, checked against the JavaScript outputs,
+// so the same glue can be fitted from the networks themselves (`--member NAME=FILE.onnx:features`).
+// ---------------------------------------------------------------------------------------------
+let onnx;
+if (flag('--onnx')) {
+  const t = timer();
+  const { Network } = await import(join(root, 'dist/demo/convnet.js'));
+  const { networkToOnnx, NETWORK_OUTPUTS } = await import(join(root, 'dist/demo/convnet-onnx.js'));
+  const { OnnxMember } = await import(join(root, 'dist/onnx/index.js'));
+  const d = data();
+  for (const part of ['fit', 'held', 'test']) {
+    const rows = split.rows[part];
+    const px = new Uint8Array(rows.length * 784);
+    rows.forEach((r, i) => {
+      px.set(d.pixels.subarray(r * 784, (r + 1) * 784), i * 784);
+    });
+    writeNpy(file(`x_${part}.npy`), { shape: [rows.length, 1, 28, 28], data: px });
+  }
+  const xTest = readNpy(file('x_test.npy')).data;
+  onnx = {};
+  for (const m of nets) {
+    const net = new Network(m.spec, 0);
+    net.setParameters(
+      Array.from({ length: net.parameters().length }, (_, i) => readNpy(file(`${m.name}_param${i}.npy`)).data),
+    );
+    writeFileSync(file(`${m.name}.onnx`), await networkToOnnx(net, m.name));
+    const features = await OnnxMember.load(file(`${m.name}.onnx`), { output: NETWORK_OUTPUTS.features, name: m.name });
+    const probabilities = await OnnxMember.load(file(`${m.name}.onnx`), {
+      output: NETWORK_OUTPUTS.probabilities,
+      name: m.name,
+    });
+    const f = await features.embed({ data: xTest, dims: [n, 1, 28, 28] });
+    const p = await probabilities.embed({ data: xTest, dims: [n, 1, 28, 28] });
+    await features.close();
+    await probabilities.close();
+    const js = emb(m.name, 'test');
+    let maxDiff = 0;
+    for (let i = 0; i < js.length; i++) maxDiff = Math.max(maxDiff, Math.abs(js[i] - f[i]));
+    onnx[m.name] = { maxAbsDiffFeatures: maxDiff, test: L.probabilityAccuracy(Float32Array.from(p), yTest, 10) };
+    log(
+      `onnx ${m.name}: test ${pct(onnx[m.name].test)} (JavaScript ${pct(m.accuracy.test)}), features differ by at most ${maxDiff.toExponential(2)}`,
+    );
+  }
+  onnx.time = t();
+}
+
+// ---------------------------------------------------------------------------------------------
 // The table, the JSON, and the CLI commands that reproduce the glue figures from the .npy files.
 // ---------------------------------------------------------------------------------------------
 const row = (label, v) => log(`  ${label.padEnd(64)} ${v === undefined ? '(not computed)' : pct(v)}`);
@@ -310,6 +359,15 @@ for (const part of ['fit', 'held']) {
   );
 }
 
+if (onnx) {
+  log('\nthe same from the ONNX networks (pixels as uint8 .npy; --onnx wrote them):');
+  const members = names.map((m) => `--member ${m}=${show(file(`${m}.onnx`))}:features`).join(' ');
+  const inputs = (part) => names.map((m) => `--input ${m}=${show(file(`x_${part}.npy`))}`).join(' ');
+  const model = show(file('glue_held_onnx.hdg'));
+  log(`  node bin/hdglue.mjs fit ${members} ${inputs('held')} --labels ${show(file('y_held.npy'))} --out ${model}`);
+  log(`  node bin/hdglue.mjs eval --model ${model} ${members} ${inputs('test')} --labels ${show(file('y_test.npy'))}`);
+}
+
 if (JSON_FILE) {
   const out = {
     date: new Date().toISOString(),
@@ -326,6 +384,7 @@ if (JSON_FILE) {
     ensembles,
     logistic: logistic ?? null,
     glue,
+    onnx: onnx ?? null,
     time: elapsed,
   };
   writeFileSync(JSON_FILE, `${JSON.stringify(out, null, 2)}\n`);

@@ -1,10 +1,16 @@
-// The demo networks of `npm run accuracy:large` (lib/demo/convnet.ts): the backward pass against
+// The networks of `npm run accuracy:large` (lib/demo/convnet.ts): the backward pass against
 // finite differences for every layer kind, the blocked matrix product against a plain one, the
-// seeded determinism, and the stratified split of lib/demo/fashion.ts.
+// seeded determinism, the ONNX export run by onnxruntime against the JavaScript outputs, and the
+// stratified split of lib/demo/fashion.ts.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type NetSpec, Network } from '../lib/demo/convnet.js';
+import { NETWORK_OUTPUTS, networkToOnnx } from '../lib/demo/convnet-onnx.js';
 import { splitRows } from '../lib/demo/fashion.js';
 import { gemm } from '../lib/demo/gemm.js';
+import { OnnxMember } from '../lib/onnx/index.js';
 import { prng } from './helpers.js';
 
 function randomArray(n: number, seed: number, scale = 1): Float32Array {
@@ -138,5 +144,50 @@ describe('splitRows', () => {
     }
     expect(splitRows(labels, [100, 600, Number.POSITIVE_INFINITY], 4)).toEqual(parts);
     expect(() => splitRows(labels, [1000, 10], 4)).toThrow(RangeError);
+  });
+});
+
+describe('networkToOnnx', () => {
+  it('runs in onnxruntime with the same outputs as the JavaScript network, from uint8 pixels', async () => {
+    const spec: NetSpec = {
+      input: [2, 9, 9],
+      classes: 4,
+      layers: [
+        { kind: 'conv', filters: 3, kernel: 3 },
+        { kind: 'relu' },
+        { kind: 'maxpool', size: 2 },
+        { kind: 'dense', units: 6 },
+        { kind: 'tanh' },
+      ],
+    };
+    const net = new Network(spec, 12);
+    const n = 7;
+    const next = prng(21);
+    const pixels = Uint8Array.from({ length: n * 162 }, () => next() % 256);
+    const dir = mkdtempSync(join(tmpdir(), 'hdglue-convnet-onnx-'));
+    try {
+      const path = join(dir, 'net.onnx');
+      writeFileSync(path, await networkToOnnx(net, 'net'));
+      const run = async (output: string) => {
+        const m = await OnnxMember.load(path, { output });
+        try {
+          return await m.embed({ data: pixels, dims: [n, 2, 9, 9] });
+        } finally {
+          await m.close();
+        }
+      };
+      const js = net.outputs(Float32Array.from(pixels, (p) => p / 255));
+      const features = await run(NETWORK_OUTPUTS.features);
+      const probabilities = await run(NETWORK_OUTPUTS.probabilities);
+      expect(features.length).toBe(js.embeddings.length);
+      js.embeddings.forEach((v, i) => {
+        expect(Math.abs(v - (features[i] as number))).toBeLessThan(1e-5);
+      });
+      js.probabilities.forEach((v, i) => {
+        expect(Math.abs(v - (probabilities[i] as number))).toBeLessThan(1e-5);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
