@@ -54,6 +54,22 @@ export const DEFAULT_GRID: Readonly<TuneGrid> = Object.freeze({
   consensus: ['vote'] as ('vote' | 'concat')[],
 });
 
+/**
+ * The wide grid `npm run accuracy -- --grid wide` searches to choose {@link DEFAULT_RECIPE}: 288
+ * candidates (bins 16/32/64, margins 0.05-0.3, 20/40/80 epochs, D 10,000/20,000, quantile or
+ * min-max ranges, vote or concat), all with the online schedule.
+ */
+export const WIDE_GRID: Readonly<TuneGrid> = Object.freeze({
+  dim: [10000, 20000],
+  bins: [16, 32, 64],
+  margin: [0.05, 0.1, 0.2, 0.3],
+  epochs: [20, 40, 80],
+  readout: ['prototype'] as Readout[],
+  consensus: ['vote', 'concat'] as ('vote' | 'concat')[],
+  range: ['quantile', 'minmax'] as ('quantile' | 'minmax')[],
+  schedule: ['online'] as Schedule[],
+});
+
 /** Options of {@link tune}. */
 export interface TuneOptions {
   /** Number of folds (2 to 20); default 5. */
