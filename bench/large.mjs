@@ -397,7 +397,8 @@ if (JSON_FILE) {
       cpu: os.cpus()[0]?.model.trim(),
       cores: os.cpus().length,
       node: process.versions.node,
-      backend: h.backendInfo(),
+      // backendInfo() less the binary's absolute path
+      backend: (({ binary, ...rest }) => rest)(h.backendInfo()),
     },
     cache: show(dir),
     settings,
