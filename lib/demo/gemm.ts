@@ -3,7 +3,7 @@
  * given by arbitrary row and column strides, so transposed operands need no copy.
  *
  * Why blocked: V8 does not vectorize, so a plain `c[j] += a * b[j]` loop pays a load and a store of
- * C for every multiply-add (about 0.35 G multiply-adds/s on the development Xeon). Computing a 4 x 4
+ * C for every multiply-add (about 0.35 G multiply-adds/s on the two-core development VM). Computing a 4 x 4
  * block of C in 16 local variables loads 8 values per 16 multiply-adds and stores C once per block,
  * which V8 keeps in registers: 1.0-1.5 G/s on the same core, 3-4x faster for the networks' shapes.
  * @internal
