@@ -24,7 +24,15 @@ export {
   type FitOptions,
 } from './encoder.js';
 export { ErrorCode, HdglueError } from './errors.js';
-export { type Encoder, type Explanation, type GlueInputs, HDGlue, type HDGlueOptions, type Strategy } from './glue.js';
+export {
+  type Encoder,
+  type Explanation,
+  type GlueInputs,
+  HDGlue,
+  type HDGlueOptions,
+  type RecipeName,
+  type Strategy,
+} from './glue.js';
 export {
   HIL,
   type HILOptions,
@@ -81,6 +89,7 @@ export {
   type TuneScore,
   tune,
 } from './tune.js';
+export { TUTORIAL_SETTINGS, type TutorialMember, type TutorialOptions, tutorialGlue } from './tutorial.js';
 export { LIMITS, MAX_DIM } from './validate.js';
 
 /** What {@link backendInfo} reports. */
