@@ -19,7 +19,7 @@ import { UsageError } from './errors.js';
 import { heldOutGroups } from './held-out.js';
 import { checkRows, type MemberInput, readLabels } from './inputs.js';
 import { readAllMembers } from './members.js';
-import { CV_CAVEAT, intFlag, numberFlag, type Out } from './util.js';
+import { CV_CAVEAT, HELD_OUT_CAVEAT, intFlag, numberFlag, type Out } from './util.js';
 
 /** Flags of `hdglue fit` (strings as parsed). */
 export interface FitFlags {
@@ -131,7 +131,7 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
       : {}),
     members: report,
     ...(jointTrainAccuracy === undefined ? {} : { jointTrainAccuracy }),
-    ...(heldOut === undefined ? {} : { heldOut: { rows: heldOut.rows, accuracy: heldOut.accuracy } }),
+    ...(heldOut === undefined ? {} : { heldOut: { ...heldOut, caveat: HELD_OUT_CAVEAT } }),
     ...(validationAccuracy === undefined ? {} : { validationAccuracy }),
     seconds: (performance.now() - t0) / 1000,
   };
@@ -166,6 +166,8 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
     out.log(
       `held-out estimate: ${pct(heldOut.accuracy)} on ${heldOut.rows} sampled training rows, each scored by a glue fitted without it`,
     );
+    // The rows are held out from the glue, not from the networks: CV's caveat holds here too.
+    out.log(`  ${HELD_OUT_CAVEAT}`);
   }
   if (tuning) {
     out.log(`${tuning.folds}-fold cross-validation over ${tuning.scores.length} settings; best mean accuracies:`);
