@@ -252,7 +252,7 @@ function trainGlue(
 }
 
 /**
- * The nearest readout's stand-in for a training accuracy: up to 1,000 seeded (`HELD_OUT_ROWS`)
+ * The nearest readout's stand-in for a training accuracy: up to `HELD_OUT_ROWS` (1,000) seeded
  * training rows, each scored by a glue fitted the same way on the fitting rows without it (see
  * lib/cli/held-out.ts), for the consensus and for each member alone (written into `report`).
  * Undefined with fewer than two fitting rows.
@@ -272,8 +272,8 @@ async function nearestHeldOut(
   let hits = 0;
   const memberHits = new Map(members.map((m) => [m.name, 0]));
   for (const group of groups) {
-    const out = new Set(group);
-    const keep = fitRows.filter((_, i) => !out.has(i));
+    const held = new Set(group);
+    const keep = fitRows.filter((_, i) => !held.has(i));
     const scored = group.map((i) => fitRows[i] as number);
     const { glue } = trainGlue(members, labels, keep, [], recipe, consensus, seed, false);
     const inputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, scored)]));
