@@ -174,7 +174,10 @@ describe('hdglue fit / eval / predict / info', () => {
     expect(il[chosen + 1]).toMatch(caveat);
     expect(JSON.parse(run('info', 'cvt.hdg', '--json').stdout).tuning.caveat).toMatch(caveat);
     // No CV, no caveat.
-    expect(run('info', 'm.hdg').stdout).not.toMatch(caveat);
+    expect(run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'nocv.hdg', '--dim', '500').code).toBe(
+      0,
+    );
+    expect(run('info', 'nocv.hdg').stdout).not.toMatch(caveat);
   });
 
   it('fit --readout nearest reports a held-out estimate on sampled rows, not the n x n training accuracy', () => {
@@ -495,7 +498,10 @@ describe("hdglue fit --recipe tutorial on the digits, with the demo's networks",
     const ij = JSON.parse(run('info', 'tut.hdg', '--json').stdout);
     expect(ij).toMatchObject({ strategy: 'tutorial', recipe: 'tutorial' });
     // The default recipe's models say so too.
-    expect(JSON.parse(run('info', 'm.hdg', '--json').stdout).recipe).toBe('default');
+    expect(run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'dflt.hdg', '--dim', '500').code).toBe(
+      0,
+    );
+    expect(JSON.parse(run('info', 'dflt.hdg', '--json').stdout).recipe).toBe('default');
   });
 
   it("with the tutorial's fixed range, the saved model predicts what the demo's construction does", () => {
