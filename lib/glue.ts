@@ -276,7 +276,8 @@ export class HDGlue {
   ): Promise<{ labels: Label[]; members: Record<string, Label[]> }> {
     const o = checkOptions(options);
     const encoded = await this.#encodeAllAsync(inputs, 'predictEachAsync');
-    const members: Record<string, Label[]> = {};
+    // A Map, not an object: a member may be named "constructor" or "toString".
+    const members = new Map<string, Label[]>();
     const strategy = checkStrategy(o.strategy ?? this.strategy);
     const labels = strategy === 'vote' ? this.#vote(encoded, o, members) : this.#decide(encoded, o);
     // Members that did not vote (weight 0, or another strategy) are asked on their own; under
@@ -284,9 +285,11 @@ export class HDGlue {
     // scored the tutorial's way too.
     const alone: PredictOptions =
       strategy === 'tutorial' ? { mode: 'tutorial' } : o.metric === undefined ? {} : { metric: o.metric };
-    for (const [name, hvs] of encoded) members[name] ??= this.#member(name).hil.predict(hvs, alone);
-    const ordered = this.networks().filter((n) => n in members);
-    return { labels, members: Object.fromEntries(ordered.map((n) => [n, members[n] as Label[]])) };
+    for (const [name, hvs] of encoded) {
+      if (!members.has(name)) members.set(name, this.#member(name).hil.predict(hvs, alone));
+    }
+    const ordered = this.networks().filter((n) => members.has(n));
+    return { labels, members: Object.fromEntries(ordered.map((n) => [n, members.get(n) as Label[]])) };
   }
 
   /** Accuracy of the consensus on labelled inputs. */
@@ -598,7 +601,7 @@ export class HDGlue {
   }
 
   // `own`, when given, receives each voting member's own labels (first-best of its scores).
-  #vote(encoded: Map<string, HVBatch>, o: PredictOptions, own?: Record<string, Label[]>): Label[] {
+  #vote(encoded: Map<string, HVBatch>, o: PredictOptions, own?: Map<string, Label[]>): Label[] {
     // Candidates are the classes of the members that vote here (present, weight > 0), so an
     // absent member's classes can never win by default.
     const { voters, labels } = this.#candidates(encoded);
@@ -618,7 +621,11 @@ export class HDGlue {
         zscoreInto(s, r * c, c, z);
         for (let k = 0; k < c; k++) totals[r * labels.length + (cols[k] as number)] += m.weight * (z[k] as number);
       }
-      if (own) own[name] = Array.from({ length: n }, (_, r) => mine[argmaxOf(s.subarray(r * c, (r + 1) * c))] as Label);
+      if (own)
+        own.set(
+          name,
+          Array.from({ length: n }, (_, r) => mine[argmaxOf(s.subarray(r * c, (r + 1) * c))] as Label),
+        );
     }
     return Array.from(
       { length: n },

@@ -73,6 +73,20 @@ describe('HDGlue.predictEachAsync', () => {
     expect(Object.keys(one.members)).toEqual(['a']);
   });
 
+  it('keeps members named like Object.prototype properties apart', async () => {
+    const src = glueOf('prototype');
+    const glue = new HDGlue();
+    glue.addNetwork('constructor', src.member('a')).addNetwork('toString', src.member('b'));
+    const each = await glue.predictEachAsync({ constructor: inputs.a, toString: inputs.b });
+    expect(Object.keys(each.members)).toEqual(['constructor', 'toString']);
+    expect(each.members.constructor).toEqual(alone(src, 'a'));
+    expect(each.members.toString).toEqual(alone(src, 'b'));
+    const weightless = await glue
+      .setWeight('constructor', 0)
+      .predictEachAsync({ constructor: inputs.a, toString: inputs.b });
+    expect(weightless.members.constructor).toEqual(alone(src, 'a'));
+  });
+
   it("scores members of a tutorial glue the tutorial's way, and the file keeps the recipe", async () => {
     const glue = tutorialGlue(
       [
