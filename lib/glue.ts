@@ -32,6 +32,13 @@ export type Encoder = EmbeddingEncoder | ProjectionEncoder;
 /** Consensus strategy. */
 export type Strategy = 'vote' | 'tutorial' | 'concat';
 
+/**
+ * How a glue's members were built, as `hdglue fit --recipe` names it: `'default'` (the
+ * cross-validated recipe, possibly with flags changing its values) or `'tutorial'` (the
+ * tutorial's algebra as written, see `tutorialGlue`).
+ */
+export type RecipeName = 'default' | 'tutorial';
+
 /** Embeddings per member name: a batch (row-major typed array or array of rows) for each present member. */
 export type GlueInputs = Record<string, EmbeddingMatrix>;
 
@@ -101,6 +108,11 @@ export class HDGlue {
    * --cv`, or by the caller): saved in the model file and read back, never used to predict.
    */
   tuning: TuneResult | undefined;
+  /**
+   * Which recipe built the members, when known (set by `tutorialGlue` and `hdglue fit`):
+   * saved in the model file and read back so `hdglue info` can say it, never used to predict.
+   */
+  recipe: RecipeName | undefined;
   #members = new Map<string, Member>();
   // The 'concat' strategy's one HIL over the members' concatenated hypervectors, in `names`
   // order; trained by fit() when the glue's strategy is 'concat', dropped when members change.
@@ -329,20 +341,37 @@ export class HDGlue {
   /** {@link predict} with the encoding done off the event loop (on the native backend). */
   async predictAsync(inputs: GlueInputs, options?: { strategy?: Strategy } & PredictOptions): Promise<Label[]> {
     const o = checkOptions(options);
-    const names = this.#presentNames(inputs);
-    const members = names.map((n) => this.#member(n));
-    const hils = members.map((m) => m.hil);
-    const batches = await Promise.all(
-      members.map((m, i) => m.encoder.encodeBatchAsync(inputs[names[i] as string] as EmbeddingMatrix)),
-    );
-    // The members may have changed while the encoding ran: deciding with new HILs on old
-    // encodings would be a silent mix, so that is an error.
-    if (names.some((n, i) => this.#members.get(n) !== members[i] || members[i]?.hil !== hils[i])) {
-      throw new HdglueError(ErrorCode.BUSY, 'members were added, removed or refit while predictAsync was encoding');
+    return this.#decide(await this.#encodeAllAsync(inputs, 'predictAsync'), o);
+  }
+
+  /**
+   * {@link predictAsync}, plus each present member's own labels (what its HIL predicts alone;
+   * under `'tutorial'`, in the HIL's tutorial mode), from one encoding of each input and, under
+   * `'vote'`, from the very scores the consensus sums: a member's labels are the first-best
+   * class of its scores, as `HIL.predict` picks.
+   * `hdglue eval` reports both; asking the HILs again would score every query twice, which for
+   * the nearest readout is a second scan of all stored examples.
+   */
+  async predictEachAsync(
+    inputs: GlueInputs,
+    options?: { strategy?: Strategy } & PredictOptions,
+  ): Promise<{ labels: Label[]; members: Record<string, Label[]> }> {
+    const o = checkOptions(options);
+    const encoded = await this.#encodeAllAsync(inputs, 'predictEachAsync');
+    // A Map, not an object: a member may be named "constructor" or "toString".
+    const members = new Map<string, Label[]>();
+    const strategy = checkStrategy(o.strategy ?? this.strategy);
+    const labels = strategy === 'vote' ? this.#vote(encoded, o, members) : this.#decide(encoded, o);
+    // Members that did not vote (weight 0, or another strategy) are asked on their own; under
+    // the tutorial's strategy a member stands for its one bundled HIL vector, so alone it is
+    // scored the tutorial's way too.
+    const alone: PredictOptions =
+      strategy === 'tutorial' ? { mode: 'tutorial' } : o.metric === undefined ? {} : { metric: o.metric };
+    for (const [name, hvs] of encoded) {
+      if (!members.has(name)) members.set(name, this.#member(name).hil.predict(hvs, alone));
     }
-    const encoded = new Map(names.map((n, i) => [n, batches[i] as HVBatch]));
-    this.#checkCounts(encoded);
-    return this.#decide(encoded, o);
+    const ordered = this.networks().filter((n) => members.has(n));
+    return { labels, members: Object.fromEntries(ordered.map((n) => [n, members.get(n) as Label[]])) };
   }
 
   /** Accuracy of the consensus on labelled inputs. */
@@ -427,6 +456,7 @@ export class HDGlue {
       kind: 'hdglue.HDGlue',
       strategy: this.strategy,
       ...(this.tuning === undefined ? {} : { tuning: this.tuning }),
+      ...(this.recipe === undefined ? {} : { recipe: this.recipe }),
       seed: this.seed.toString(),
       tie: this.tie,
       members: members.map(({ name, m, model }) => ({
@@ -451,6 +481,7 @@ export class HDGlue {
     const f = readModelFile(path, lo.maxBytes);
     const h = f.header as {
       tuning?: unknown;
+      recipe?: unknown;
       kind?: unknown;
       strategy?: Strategy;
       seed?: string;
@@ -538,6 +569,11 @@ export class HDGlue {
         throw bad('tuning record is malformed');
       glue.tuning = t as TuneResult;
     }
+    if (h.recipe !== undefined) {
+      if (h.recipe !== 'default' && h.recipe !== 'tutorial')
+        throw bad(`unknown recipe ${JSON.stringify(String(h.recipe).slice(0, 40))}`);
+      glue.recipe = h.recipe;
+    }
     return glue;
   }
 
@@ -596,6 +632,23 @@ export class HDGlue {
     return out;
   }
 
+  // The present members' inputs encoded off the event loop, checked against member changes made
+  // while the encoding ran (deciding with new HILs on old encodings would be a silent mix).
+  async #encodeAllAsync(inputs: GlueInputs, caller: string): Promise<Map<string, HVBatch>> {
+    const names = this.#presentNames(inputs);
+    const members = names.map((n) => this.#member(n));
+    const hils = members.map((m) => m.hil);
+    const batches = await Promise.all(
+      members.map((m, i) => m.encoder.encodeBatchAsync(inputs[names[i] as string] as EmbeddingMatrix)),
+    );
+    if (names.some((n, i) => this.#members.get(n) !== members[i] || members[i]?.hil !== hils[i])) {
+      throw new HdglueError(ErrorCode.BUSY, `members were added, removed or refit while ${caller} was encoding`);
+    }
+    const encoded = new Map(names.map((n, i) => [n, batches[i] as HVBatch]));
+    this.#checkCounts(encoded);
+    return encoded;
+  }
+
   #checkCounts(encoded: Map<string, HVBatch>): void {
     const counts = new Set([...encoded.values()].map((b) => b.count));
     if (counts.size > 1)
@@ -629,7 +682,8 @@ export class HDGlue {
     );
   }
 
-  #vote(encoded: Map<string, HVBatch>, o: PredictOptions): Label[] {
+  // `own`, when given, receives each voting member's own labels (first-best of its scores).
+  #vote(encoded: Map<string, HVBatch>, o: PredictOptions, own?: Map<string, Label[]>): Label[] {
     // Candidates are the classes of the members that vote here (present, weight > 0), so an
     // absent member's classes can never win by default.
     const { voters, labels } = this.#candidates(encoded);
@@ -640,15 +694,20 @@ export class HDGlue {
     for (const name of voters) {
       const hvs = encoded.get(name) as HVBatch;
       const m = this.#member(name);
-      const own = m.hil.labels;
-      const cols = own.map((l) => col.get(l) as number);
+      const mine = m.hil.labels;
+      const cols = mine.map((l) => col.get(l) as number);
       const s = m.hil.scores(hvs, o.metric === undefined ? {} : { metric: o.metric });
-      const c = own.length;
+      const c = mine.length;
       const z = new Float64Array(c);
       for (let r = 0; r < n; r++) {
         zscoreInto(s, r * c, c, z);
         for (let k = 0; k < c; k++) totals[r * labels.length + (cols[k] as number)] += m.weight * (z[k] as number);
       }
+      if (own)
+        own.set(
+          name,
+          Array.from({ length: n }, (_, r) => mine[argmaxOf(s.subarray(r * c, (r + 1) * c))] as Label),
+        );
     }
     return Array.from(
       { length: n },

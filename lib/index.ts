@@ -31,6 +31,7 @@ export {
   HDGlue,
   type HDGlueOptions,
   type LearnOptions,
+  type RecipeName,
   type Strategy,
 } from './glue.js';
 export {
@@ -90,6 +91,7 @@ export {
   type TuneScore,
   tune,
 } from './tune.js';
+export { TUTORIAL_SETTINGS, type TutorialMember, type TutorialOptions, tutorialGlue } from './tutorial.js';
 export { LIMITS, MAX_DIM } from './validate.js';
 
 /** What {@link backendInfo} reports. */

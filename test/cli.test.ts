@@ -6,7 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDigits, loadSplit, subset } from '../lib/demo/digits.js';
 import { encodeNpy, writeNpy } from '../lib/npy.js';
+import { tutorialGlue } from '../lib/tutorial.js';
 import { prng } from './helpers.js';
 
 const root = join(import.meta.dirname, '..');
@@ -154,6 +156,79 @@ describe('hdglue fit / eval / predict / info', () => {
     );
   });
 
+  it('says where the CV figure is printed that the networks likely trained on the rows it scores', () => {
+    const caveat = /CV folds score rows the networks were likely trained on.*expect test accuracy below this/;
+    const fit = run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'cvt.hdg', '--cv', '2');
+    expect(fit.code).toBe(0);
+    // Right after the CV scores, before the file is written.
+    const lines = fit.stdout.trim().split('\n');
+    const at = lines.findIndex((l) => caveat.test(l));
+    expect(at).toBeGreaterThan(lines.findIndex((l) => /2-fold cross-validation over/.test(l)));
+    const json = run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'cvt.hdg', '--cv', '2', '--json');
+    expect(JSON.parse(json.stdout).cv.caveat).toMatch(caveat);
+    const info = run('info', 'cvt.hdg');
+    expect(info.code).toBe(0);
+    const il = info.stdout.split('\n');
+    const chosen = il.findIndex((l) => /^chosen by 2-fold CV/.test(l));
+    expect(chosen).toBeGreaterThan(0);
+    expect(il[chosen + 1]).toMatch(caveat);
+    expect(JSON.parse(run('info', 'cvt.hdg', '--json').stdout).tuning.caveat).toMatch(caveat);
+    // No CV, no caveat.
+    expect(run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'nocv.hdg', '--dim', '500').code).toBe(
+      0,
+    );
+    expect(run('info', 'nocv.hdg').stdout).not.toMatch(caveat);
+  });
+
+  it('fit --readout nearest reports a held-out estimate on sampled rows, not the n x n training accuracy', () => {
+    const fit = run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'nn.hdg', '--readout', 'nearest');
+    expect(fit.code).toBe(0);
+    expect(fit.stdout).toMatch(/training accuracy is not measured for the nearest readout/);
+    expect(fit.stdout).not.toMatch(/training accuracy \d/);
+    expect(fit.stdout).toMatch(
+      /held-out estimate: \d+\.\d\d % on 150 sampled training rows, each scored by a glue fitted without it/,
+    );
+    expect(fit.stdout).toMatch(
+      / {2}a: 8 features, held-out estimate \d+\.\d\d %, nearest readout over 150 stored rows/,
+    );
+    const fr = JSON.parse(
+      run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'nn.hdg', '--readout', 'nearest', '--json')
+        .stdout,
+    );
+    expect(fr.heldOut.rows).toBe(150);
+    expect(fr.heldOut.accuracy).toBeGreaterThan(0.8);
+    expect(fr.members.a).not.toHaveProperty('trainAccuracy');
+    expect(fr.members.a.heldOutAccuracy).toBeGreaterThan(0.6);
+    // The same seed samples the same rows: the figure is reproducible.
+    const again = run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'nn.hdg', '--readout', 'nearest');
+    expect(again.stdout.split('\n').filter((l) => /held-out/.test(l))).toEqual(
+      fit.stdout.split('\n').filter((l) => /held-out/.test(l)),
+    );
+    // With a validation split, that is the honest figure, and no sample is scored.
+    const val = JSON.parse(
+      run(
+        'fit',
+        ...members('train'),
+        '--labels',
+        'y_train.npy',
+        '--out',
+        'nn.hdg',
+        '--readout',
+        'nearest',
+        '--validation',
+        '0.2',
+        '--json',
+      ).stdout,
+    );
+    expect(val).not.toHaveProperty('heldOut');
+    expect(val.validationAccuracy).toBeGreaterThan(0.8);
+    // eval's per-member figure comes from the consensus pass: one member alone equals the glue.
+    const ev = JSON.parse(
+      run('eval', '--model', 'nn.hdg', '--member', 'a=a_test.npy', '--labels', 'y_test.npy', '--json').stdout,
+    );
+    expect(ev.members.a).toBe(ev.accuracy);
+  });
+
   it('reports the backend with info and no model', () => {
     const r = run('info', '--json');
     expect(r.code).toBe(0);
@@ -259,6 +334,73 @@ describe('hdglue errors: one line naming the file, exit code 2, no stack', () =>
       /--out nodir\/x\.hdg: the directory .*nodir does not exist/,
     ],
     [
+      '--consensus tutorial without --recipe tutorial',
+      ['fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'x.hdg', '--consensus', 'tutorial'],
+      /--consensus tutorial needs the tutorial's encoders and HILs: give --recipe tutorial/,
+    ],
+    [
+      'an unknown recipe',
+      ['fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'x.hdg', '--recipe', 'paper'],
+      /--recipe must be default or tutorial, got "paper"/,
+    ],
+    [
+      '--recipe tutorial with --cv',
+      ['fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'x.hdg', '--recipe', 'tutorial', '--cv', '3'],
+      /--recipe tutorial runs the tutorial as written .*: --cv does not apply$/,
+    ],
+    [
+      "--recipe tutorial with the default recipe's knobs",
+      [
+        'fit',
+        ...members('train'),
+        '--labels',
+        'y_train.npy',
+        '--out',
+        'x.hdg',
+        '--recipe',
+        'tutorial',
+        '--readout',
+        'nearest',
+        '--epochs',
+        '5',
+        '--bins',
+        '16',
+      ],
+      /--recipe tutorial runs the tutorial as written .*: --bins, --epochs, --readout do not apply$/,
+    ],
+    [
+      '--recipe tutorial with another consensus',
+      [
+        'fit',
+        ...members('train'),
+        '--labels',
+        'y_train.npy',
+        '--out',
+        'x.hdg',
+        '--recipe',
+        'tutorial',
+        '--consensus',
+        'vote',
+      ],
+      /--recipe tutorial glues with the tutorial's own consensus, not --consensus vote/,
+    ],
+    [
+      '--recipe tutorial with quantile ranges',
+      [
+        'fit',
+        ...members('train'),
+        '--labels',
+        'y_train.npy',
+        '--out',
+        'x.hdg',
+        '--recipe',
+        'tutorial',
+        '--range',
+        'fit',
+      ],
+      /--recipe tutorial bins between each feature's min and max .* not between quantiles/,
+    ],
+    [
       'an --out that is a directory',
       ['fit', ...members('train'), '--labels', 'y_train.npy', '--out', '.'],
       /--out \.: exists and is not a regular file/,
@@ -282,6 +424,117 @@ describe('hdglue errors: one line naming the file, exit code 2, no stack', () =>
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n').length).toBeGreaterThan(2);
     expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe("hdglue fit --recipe tutorial on the digits, with the demo's networks", () => {
+  // The demo's first seed: the tutorial's split, 5 MLPs 64-128-10 tanh seeded 0..4, 100 epochs,
+  // trained by the compiled trainer (one worker thread per core; the TypeScript one would train
+  // them one after the other on this thread). Their hidden-layer embeddings are the members.
+  const digits = loadDigits();
+  const split = loadSplit();
+  const train = subset(digits, split.train);
+  const test = subset(digits, split.test);
+  const names = ['mlp0', 'mlp1', 'mlp2', 'mlp3', 'mlp4'];
+  const trainEmb: Float64Array[] = [];
+  const testEmb: Float64Array[] = [];
+  const digitMembers = (part: string) => names.flatMap((n) => ['--member', `${n}=${n}_${part}.npy`]);
+
+  beforeAll(async () => {
+    const { trainNetworks } = (await import(
+      join(root, 'dist', 'demo', 'train.js')
+    )) as typeof import('../lib/demo/train.js');
+    const nets = await trainNetworks(train.x, train.y, train.n, 10, [0, 1, 2, 3, 4], { epochs: 100 });
+    nets.forEach((net, i) => {
+      trainEmb.push(net.embed(train.x, train.n));
+      testEmb.push(net.embed(test.x, test.n));
+      writeNpy(f(`${names[i]}_train.npy`), { shape: [train.n, 128], data: trainEmb[i] as Float64Array });
+      writeNpy(f(`${names[i]}_test.npy`), { shape: [test.n, 128], data: testEmb[i] as Float64Array });
+    });
+    writeNpy(f('digits_y_train.npy'), { shape: [train.n], data: train.y });
+    writeNpy(f('digits_y_test.npy'), { shape: [test.n], data: test.y });
+  }, 240_000);
+
+  it("scores about a quarter of the test images, as the demo's tutorial row, and predict/info read the model", () => {
+    const fit = run(
+      'fit',
+      ...digitMembers('train'),
+      '--labels',
+      'digits_y_train.npy',
+      '--out',
+      'tut.hdg',
+      '--recipe',
+      'tutorial',
+      '--json',
+    );
+    expect(fit.stderr).toBe('');
+    expect(fit.code).toBe(0);
+    const fr = JSON.parse(fit.stdout);
+    expect(fr).toMatchObject({
+      consensus: 'tutorial',
+      recipeName: 'tutorial',
+      recipe: { dim: 10000, bins: 100, levels: 'random', tie: 'ones', range: 'minmax', seed: 42 },
+      fitRows: 1257,
+    });
+    const ev = run('eval', '--model', 'tut.hdg', ...digitMembers('test'), '--labels', 'digits_y_test.npy', '--json');
+    expect(ev.code).toBe(0);
+    const er = JSON.parse(ev.stdout);
+    expect(er.n).toBe(540);
+    expect(er.accuracy).toBeGreaterThanOrEqual(0.2);
+    expect(er.accuracy).toBeLessThanOrEqual(0.35);
+    // Each member alone is its one bundled HIL vector, the tutorial's way (the demo's 'mlp0' row).
+    for (const n of names) expect(er.members[n]).toBeLessThan(0.5);
+
+    const pr = run('predict', '--model', 'tut.hdg', ...digitMembers('test'), '--json');
+    expect(pr.code).toBe(0);
+    const preds = JSON.parse(pr.stdout).predictions as number[];
+    expect(preds.filter((p, i) => p === test.y[i]).length).toBe(Math.round(er.accuracy * 540));
+
+    const info = run('info', 'tut.hdg');
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/5 member\(s\), 10 classes, tutorial consensus/);
+    expect(info.stdout).toMatch(/^recipe: tutorial \(the tutorial's algebra as written/m);
+    expect(info.stdout).toMatch(/mlp0: weight 1, EmbeddingEncoder, 128 features, D = 10000, 100 bins, random levels/);
+    const ij = JSON.parse(run('info', 'tut.hdg', '--json').stdout);
+    expect(ij).toMatchObject({ strategy: 'tutorial', recipe: 'tutorial' });
+    // The default recipe's models say so too.
+    expect(run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'dflt.hdg', '--dim', '500').code).toBe(
+      0,
+    );
+    expect(JSON.parse(run('info', 'dflt.hdg', '--json').stdout).recipe).toBe('default');
+  });
+
+  it("with the tutorial's fixed range, the saved model predicts what the demo's construction does", () => {
+    const fit = run(
+      'fit',
+      ...digitMembers('train'),
+      '--labels',
+      'digits_y_train.npy',
+      '--out',
+      'tut11.hdg',
+      '--recipe',
+      'tutorial',
+      '--range=-1,1',
+    );
+    expect(fit.code).toBe(0);
+    expect(fit.stdout).toMatch(/100 random-level bins over \[-1, 1\], codebook seed 42/);
+    const er = JSON.parse(
+      run('eval', '--model', 'tut11.hdg', ...digitMembers('test'), '--labels', 'digits_y_test.npy', '--json').stdout,
+    );
+    // In process, as lib/demo/experiment.ts builds its tutorial rows.
+    const glue = tutorialGlue(
+      names.map((name, i) => ({ name, x: trainEmb[i] as Float64Array, features: 128 })),
+      train.y,
+      { range: [-1, 1] },
+    );
+    const inputs = Object.fromEntries(names.map((n, i) => [n, testEmb[i] as Float64Array]));
+    expect(er.accuracy).toBe(glue.accuracy(inputs, test.y));
+    const m0 = glue.member('mlp0');
+    expect(er.members.mlp0).toBe(
+      m0.hil.accuracy(m0.encoder.encodeBatch(testEmb[0] as Float64Array), test.y, { mode: 'tutorial' }),
+    );
+    expect(er.accuracy).toBeGreaterThanOrEqual(0.2);
+    expect(er.accuracy).toBeLessThanOrEqual(0.35);
   });
 });
 

@@ -39,13 +39,11 @@ export async function evalCommand(f: EvalFlags, out: Out): Promise<void> {
     );
   }
   const inputs = inputsFor(glue, members, f.model);
-  const pred = await glue.predictAsync(inputs);
+  // One encoding and one scoring pass give both the consensus and each member alone.
+  const { labels: pred, members: own } = await glue.predictEachAsync(inputs);
   const accuracy = hits(pred, truth) / n;
   const perMember: Record<string, number> = {};
-  for (const m of members) {
-    const member = glue.member(m.name);
-    perMember[m.name] = member.hil.accuracy(member.encoder.encodeBatch(m.x), truth);
-  }
+  for (const m of members) perMember[m.name] = hits(own[m.name] as Label[], truth) / n;
   const labels: Label[] = [...classes];
   for (const l of truth) if (!labels.includes(l)) labels.push(l);
   const index = new Map(labels.map((l, i) => [l, i]));

@@ -2,7 +2,10 @@
 import { statSync } from 'node:fs';
 import { backendInfo } from '../index.js';
 import { loadModel } from './model.js';
-import type { Out } from './util.js';
+import { CV_CAVEAT, type Out } from './util.js';
+
+const TUTORIAL_DESCRIPTION =
+  "the tutorial's algebra as written: random-level bins, one bundled HIL vector per member, network-bound consensus";
 
 /** Run `hdglue info`. */
 export function infoCommand(model: string | undefined, f: { json?: boolean }, out: Out): void {
@@ -38,7 +41,10 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
     classes,
     members,
     backend: `${backend.backend}/${backend.isa}`,
-    ...(glue.tuning ? { tuning: { folds: glue.tuning.folds, cv: glue.tuning.cv, recipe: glue.tuning.recipe } } : {}),
+    ...(glue.recipe ? { recipe: glue.recipe } : {}),
+    ...(glue.tuning
+      ? { tuning: { folds: glue.tuning.folds, cv: glue.tuning.cv, recipe: glue.tuning.recipe, caveat: CV_CAVEAT } }
+      : {}),
   };
   if (f.json) {
     out.log(JSON.stringify(info, null, 2));
@@ -47,6 +53,9 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
   out.log(
     `${model}: ${info.bytes} bytes, ${members.length} member(s), ${classes.length} classes, ${info.strategy} consensus`,
   );
+  // Models written before the recipe was recorded say nothing here rather than a guess.
+  if (glue.recipe === 'tutorial') out.log(`recipe: tutorial (${TUTORIAL_DESCRIPTION})`);
+  else if (glue.recipe) out.log(`recipe: ${glue.recipe}`);
   const shown = classes.slice(0, 20).map((c) => JSON.stringify(c));
   out.log(`classes: ${shown.join(', ')}${classes.length > 20 ? `, ... (${classes.length - 20} more)` : ''}`);
   for (const m of members) {
@@ -73,6 +82,7 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
     out.log(
       `chosen by ${t.folds}-fold CV over ${t.scores.length} settings (mean accuracy ${(100 * t.cv).toFixed(2)} %): ${JSON.stringify(t.recipe)}`,
     );
+    out.log(`  ${CV_CAVEAT}`);
   }
   out.log(`backend: ${info.backend}`);
 }

@@ -22,9 +22,12 @@ commands:
            [--onnx (run the networks from exported ONNX files) [--onnx-dir DIR (keep them)]]
   fit      --member NAME=EMB.npy [--member ...] --labels LABELS.npy --out MODEL.hdg
            [--dim 10000] [--bins 16] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
-           [--consensus vote|concat|tutorial] [--epochs 40] [--margin 0.1] [--readout prototype|nearest]
+           [--consensus vote|concat] [--epochs 40] [--margin 0.1] [--readout prototype|nearest]
            [--seed 0]
            [--validation FRACTION] [--cv K (choose D, bins, readout, epochs, margin by K-fold CV)] [--json]
+           --recipe tutorial: the tutorial's algebra as written (100 random-level bins, one bundled
+           HIL vector per member, network-bound consensus); takes only [--dim] [--range minmax|--range=lo,hi]
+           [--seed 42 (codebooks)] [--validation] [--json]
   predict  --model MODEL.hdg --member NAME=EMB.npy [--member ...] [--out preds.csv | --json]
   eval     --model MODEL.hdg --member NAME=EMB.npy [--member ...] --labels LABELS.npy [--json]
   info     [MODEL.hdg] [--json]   backend in use; a model's members, classes and sizes
@@ -59,6 +62,7 @@ const SPECS = {
     input: many,
     labels: str,
     out: str,
+    recipe: str,
     dim: str,
     bins: str,
     levels: str,

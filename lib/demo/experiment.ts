@@ -13,7 +13,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { pickRows } from '../embeddings.js';
-import { EmbeddingEncoder } from '../encoder.js';
+import type { EmbeddingEncoder } from '../encoder.js';
 import { HDGlue } from '../glue.js';
 import { HIL, type Label } from '../hil.js';
 import type { HVBatch } from '../hv.js';
@@ -21,6 +21,7 @@ import { backendInfo } from '../index.js';
 import type { LevelKind } from '../levels.js';
 import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
 import { tune } from '../tune.js';
+import { TUTORIAL_SETTINGS, tutorialGlue } from '../tutorial.js';
 import { type Digits, loadDigits, loadSplit, subset } from './digits.js';
 import type { MLP } from './mlp.js';
 import { networkOutputs } from './outputs.js';
@@ -174,7 +175,11 @@ export async function runDemo(options: DemoOptions = {}, progress: DemoProgress 
   const stat = (f: (r: SeedRun) => number): Stat => meanStd(runs.map(f));
   const info = backendInfo();
   return {
-    config: { ...o, recipe, tutorial: { bins: 100, levels: 'random', tie: 'ones' } },
+    config: {
+      ...o,
+      recipe,
+      tutorial: { bins: TUTORIAL_SETTINGS.bins, levels: TUTORIAL_SETTINGS.levels, tie: TUTORIAL_SETTINGS.tie },
+    },
     machine: {
       cpu: cpus()[0]?.model.trim() ?? 'unknown',
       cores: cpus().length,
@@ -257,24 +262,13 @@ async function runSeed(
     curve.push({ networks: k, glue: glueOf(members, k).accuracy(inputs(k), testY), ...ensembles(k) });
   }
 
-  // The tutorial as written: 100 random bins, one bundled HIL vector per network, the
-  // network-bound glue, vsax's tie rule everywhere, one shared seed.
-  const tut = new HDGlue({ strategy: 'tutorial', tie: 'ones' });
-  for (let i = 0; i < N; i++) {
-    const encoder = new EmbeddingEncoder({
-      features: 128,
-      dim: o.dim,
-      bins: 100,
-      levels: 'random',
-      tie: 'ones',
-      seed: 42,
-    });
-    const hil = new HIL({ dim: o.dim, seed: 42, tie: 'ones' }).fit(
-      encoder.encodeBatch(trainEmb[i] as Float64Array),
-      trainY,
-    );
-    tut.addNetwork(names[i] as string, { encoder, hil });
-  }
+  // The tutorial as written (lib/tutorial.ts, the same construction `hdglue fit --recipe
+  // tutorial` uses), on the tanh range [-1, 1] its bins span.
+  const tut = tutorialGlue(
+    trainEmb.slice(0, N).map((x, i) => ({ name: names[i] as string, x, features: 128 })),
+    trainY,
+    { dim: o.dim, range: [-1, 1] },
+  );
   const tut0 = tut.member(names[0] as string);
   const tutorial = {
     hil: accuracy(tut0.hil.predict(tut0.encoder.encodeBatch(testEmb[0] as Float64Array), { mode: 'tutorial' }), testY),

@@ -1,0 +1,82 @@
+/**
+ * The HD-Glue tutorial's algebra as written, built in one place for the demo's "tutorial
+ * algebra" rows and for `hdglue fit --recipe tutorial`: per member, an encoder with 100
+ * independent random bin vectors, one HIL whose classes are bundled into a single vector,
+ * and the consensus that binds each member's vector to a network vector and bundles them
+ * (`strategy: 'tutorial'`). Every bundle uses vsax's tie rule (`'ones'`), and every member
+ * shares one codebook seed, because the tutorial draws all its vectors from one memory and its
+ * consensus compares against one set of class vectors.
+ *
+ * It is here so that its real accuracy can be measured (about a quarter of the digits test
+ * images, see docs/ARCHITECTURE.md), not as a way to classify.
+ */
+import { EmbeddingEncoder } from './encoder.js';
+import { HDGlue } from './glue.js';
+import { HIL, type Label } from './hil.js';
+
+/** The tutorial's fixed settings: 100 random-level bins, vsax's tie rule, `np.random.seed(42)`. */
+export const TUTORIAL_SETTINGS = Object.freeze({
+  bins: 100,
+  levels: 'random',
+  tie: 'ones',
+  seed: 42,
+} as const);
+
+/** One member's training embeddings for {@link tutorialGlue}. */
+export interface TutorialMember {
+  /** Member (network) name; it names the member's network vector. */
+  name: string;
+  /** `n` rows of `features` values, row-major. */
+  x: Float32Array | Float64Array;
+  /** Values per row. */
+  features: number;
+}
+
+/** Options of {@link tutorialGlue}. */
+export interface TutorialOptions {
+  /** Bits per hypervector; default 10,000 (the tutorial's). */
+  dim?: number;
+  /**
+   * Bin range of every feature: `[lo, hi]` for one fixed range (default `[-1, 1]`, the
+   * tutorial's `linspace(-1, 1)` for tanh units), or `'minmax'` for each feature's observed
+   * range on these rows (for embeddings that are not bounded by tanh).
+   */
+  range?: 'minmax' | readonly [number, number];
+  /** Seed of the codebooks and class vectors, shared by all members; default 42. */
+  seed?: number;
+  /** Seed of the network vectors (the glue's seed); default 0. */
+  networkSeed?: number;
+}
+
+/**
+ * A glue with the `'tutorial'` strategy over the members' training embeddings, fitted as the
+ * tutorial does (class prototypes by plain bundling, no error correction). Its
+ * {@link HDGlue.recipe} is `'tutorial'`, so a saved model says how it was built.
+ */
+export function tutorialGlue(
+  members: readonly TutorialMember[],
+  labels: ArrayLike<Label>,
+  options: TutorialOptions = {},
+): HDGlue {
+  const dim = options.dim ?? 10_000;
+  const seed = options.seed ?? TUTORIAL_SETTINGS.seed;
+  const range = options.range ?? ([-1, 1] as const);
+  const { bins, levels, tie } = TUTORIAL_SETTINGS;
+  const glue = new HDGlue({ strategy: 'tutorial', tie, seed: options.networkSeed ?? 0 });
+  for (const m of members) {
+    const encoder = new EmbeddingEncoder({
+      features: m.features,
+      dim,
+      bins,
+      levels,
+      tie,
+      seed,
+      ...(range === 'minmax' ? {} : { range }),
+    });
+    if (range === 'minmax') encoder.fit(m.x, { method: 'minmax' });
+    const hil = new HIL({ dim, seed, tie }).fit(encoder.encodeBatch(m.x), labels);
+    glue.addNetwork(m.name, { encoder, hil });
+  }
+  glue.recipe = 'tutorial';
+  return glue;
+}
