@@ -101,6 +101,27 @@ describe('hdglue fit / eval / predict / info', () => {
     expect(ir.members[0]).toMatchObject({ dim: 2000, bins: 16, levels: 'level', classes: 3, examples: 150 });
   });
 
+  it('fit --schedule batch trains the batch schedule (another model than the online default) and says so', () => {
+    const common = [
+      ...members('train'),
+      '--labels',
+      'y_train.npy',
+      '--dim',
+      '2000',
+      '--epochs',
+      '5',
+      '--margin',
+      '0.5',
+    ];
+    const online = run('fit', ...common, '--out', 'online.hdg', '--json');
+    const batch = run('fit', ...common, '--out', 'batch.hdg', '--schedule', 'batch', '--json');
+    expect(online.code).toBe(0);
+    expect(batch.code).toBe(0);
+    expect(JSON.parse(batch.stdout).recipe.schedule).toBe('batch');
+    expect(JSON.parse(online.stdout).recipe.schedule).toBeUndefined();
+    expect(readFileSync(f('online.hdg')).equals(readFileSync(f('batch.hdg')))).toBe(false);
+  });
+
   it('keeps string labels, uses a validation split, and prints readable text without --json', () => {
     const fit = run(
       'fit',
@@ -399,6 +420,11 @@ describe('hdglue errors: one line naming the file, exit code 2, no stack', () =>
         'fit',
       ],
       /--recipe tutorial bins between each feature's min and max .* not between quantiles/,
+    ],
+    [
+      'an unknown --schedule',
+      ['fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'x.hdg', '--schedule', 'sometimes'],
+      /--schedule must be online or batch, got "sometimes"/,
     ],
     [
       'an --out that is a directory',

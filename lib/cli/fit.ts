@@ -12,7 +12,8 @@ import { ErrorCode, HdglueError } from '../errors.js';
 import { HDGlue, type RecipeName } from '../glue.js';
 import type { Label, Readout } from '../hil.js';
 import { LEVEL_KINDS, type LevelKind } from '../levels.js';
-import { buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
+import { buildMember, DEFAULT_RECIPE, type Recipe, refineOptionsOf } from '../recipe.js';
+import type { Schedule } from '../refine.js';
 import { shuffledByClass, type TuneGrid, type TuneResult, tune } from '../tune.js';
 import { TUTORIAL_SETTINGS, tutorialGlue } from '../tutorial.js';
 import { UsageError } from './errors.js';
@@ -35,6 +36,7 @@ export interface FitFlags {
   consensus?: string;
   epochs?: string;
   margin?: string;
+  schedule?: string;
   readout?: string;
   cv?: string;
   seed?: string;
@@ -84,6 +86,7 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
     if (f.margin !== undefined) grid.margin = [recipe.margin];
     if (f.epochs !== undefined) grid.epochs = [recipe.epochs];
     if (f.readout !== undefined) grid.readout = [recipe.readout];
+    if (recipe.schedule !== undefined) grid.schedule = [recipe.schedule];
     grid.consensus = f.consensus === undefined ? ['vote', 'concat'] : [consensus];
     const bar = out.tty
       ? (done: number, total: number) => out.err(`cross-validation: ${done}/${total} settings`)
@@ -238,7 +241,7 @@ function trainGlue(
   // The joint layer over all members' bits is trained by the glue's own fit (no early stop:
   // --validation rows only measure it).
   const fitInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, rows)]));
-  const refine = recipe.epochs > 0 ? { refine: { epochs: recipe.epochs, margin: recipe.margin } } : {};
+  const refine = recipe.epochs > 0 ? { refine: refineOptionsOf(recipe) } : {};
   glue.fit(fitInputs, y, refine);
   if (!measure) return { glue, report };
   for (const m of members) {
@@ -297,7 +300,9 @@ async function nearestHeldOut(
  * default 42 as the tutorial's) and --validation apply; the default recipe's knobs are refused.
  */
 async function fitTutorial(f: FitFlags, labelsPath: string, outPath: string, out: Out): Promise<void> {
-  const foreign = (['bins', 'levels', 'epochs', 'margin', 'readout', 'cv'] as const).filter((k) => f[k] !== undefined);
+  const foreign = (['bins', 'levels', 'epochs', 'margin', 'schedule', 'readout', 'cv'] as const).filter(
+    (k) => f[k] !== undefined,
+  );
   if (foreign.length) {
     throw new UsageError(
       `--recipe tutorial runs the tutorial as written (100 random-level bins, no error correction, no tuning): ${foreign
@@ -404,7 +409,14 @@ function recipeOf(f: FitFlags): Recipe {
     epochs: intFlag(f.epochs, '--epochs', DEFAULT_RECIPE.epochs, 0, 10000),
     margin: numberFlag(f.margin, '--margin', DEFAULT_RECIPE.margin, 0, 2),
     readout: readoutOf(f.readout),
+    ...(f.schedule !== undefined ? { schedule: scheduleOf(f.schedule) } : {}),
   };
+}
+
+function scheduleOf(v: string): Schedule {
+  if (v !== 'online' && v !== 'batch')
+    throw new UsageError(`--schedule must be online or batch, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function readoutOf(v: string | undefined): Readout {

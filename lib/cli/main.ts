@@ -22,7 +22,7 @@ commands:
            [--onnx (run the networks from exported ONNX files) [--onnx-dir DIR (keep them)]]
   fit      --member NAME=EMB.npy [--member ...] --labels LABELS.npy --out MODEL.hdg
            [--dim 10000] [--bins 16] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
-           [--consensus vote|concat] [--epochs 40] [--margin 0.1] [--readout prototype|nearest]
+           [--consensus vote|concat] [--epochs 40] [--margin 0.1] [--schedule online|batch] [--readout prototype|nearest]
            [--seed 0]
            [--validation FRACTION] [--cv K (choose D, bins, readout, epochs, margin by K-fold CV)] [--json]
            --recipe tutorial: the tutorial's algebra as written (100 random-level bins, one bundled
@@ -70,6 +70,7 @@ const SPECS = {
     consensus: str,
     epochs: str,
     margin: str,
+    schedule: str,
     readout: str,
     cv: str,
     seed: str,
