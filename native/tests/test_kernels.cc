@@ -574,6 +574,26 @@ void test_refine_kernels(const hdg_kernels_t* kt, Rng& r) {
               dim, m, mode);
       }
     }
+    // The largest lane sums each kernel can meet: every counter at its extreme with the sign that
+    // the HV turns positive (all bits set against -32768; no bits against 2^24 - 1), over dims
+    // that span several widening blocks.
+    if (dim >= 1000) {
+      const size_t m = 2;
+      Buf ones(words), zeros(words);
+      for (uint32_t i = 0; i < dim; i++) set_bit(ones.p, i, 1);
+      std::vector<int16_t> c16(m * stride, 0);
+      for (size_t k = 0; k < m; k++)
+        for (uint32_t i = 0; i < dim; i++) c16[k * stride + i] = -32768;
+      std::vector<int64_t> got(m);
+      kt->dots_i16(ones.p, c16.data(), m, words, got.data());
+      CHECK(got[0] == 32768LL * dim && got[1] == got[0], "dots_i16 extreme dim=%u", dim);
+      std::vector<int32_t> c(m * dim, HDG_DOTS_ONE_LIMIT - 1);
+      kt->dots_one(zeros.p, c.data(), m, dim, got.data());
+      CHECK(got[0] == (int64_t)(HDG_DOTS_ONE_LIMIT - 1) * dim && got[1] == got[0], "dots_one extreme dim=%u", dim);
+      for (auto& v : c) v = -(HDG_DOTS_ONE_LIMIT - 1);
+      kt->dots_one(ones.p, c.data(), m, dim, got.data());
+      CHECK(got[0] == (int64_t)(HDG_DOTS_ONE_LIMIT - 1) * dim && got[1] == got[0], "dots_one extreme dim=%u", dim);
+    }
     // row_add: w = +-1 as the driver uses it, and any int32 weight wrapping like acc_add.
     for (int32_t w : {1, -1, 3, 2147483647, -2147483647 - 1}) {
       Buf hv(words);
