@@ -120,6 +120,13 @@ extern "C" hdg_status_t hdg_refine_online(const hdg_kernels_t* kt, const uint64_
     const uint32_t i = order[e];
     const size_t t = (size_t)truth[i];
     const uint64_t* x = hvs + (size_t)i * words;
+    if (e + 1 < count) {
+      // The next row to visit, likely in DRAM when the order is shuffled: its lines arrive while
+      // this row is scored (shuffled 60k-row epochs at D = 10,000 ran ~20% slower without this).
+      const char* next = reinterpret_cast<const char*>(hvs + (size_t)order[e + 1] * words);
+      for (size_t b = 0; b < words * 8; b += 64) __builtin_prefetch(next + b);
+      __builtin_prefetch(next + words * 8 - 1);  // the last line, when the row does not start one
+    }
     if (i16) kt->dots_i16(x, sh.rows, m, words, dots);
     else if (top < HDG_DOTS_ONE_LIMIT) kt->dots_one(x, counters, m, dim, dots);
     else kt->dot_counters(x, 1, counters, m, dim, dots);
