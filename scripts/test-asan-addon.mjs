@@ -104,6 +104,7 @@ console.log(`addon under ASan + UBSan: ${which.stdout.trim()}`);
 const reduced = [
   'test/addon-boundary.test.ts',
   'test/parity.test.ts',
+  'test/refine-parity.test.ts',
   'test/encoder-parity.test.ts',
   'test/api.test.ts',
   'test/async-safety.test.ts',

@@ -208,7 +208,8 @@ void row_add_scalar(int32_t* counters, uint32_t dim, const uint64_t* hv, int32_t
   acc_add_scalar(counters, dim, hv, 1, &w);
 }
 
-void dots_i16_scalar(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out) {
+void dots_i16_scalar(const uint64_t* const* hvs, size_t b, const int16_t* c16, size_t m, size_t words,
+                     int64_t* out) {
   const size_t stride = words << 6;
   for (size_t c = 0; c < m; c++) {
     const int16_t* cr = c16 + c * stride;
@@ -216,15 +217,18 @@ void dots_i16_scalar(const uint64_t* hv, const int16_t* c16, size_t m, size_t wo
     // the last word visited: neither adds anything past dim.
     int64_t total = 0;
     for (size_t i = 0; i < stride; i++) total += cr[i];
-    int64_t neg = 0;
-    for (size_t j = 0; j < words; j++) {
-      uint64_t x = ld64(hv + j);
-      while (x) {
-        neg += cr[(j << 6) + (unsigned)__builtin_ctzll(x)];
-        x &= x - 1;
+    for (size_t r = 0; r < b; r++) {
+      const uint64_t* hv = hvs[r];
+      int64_t neg = 0;
+      for (size_t j = 0; j < words; j++) {
+        uint64_t x = ld64(hv + j);
+        while (x) {
+          neg += cr[(j << 6) + (unsigned)__builtin_ctzll(x)];
+          x &= x - 1;
+        }
       }
+      out[r * m + c] = total - 2 * neg;
     }
-    out[c] = total - 2 * neg;
   }
 }
 

@@ -23,7 +23,8 @@ namespace hdg {
   void bin_rows_##isa(const double* x, size_t n, size_t features, const hdg_binning_t* b, uint16_t* out); \
   void dots_one_##isa(const uint64_t* hv, const int32_t* counters, size_t m, uint32_t dim, int64_t* out);   \
   void row_add_##isa(int32_t* counters, uint32_t dim, const uint64_t* hv, int32_t w);                        \
-  void dots_i16_##isa(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out);         \
+  void dots_i16_##isa(const uint64_t* const* hvs, size_t b, const int16_t* c16, size_t m, size_t words,       \
+                      int64_t* out);                                                                        \
   void row_add_i16_##isa(int16_t* c16, uint32_t dim, const uint64_t* hv, int16_t w);
 
 HDG_DECLARE_KERNELS(scalar)

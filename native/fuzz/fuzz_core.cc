@@ -650,8 +650,12 @@ void op_refine_kernels(FuzzedDataProvider& fdp) {
     Buf<int64_t> out(m);
     kt->dots_one(hv.p, c.p, m, dim, out.p);
     REQUIRE(out.same(ref), "dots_one differs from the exact per-bit sum");
-    kt->dots_i16(dirty.p, c16.p, m, words, out.p);
-    REQUIRE(out.same(ref16), "dots_i16 differs from the exact per-bit sum");
+    // The same HV twice and once more alone: the pair and the single paths must agree.
+    const uint64_t* rows[3] = {dirty.p, dirty.p, dirty.p};
+    Buf<int64_t> out3(3 * m);
+    kt->dots_i16(rows, 3, c16.p, m, words, out3.p);
+    for (size_t r = 0; r < 3; r++)
+      REQUIRE(memcmp(out3.p + r * m, ref16.p, ref16.bytes()) == 0, "dots_i16 differs from the exact per-bit sum");
     Buf<int32_t> r(dim);
     memcpy(r.p, row.p, row.bytes());
     kt->row_add(r.p, dim, hv.p, w);

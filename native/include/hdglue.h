@@ -106,11 +106,12 @@ typedef struct hdg_kernels_t {
   /* One HV into one counter row: counters[i] += w * (bit i of hv ? -1 : +1) for i < dim, wrapping
    * modulo 2^32 (acc_add of a single row). */
   void (*row_add)(int32_t* counters, uint32_t dim, const uint64_t* hv, int32_t w);
-  /* dots_one over int16 counter rows laid out for the online refinement: row c starts at
-   * c16 + c * 64 * words (each HV word covers 64 counters), and the counters at and above dim,
-   * the row's padding, are zero, so any padding bits of hv count for nothing. Exact for every
-   * int16 value. */
-  void (*dots_i16)(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out);
+  /* dots_one of b HVs (hvs[r], r < b) over int16 counter rows laid out for the online refinement:
+   * out[r * m + c] is HV r's dot with row c, which starts at c16 + c * 64 * words (each HV word
+   * covers 64 counters); the counters at and above dim, the row's padding, are zero, so any
+   * padding bits of the HVs count for nothing. Several HVs per call share each counter load.
+   * Exact for every int16 value. */
+  void (*dots_i16)(const uint64_t* const* hvs, size_t b, const int16_t* c16, size_t m, size_t words, int64_t* out);
   /* row_add on one such int16 row, wrapping modulo 2^16; the padding counters stay zero. */
   void (*row_add_i16)(int16_t* c16, uint32_t dim, const uint64_t* hv, int16_t w);
 } hdg_kernels_t;

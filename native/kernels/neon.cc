@@ -711,11 +711,15 @@ inline void balanced_groups(size_t m, size_t max_g, F f) {
 
 }  // namespace
 
-void dots_i16_neon(const uint64_t* hv, const int16_t* c16, size_t m, size_t words, int64_t* out) {
+void dots_i16_neon(const uint64_t* const* hvs, size_t b, const int16_t* c16, size_t m, size_t words,
+                   int64_t* out) {
   const size_t stride = words << 6;
-  balanced_groups(m, kDotsGroup, [&](size_t first, size_t g) {
-    dots_i16_pick<1, (int)kDotsGroup>(g, hv, c16 + first * stride, stride, words, out + first);
-  });
+  // One HV per pass: with 32 registers of 128 bits, sharing loads between HVs would cost the row
+  // groups half their size.
+  for (size_t r = 0; r < b; r++)
+    balanced_groups(m, kDotsGroup, [&](size_t first, size_t g) {
+      dots_i16_pick<1, (int)kDotsGroup>(g, hvs[r], c16 + first * stride, stride, words, out + r * m + first);
+    });
 }
 
 void dots_one_neon(const uint64_t* hv, const int32_t* counters, size_t m, uint32_t dim, int64_t* out) {

@@ -564,15 +564,45 @@ void test_refine_kernels(const hdg_kernels_t* kt, Rng& r) {
             c16[k * stride + i] = (int16_t)v;
             wide[k * dim + i] = (int32_t)v;
           }
-        Buf dirty(words);
-        memcpy(dirty.p, hv.p, words * 8);
-        for (size_t i = dim; i < words * 64; i++) set_bit(dirty.p, i, (int)(r.next() & 1));
-        std::fill(got.begin(), got.end(), -7);
-        kt->dots_i16(dirty.p, c16.data(), m, words, got.data());
-        for (size_t k = 0; k < m; k++) want[k] = naive_dot(hv.p, wide.data() + k * dim, dim);
-        CHECK(std::equal(want.begin(), want.end(), got.begin()) && got[m] == -7, "dots_i16 dim=%u m=%zu mode=%d",
-              dim, m, mode);
+        // 1 to 5 HVs per call (pairs and a single one left over), the first one the HV above.
+        const size_t nb = 1 + (m + (size_t)mode) % 5;
+        Buf many(nb * words), dirty(nb * words);
+        memcpy(many.p, hv.p, words * 8);
+        fill_random(many.p + words, nb - 1, dim, r, mode % 3);
+        memcpy(dirty.p, many.p, nb * words * 8);
+        for (size_t b = 0; b < nb; b++)
+          for (size_t i = dim; i < words * 64; i++) set_bit(dirty.p + b * words, i, (int)(r.next() & 1));
+        std::vector<const uint64_t*> rows(nb);
+        for (size_t b = 0; b < nb; b++) rows[b] = dirty.p + b * words;
+        std::vector<int64_t> got16(nb * m + 1, -7);
+        kt->dots_i16(rows.data(), nb, c16.data(), m, words, got16.data());
+        bool ok16 = got16[nb * m] == -7;
+        for (size_t b = 0; b < nb; b++)
+          for (size_t k = 0; k < m; k++) ok16 &= got16[b * m + k] == naive_dot(many.p + b * words, wide.data() + k * dim, dim);
+        CHECK(ok16, "dots_i16 dim=%u m=%zu hvs=%zu mode=%d", dim, m, nb, mode);
       }
+    }
+    // The largest lane sums each kernel can meet: every counter at its extreme with the sign that
+    // the HV turns positive (all bits set against -32768; no bits against 2^24 - 1), over dims
+    // that span several widening blocks.
+    if (dim >= 1000) {
+      const size_t m = 2;
+      Buf ones(words), zeros(words);
+      for (uint32_t i = 0; i < dim; i++) set_bit(ones.p, i, 1);
+      std::vector<int16_t> c16(m * stride, 0);
+      for (size_t k = 0; k < m; k++)
+        for (uint32_t i = 0; i < dim; i++) c16[k * stride + i] = -32768;
+      std::vector<int64_t> got(2 * m);
+      const uint64_t* both[2] = {ones.p, ones.p};
+      kt->dots_i16(both, 2, c16.data(), m, words, got.data());
+      CHECK(got[0] == 32768LL * dim && got[1] == got[0] && got[2] == got[0] && got[3] == got[0],
+            "dots_i16 extreme dim=%u", dim);
+      std::vector<int32_t> c(m * dim, HDG_DOTS_ONE_LIMIT - 1);
+      kt->dots_one(zeros.p, c.data(), m, dim, got.data());
+      CHECK(got[0] == (int64_t)(HDG_DOTS_ONE_LIMIT - 1) * dim && got[1] == got[0], "dots_one extreme dim=%u", dim);
+      for (auto& v : c) v = -(HDG_DOTS_ONE_LIMIT - 1);
+      kt->dots_one(ones.p, c.data(), m, dim, got.data());
+      CHECK(got[0] == (int64_t)(HDG_DOTS_ONE_LIMIT - 1) * dim && got[1] == got[0], "dots_one extreme dim=%u", dim);
     }
     // row_add: w = +-1 as the driver uses it, and any int32 weight wrapping like acc_add.
     for (int32_t w : {1, -1, 3, 2147483647, -2147483647 - 1}) {
