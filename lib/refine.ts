@@ -67,8 +67,8 @@ export function squaredNorms(counters: Int32Array, classes: number, dim: number)
 }
 
 /**
- * Refuses an epoch whose integers could leave the doubles' exact range: every dot is bounded by
- * dim * max|counter|, and an epoch of `count` visits moves a counter by at most `count`.
+ * Refuses a correction whose integers could leave the exact range: every dot is bounded by
+ * dim * max|counter|, and `count` visits move a counter by at most `count`.
  */
 export function checkExactRange(counters: Int32Array, dim: number, count: number): void {
   let big = 0;
@@ -77,7 +77,9 @@ export function checkExactRange(counters: Int32Array, dim: number, count: number
     const a = v < 0 ? -v : v;
     if (a > big) big = a;
   }
-  if (dim * (big + count) >= 2 ** 53) {
+  // Past 2^53 a double dot could round; past 2^31 an int32 counter could wrap (the backends
+  // agree on neither).
+  if (dim * (big + count) >= 2 ** 53 || big + count >= 2 ** 31) {
     throw new HdglueError(
       ErrorCode.LIMIT,
       `refine: counters of magnitude ${big} at dim ${dim} leave the exact range of the online scores; refit from fewer examples`,
