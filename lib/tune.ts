@@ -37,21 +37,26 @@ export interface TuneGrid {
   epochs: number[];
   readout: Readout[];
   /** Ranges of the encoders: fitted per feature on quantiles or on min-max (absent: the base recipe's). */
-  range?: ('quantile' | 'minmax')[];
+  range?: ('quantile' | 'minmax')[] | undefined;
   /** Error-correction schedules (absent: the base recipe's). */
-  schedule?: Schedule[];
+  schedule?: Schedule[] | undefined;
   /** Consensus of the members: `'vote'` (z-scored per member) and/or `'concat'` (one HIL over all members' bits). */
   consensus: ('vote' | 'concat')[];
 }
 
-/** The default grid of {@link tune}: 20 candidates. */
+/**
+ * The default grid of {@link tune} (and `hdglue fit --cv`): 8 candidates around the default
+ * (16 or 64 bins, quantile or min-max ranges, 40 or 80 online epochs at margin 0.1, vote), read
+ * from 4 training runs per fold since epoch counts share a run.
+ */
 export const DEFAULT_GRID: Readonly<TuneGrid> = Object.freeze({
-  dim: [5000, 10000],
-  bins: [16, 32],
-  margin: [0.05, 0.1],
-  epochs: [20, 40],
-  readout: ['prototype', 'nearest'] as Readout[],
+  dim: [10000],
+  bins: [16, 64],
+  margin: [0.1],
+  epochs: [40, 80],
+  readout: ['prototype'] as Readout[],
   consensus: ['vote'] as ('vote' | 'concat')[],
+  range: ['quantile', 'minmax'] as ('quantile' | 'minmax')[],
 });
 
 /**
@@ -132,6 +137,7 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
       );
     }
   }
+  // A key given as undefined falls back to the base recipe's value (range, schedule), not the default grid's.
   const grid = checkGrid({ ...DEFAULT_GRID, ...(o.grid ?? {}) });
   const candidates = expand(grid, { ...DEFAULT_RECIPE, ...(o.base ?? {}) });
   const fold = assignFolds(labels, k, seed);

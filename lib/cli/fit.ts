@@ -87,9 +87,11 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
     if (f.epochs !== undefined) grid.epochs = [recipe.epochs];
     if (f.readout !== undefined) grid.readout = [recipe.readout];
     if (recipe.schedule !== undefined) grid.schedule = [recipe.schedule];
+    // A range given explicitly is kept (a fixed lo,hi one through the base recipe).
+    if (f.range !== undefined) grid.range = typeof recipe.range === 'string' ? [recipe.range] : undefined;
     grid.consensus = f.consensus === undefined ? ['vote', 'concat'] : [consensus];
     const bar = out.tty
-      ? (done: number, total: number) => out.err(`cross-validation: ${done}/${total} settings`)
+      ? (done: number, total: number) => out.err(`cross-validation: ${done}/${total} fold evaluations`)
       : undefined;
     tuning = tune(
       members.map((m) => ({ name: m.name, x: pickRows(m.x, m.features, fitRows), features: m.features })),
