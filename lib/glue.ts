@@ -257,17 +257,29 @@ export class HDGlue {
    * the glue knows: each present member (and the concat layer, when every member is present)
    * adds the new rows to its counters (`partialFit`), then runs a short online correction over the
    * new rows together with a seeded, stratified replay sample of old rows given in
-   * `options.replay`. Without the correction a new class's counters are plain sums beside
+   * `options.replay`. A concat glue needs every member's rows (its joint layer learns too). Without the correction a new class's counters are plain sums beside
    * corrected ones and take over queries of other classes; without replay the correction only sees
    * the new class and pushes the others away. Every layer is updated on a copy and swapped in when
    * all succeeded, so an error (an unknown replay label, a bad option) changes nothing.
    */
   learn(inputs: GlueInputs, labels: ArrayLike<Label>, options?: LearnOptions): this {
     const o = checkOptions(options);
-    const epochs = o.epochs ?? DEFAULT_RECIPE.epochs;
+    // Every option is checked before anything is encoded or changed.
+    const epochs = checkCount(o.epochs ?? DEFAULT_RECIPE.epochs, 'epochs', 1e6);
     const margin = o.margin ?? DEFAULT_RECIPE.margin;
-    const seed = o.seed ?? 0;
+    if (typeof margin !== 'number' || !(margin >= 0 && margin <= 2))
+      throw rangeError(ErrorCode.OUT_OF_RANGE, `margin must be in [0, 2], got ${String(margin)}`);
+    const seed = checkCount(o.seed ?? 0, 'seed', 2 ** 31 - 1);
     const encoded = this.#encodeAll(inputs);
+    // The concat layer is trained over every member: learning from some of them would leave it
+    // behind the members, so that is refused, as fit() refuses it.
+    const missing = this.#joint ? this.#joint.names.filter((n) => !encoded.has(n)) : [];
+    if (missing.length) {
+      throw new HdglueError(
+        ErrorCode.NO_INPUT,
+        `the 'concat' layer learns over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
+      );
+    }
     let replay: Map<string, HVBatch> | null = null;
     let replayLabels: Label[] = [];
     if (o.replay !== undefined) {
@@ -278,7 +290,7 @@ export class HDGlue {
       const rows = stratifiedSample(r.labels, size, seed);
       const picked: GlueInputs = {};
       for (const name of encoded.keys()) {
-        const x = r.inputs?.[name];
+        const x = r.inputs && Object.hasOwn(r.inputs, name) ? r.inputs[name] : undefined;
         if (x === undefined)
           throw new HdglueError(ErrorCode.NO_INPUT, `replay has no rows for member ${JSON.stringify(name)}`);
         const features = this.#member(name).encoder.features;
@@ -306,11 +318,9 @@ export class HDGlue {
     for (const [name, hvs] of encoded) next.set(name, update(this.#member(name).hil, hvs, replay?.get(name)));
     let joint = this.#joint;
     if (joint) {
-      if (joint.names.every((n) => encoded.has(n))) {
-        const all = concat(joint.names.map((n) => encoded.get(n) as HVBatch));
-        const old = replay ? concat(joint.names.map((n) => replay.get(n) as HVBatch)) : undefined;
-        joint = { names: joint.names, hil: update(joint.hil, all, old) };
-      } else joint = null;
+      const all = concat(joint.names.map((n) => encoded.get(n) as HVBatch));
+      const old = replay ? concat(joint.names.map((n) => replay.get(n) as HVBatch)) : undefined;
+      joint = { names: joint.names, hil: update(joint.hil, all, old) };
     }
     for (const [name, hil] of next) this.#member(name).hil = hil;
     this.#joint = joint;

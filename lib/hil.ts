@@ -20,6 +20,7 @@ import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
 import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from './ops.js';
 import {
   checkExactRange,
+  DEFAULT_EPOCHS,
   DualEngine,
   epochOrder,
   type Keep,
@@ -80,7 +81,7 @@ export interface PredictOptions {
 
 /** Options of {@link HIL.refine}. */
 export interface RefineOptions {
-  /** Passes over the data; default {@link DEFAULT_RECIPE}'s (40). */
+  /** Passes over the data; default 80 (the default recipe's). */
   epochs?: number;
   /**
    * `'online'` (default with the cosine metric): each epoch visits the rows one at a time in a
@@ -390,7 +391,7 @@ export class HIL {
         "refine corrects the class counters, which the 'nearest' readout does not use: refine a 'prototype' layer",
       );
     }
-    const epochs = checkCount(o.epochs ?? 40, 'epochs', 1e6);
+    const epochs = checkCount(o.epochs ?? DEFAULT_EPOCHS, 'epochs', 1e6);
     const rule = o.rule ?? 'adapt';
     if (rule !== 'adapt' && rule !== 'tutorial')
       throw rangeError(ErrorCode.OUT_OF_RANGE, `rule must be 'adapt' or 'tutorial', got ${String(rule)}`);
@@ -422,8 +423,17 @@ export class HIL {
     if (o.onEpoch !== undefined && typeof o.onEpoch !== 'function')
       throw typeError(`onEpoch must be a function, got ${describe(o.onEpoch)}`);
     const settings = { epochs, rule, margin, metric, patience, keep, truth, val, onEpoch: o.onEpoch };
-    if (schedule === 'online') return this.#refineOnline(hvs, settings, orderSeed);
-    return this.#refineBatch(hvs, settings);
+    // Both schedules move the counters in place; if anything throws mid-run (an onEpoch callback,
+    // an exhausted allocation) the layer returns to the state it had on entry.
+    const entry = this.#counters.slice();
+    try {
+      if (schedule === 'online') return this.#refineOnline(hvs, settings, orderSeed);
+      return this.#refineBatch(hvs, settings);
+    } catch (e) {
+      this.#counters = entry;
+      this.#changed();
+      throw e;
+    }
   }
 
   // The batch schedule: every update of an epoch computed from the scores at its start.

@@ -10,7 +10,7 @@ import { EmbeddingEncoder } from './encoder.js';
 import { HIL, type Label, type Readout, type RefineEpoch, type RefineOptions } from './hil.js';
 import type { HVBatch } from './hv.js';
 import type { LevelKind } from './levels.js';
-import type { Keep, Schedule } from './refine.js';
+import { DEFAULT_EPOCHS, type Keep, type Schedule } from './refine.js';
 
 /** Settings of {@link buildMember}. */
 export interface Recipe {
@@ -46,7 +46,7 @@ export const DEFAULT_RECIPE: Readonly<Recipe> = Object.freeze({
   bins: 64,
   levels: 'level',
   range: 'quantile',
-  epochs: 80,
+  epochs: DEFAULT_EPOCHS,
   margin: 0.1,
   readout: 'prototype',
 });

@@ -82,14 +82,19 @@ export function checkExactRange(counters: Int32Array, dim: number, count: number
   if (dim * (big + count) >= 2 ** 53 || big + count >= 2 ** 31) {
     throw new HdglueError(
       ErrorCode.LIMIT,
-      `refine: counters of magnitude ${big} at dim ${dim} leave the exact range of the online scores; refit from fewer examples`,
+      `refine: counters of magnitude ${big} moved by up to ${count} visits (rows x epochs) at dim ${dim} could leave the exact integer range; use fewer epochs or rows`,
     );
   }
 }
 
+/** Epochs of the error correction when none are given (the default recipe's). */
+export const DEFAULT_EPOCHS = 80;
+
 /** Settings of one online epoch. */
 export interface OnlineEpoch {
+  /** Rows to visit, in this order (repeats allowed). */
   order: Uint32Array;
+  /** Update a correct row whose cosine lead over its rival is below this. */
   margin: number;
   /** 1: subtract the row from the rival too ('adapt'); 0: only add it to its class ('tutorial'). */
   adapt: 0 | 1;

@@ -427,6 +427,22 @@ describe('hdglue errors: one line naming the file, exit code 2, no stack', () =>
       /--schedule must be online or batch, got "sometimes"/,
     ],
     [
+      '--schedule with the nearest readout',
+      [
+        'fit',
+        ...members('train'),
+        '--labels',
+        'y_train.npy',
+        '--out',
+        'x.hdg',
+        '--schedule',
+        'batch',
+        '--readout',
+        'nearest',
+      ],
+      /--schedule applies to the prototype readout/,
+    ],
+    [
       'an --out that is a directory',
       ['fit', ...members('train'), '--labels', 'y_train.npy', '--out', '.'],
       /--out \.: exists and is not a regular file/,

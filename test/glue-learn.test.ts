@@ -86,8 +86,35 @@ describe('HDGlue.learn', () => {
       'ERR_HDGLUE_SHAPE',
     );
     expectCode(() => g.learn(fresh.inputs, fresh.y, { margin: -1 }), 'ERR_HDGLUE_OUT_OF_RANGE');
+    for (const epochs of [-1, Number.NaN, 'x' as never])
+      expect(() => g.learn(fresh.inputs, fresh.y, { epochs })).toThrow(
+        expect.objectContaining({ code: expect.any(String) }),
+      );
+    expectCode(() => g.learn(fresh.inputs, fresh.y, { epochs: 0, margin: 'bad' as never }), 'ERR_HDGLUE_OUT_OF_RANGE');
+    expect(() => g.learn(fresh.inputs, fresh.y, { epochs: 0, seed: -3 })).toThrow(
+      expect.objectContaining({ code: expect.any(String) }),
+    );
     expectCode(() => g.learn(fresh.inputs, fresh.y.slice(1)), 'ERR_HDGLUE_SHAPE');
     expect(counters(g)).toEqual(was);
     expect(g.labels()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('updates the concat layer with every member present, and refuses a subset (the layer stays)', () => {
+    const c = new HDGlue({ strategy: 'concat' });
+    c.addNetwork('a', {
+      encoder: new EmbeddingEncoder({ features: 6, dim: 1000, bins: 16, seed: 1 }).fit(old.inputs.a),
+    });
+    c.addNetwork('b', {
+      encoder: new EmbeddingEncoder({ features: 9, dim: 1000, bins: 16, seed: 2 }).fit(old.inputs.b),
+    });
+    c.fit(old.inputs, old.y, { refine: { epochs: 10, margin: 0.1 } });
+    const joint = c.joint?.hil;
+    expect(() => c.learn({ a: fresh.inputs.a }, fresh.y)).toThrow(
+      expect.objectContaining({ code: 'ERR_HDGLUE_NO_INPUT' }),
+    );
+    expect(c.joint?.hil).toBe(joint);
+    c.learn(fresh.inputs, fresh.y, { replay: { inputs: old.inputs, labels: old.y } });
+    expect(c.joint?.hil.labels).toEqual([0, 1, 2, 3, 4]);
+    expect(accuracy(c, testNew)).toBeGreaterThanOrEqual(0.9);
   });
 });

@@ -144,19 +144,51 @@ describe('refine, online schedule', () => {
   });
 
   it('keep: best keeps the epoch with the fewest training errors; validation keeps the best validation state', () => {
-    const data = dataset(256, 8, 40, 0.44, 3);
+    const data = dataset(256, 8, 40, 0.46, 5);
+    const errorsOf = (h: HIL) => 320 - Math.round(h.accuracy(data.hvs, data.labels) * 320);
     const hil = new HIL({ dim: 256 }).fit(data.hvs, data.labels);
-    const start = 320 - Math.round(hil.accuracy(data.hvs, data.labels) * 320);
-    hil.refine(data.hvs, data.labels, { epochs: 10, margin: 0.2, keep: 'best' });
-    const kept = 320 - Math.round(hil.accuracy(data.hvs, data.labels) * 320);
-    expect(kept).toBeLessThanOrEqual(start);
-    const val = dataset(256, 8, 10, 0.44, 4);
+    const seen = [errorsOf(hil)];
+    hil.refine(data.hvs, data.labels, {
+      epochs: 10,
+      margin: 0.2,
+      keep: 'best',
+      onEpoch: () => seen.push(errorsOf(hil)),
+    });
+    expect(seen.length).toBeGreaterThan(3);
+    expect(errorsOf(hil)).toBe(Math.min(...seen));
+    // The last state differs from the best one here, so 'last' is not a lucky 'best'.
+    const last = new HIL({ dim: 256 }).fit(data.hvs, data.labels);
+    last.refine(data.hvs, data.labels, { epochs: 10, margin: 0.2 });
+    expect(errorsOf(last)).toBe(seen.at(-1));
+    expect(Math.min(...seen)).toBeLessThan(seen.at(-1) as number);
+    const val = dataset(256, 8, 10, 0.46, 4);
     const v = new HIL({ dim: 256 }).fit(data.hvs, data.labels);
     const vh = v.refine(data.hvs, data.labels, { epochs: 10, margin: 0.05, validation: val });
     expect(vh.every((e) => typeof e.validationAccuracy === 'number')).toBe(true);
     expect(v.accuracy(val.hvs, val.labels)).toBeGreaterThanOrEqual(
       Math.max(...vh.map((e) => e.validationAccuracy as number)),
     );
+  });
+
+  it('restores the entry state when onEpoch throws, and refuses runs that could leave the exact range', () => {
+    const data = dataset(300, 4, 20, 0.45, 6);
+    for (const schedule of ['online', 'batch'] as const) {
+      const hil = new HIL({ dim: 300 }).fit(data.hvs, data.labels);
+      const before = hil.labels.map((l) => Array.from(hil.counters(l)));
+      const boom = () => {
+        throw new Error('boom');
+      };
+      expect(() => hil.refine(data.hvs, data.labels, { epochs: 5, margin: 0.3, schedule, onEpoch: boom })).toThrow(
+        'boom',
+      );
+      expect(hil.labels.map((l) => Array.from(hil.counters(l)))).toEqual(before);
+    }
+    // 3,000 rows x 10^6 epochs could move a counter past 2^31: refused before any epoch runs.
+    const many = dataset(64, 3, 1000, 0.45, 7);
+    const hil = new HIL({ dim: 64 }).fit(many.hvs, many.labels);
+    const before = hil.counters(0);
+    expectCode(() => hil.refine(many.hvs, many.labels, { epochs: 1_000_000 }), 'ERR_HDGLUE_LIMIT');
+    expect(hil.counters(0)).toEqual(before);
   });
 
   it('refuses a bad schedule, keep or seed, and the Hamming metric online, changing nothing', () => {

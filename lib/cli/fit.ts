@@ -411,11 +411,15 @@ function recipeOf(f: FitFlags): Recipe {
     epochs: intFlag(f.epochs, '--epochs', DEFAULT_RECIPE.epochs, 0, 10000),
     margin: numberFlag(f.margin, '--margin', DEFAULT_RECIPE.margin, 0, 2),
     readout: readoutOf(f.readout),
-    ...(f.schedule !== undefined ? { schedule: scheduleOf(f.schedule) } : {}),
+    ...(f.schedule !== undefined ? { schedule: scheduleOf(f.schedule, readoutOf(f.readout)) } : {}),
   };
 }
 
-function scheduleOf(v: string): Schedule {
+function scheduleOf(v: string, readout: Readout): Schedule {
+  if (readout === 'nearest')
+    throw new UsageError(
+      '--schedule applies to the prototype readout: the nearest readout has no correction to schedule',
+    );
   if (v !== 'online' && v !== 'batch')
     throw new UsageError(`--schedule must be online or batch, got ${JSON.stringify(v)}`);
   return v;
