@@ -1,6 +1,7 @@
 // Shared test fixtures: a seeded PRNG (tests never use Math.random) and packed random rows
 // with zero padding, as every kernel requires.
 import { spawnSync } from 'node:child_process';
+import { expect } from 'vitest';
 
 /** mulberry32: small, seeded, good enough for test data. */
 export function prng(seed: number): () => number {
@@ -54,4 +55,15 @@ export function runNode(code: string, env: Record<string, string | undefined>, c
     timeout: 60_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs fn and checks that it threw an error carrying this stable `code`. */
+export function expectCode(fn: () => unknown, code: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect((caught as { code?: string })?.code).toBe(code);
 }

@@ -17,7 +17,7 @@ import {
   randomHV,
 } from '../lib/index.js';
 import { encodeModel } from '../lib/model-file.js';
-import { prng } from './helpers.js';
+import { expectCode, prng } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hdglue-hil-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,16 +35,6 @@ function encodeModelForTest(header: unknown, original: Uint8Array): Uint8Array {
     at += 16 + n + ((8 - (n % 8)) % 8);
   }
   return encodeModel(header, sections);
-}
-
-function expectCode(fn: () => unknown, code: string) {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect((caught as { code?: string })?.code).toBe(code);
 }
 
 // A toy problem with structure: each class is a noisy version of its own random vector.

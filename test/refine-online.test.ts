@@ -7,17 +7,7 @@ import { backend } from '../lib/backend/index.js';
 import { setOnlineEngine } from '../lib/hil.js';
 import { ErrorCode, HIL, HVBatch, type Label, randomHV } from '../lib/index.js';
 import { epochOrder } from '../lib/refine.js';
-import { prng } from './helpers.js';
-
-function expectCode(fn: () => unknown, code: string) {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect((caught as { code?: string })?.code).toBe(code);
-}
+import { expectCode, prng } from './helpers.js';
 
 function dataset(dim: number, classes: number, perClass: number, noise: number, seed: number) {
   const next = prng(seed);
@@ -129,14 +119,14 @@ describe('refine, online schedule', () => {
 
   it('is the default with the cosine metric; the order seed defaults to the layer seed and changes the result', () => {
     const data = dataset(500, 5, 30, 0.4, 1);
-    const fit = (seed: number) => new HIL({ dim: 500, seed }).fit(data.hvs, data.labels);
-    const a = fit(4);
+    const fitted = (seed: number) => new HIL({ dim: 500, seed }).fit(data.hvs, data.labels);
+    const a = fitted(4);
     a.refine(data.hvs, data.labels, { epochs: 5, margin: 0.2 });
-    const b = fit(4);
+    const b = fitted(4);
     b.refine(data.hvs, data.labels, { epochs: 5, margin: 0.2, schedule: 'online', seed: 4 });
-    const c = fit(4);
+    const c = fitted(4);
     c.refine(data.hvs, data.labels, { epochs: 5, margin: 0.2, seed: 9 });
-    const d = fit(4);
+    const d = fitted(4);
     d.refine(data.hvs, data.labels, { epochs: 5, margin: 0.2, schedule: 'batch' });
     expect(a.counters(0)).toEqual(b.counters(0));
     expect(a.counters(0)).not.toEqual(c.counters(0));

@@ -350,15 +350,18 @@ async function runSeed(
   const h = o.holdOut;
   const known = trainY.flatMap((y, r) => (y === h ? [] : [r]));
   const heldRows = trainY.flatMap((y, r) => (y === h ? [r] : []));
-  const hMembers = nets.slice(0, N).map((_, i) =>
-    buildMember(
-      rows(trainEmb[i] as Float64Array, known),
-      128,
-      known.map((r) => trainY[r] as number),
-      recipe,
-      base + i,
-    ),
-  );
+  // Members trained without the held-out digit (built twice: once for partialFit, once for learn).
+  const withoutDigit = () =>
+    nets.slice(0, N).map((_, i) =>
+      buildMember(
+        rows(trainEmb[i] as Float64Array, known),
+        128,
+        known.map((r) => trainY[r] as number),
+        recipe,
+        base + i,
+      ),
+    );
+  const hMembers = withoutDigit();
   const hGlue = glueOf(hMembers);
   const digitRows = testY.flatMap((y, r) => (y === h ? [r] : []));
   const score = (g: HDGlue) => {
@@ -376,17 +379,7 @@ async function runSeed(
   const after = score(hGlue);
   // glue.learn: the same partialFit, then a short online correction over the new rows and a
   // seeded stratified replay of as many old rows (given; the glue stores none).
-  const lGlue = glueOf(
-    nets.slice(0, N).map((_, i) =>
-      buildMember(
-        rows(trainEmb[i] as Float64Array, known),
-        128,
-        known.map((r) => trainY[r] as number),
-        recipe,
-        base + i,
-      ),
-    ),
-  );
+  const lGlue = glueOf(withoutDigit());
   lGlue.learn(
     Object.fromEntries(names.slice(0, N).map((n, i) => [n, rows(trainEmb[i] as Float64Array, heldRows)])),
     heldRows.map(() => h),
