@@ -83,7 +83,7 @@ export interface TuneOptions {
   seed?: number;
   /** Values to try (missing keys: {@link DEFAULT_GRID}'s). */
   grid?: Partial<TuneGrid>;
-  /** Settings not searched over (levels, range); default {@link DEFAULT_RECIPE}'s. */
+  /** Settings not searched over (levels; range unless the grid names ranges, which the default grid does when `base.range` is absent); default {@link DEFAULT_RECIPE}'s. */
   base?: Partial<Recipe>;
   /** Called as each candidate is scored on each fold, with the evaluations done and their total (candidates x folds). */
   onProgress?: (done: number, total: number) => void;
@@ -137,8 +137,13 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
       );
     }
   }
-  // A key given as undefined falls back to the base recipe's value (range, schedule), not the default grid's.
-  const grid = checkGrid({ ...DEFAULT_GRID, ...(o.grid ?? {}) });
+  // A range given in `base` is kept unless the grid names ranges; a key given as undefined falls
+  // back to the base recipe's value (range, schedule), not the default grid's.
+  const grid = checkGrid({
+    ...DEFAULT_GRID,
+    ...(o.base?.range !== undefined ? { range: undefined } : {}),
+    ...(o.grid ?? {}),
+  });
   const candidates = expand(grid, { ...DEFAULT_RECIPE, ...(o.base ?? {}) });
   const fold = assignFolds(labels, k, seed);
   for (let f = 0; f < k; f++) {

@@ -61,7 +61,7 @@ describe('hdglue fit / eval / predict / info', () => {
     expect(fit.stderr).toBe('');
     expect(fit.code).toBe(0);
     const fr = JSON.parse(fit.stdout);
-    expect(fr).toMatchObject({ rows: 150, classes: 3, consensus: 'vote', recipe: { dim: 2000, bins: 16 } });
+    expect(fr).toMatchObject({ rows: 150, classes: 3, consensus: 'vote', recipe: { dim: 2000, bins: 64 } });
     expect(Object.keys(fr.members)).toEqual(['a', 'b']);
     expect(existsSync(f('m.hdg'))).toBe(true);
 
@@ -98,7 +98,7 @@ describe('hdglue fit / eval / predict / info', () => {
       ['a', 8],
       ['b', 12],
     ]);
-    expect(ir.members[0]).toMatchObject({ dim: 2000, bins: 16, levels: 'level', classes: 3, examples: 150 });
+    expect(ir.members[0]).toMatchObject({ dim: 2000, bins: 64, levels: 'level', classes: 3, examples: 150 });
   });
 
   it('fit --schedule batch trains the batch schedule (another model than the online default) and says so', () => {
@@ -165,7 +165,7 @@ describe('hdglue fit / eval / predict / info', () => {
     );
     expect(fit.code).toBe(0);
     const fr = JSON.parse(fit.stdout);
-    expect(fr.cv).toMatchObject({ folds: 3, candidates: 20 }); // 10 recipes x (vote, concat)
+    expect(fr.cv).toMatchObject({ folds: 3, candidates: 16 }); // 8 recipes of the default grid x (vote, concat)
     expect(['vote', 'concat']).toContain(fr.consensus);
     expect(fr.recipe.dim).toBe(512); // pinned by the flag, the rest searched
     const info = JSON.parse(run('info', 'cv.hdg', '--json').stdout);

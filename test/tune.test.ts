@@ -50,6 +50,7 @@ describe('tune', () => {
       margin: [0.1],
       epochs: [5],
       readout: ['prototype' as const, 'nearest' as const],
+      range: ['quantile' as const],
     };
     const r = tune(members, y, { folds: 3, seed: 7, grid });
     expect(r.scores).toHaveLength(4);
@@ -119,7 +120,7 @@ describe('tune', () => {
     // epochs x margin pair of the prototype readout, for each consensus.
     const g = DEFAULT_GRID;
     const perBins = g.readout.reduce((a, r) => a + (r === 'nearest' ? 1 : g.epochs.length * g.margin.length), 0);
-    expect(total).toBe(2 * g.consensus.length * g.bins.length * perBins);
+    expect(total).toBe(2 * g.consensus.length * (g.range?.length ?? 1) * g.bins.length * perBins);
   });
 
   it('refuses bad arguments with codes', () => {

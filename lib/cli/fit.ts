@@ -87,8 +87,6 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
     if (f.epochs !== undefined) grid.epochs = [recipe.epochs];
     if (f.readout !== undefined) grid.readout = [recipe.readout];
     if (recipe.schedule !== undefined) grid.schedule = [recipe.schedule];
-    // A range given explicitly is kept (a fixed lo,hi one through the base recipe).
-    if (f.range !== undefined) grid.range = typeof recipe.range === 'string' ? [recipe.range] : undefined;
     grid.consensus = f.consensus === undefined ? ['vote', 'concat'] : [consensus];
     const bar = out.tty
       ? (done: number, total: number) => out.err(`cross-validation: ${done}/${total} fold evaluations`)
@@ -96,7 +94,14 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
     tuning = tune(
       members.map((m) => ({ name: m.name, x: pickRows(m.x, m.features, fitRows), features: m.features })),
       fitRows.map((r) => labels[r] as Label),
-      { folds, seed, grid, base: { levels: recipe.levels, range: recipe.range }, ...(bar ? { onProgress: bar } : {}) },
+      {
+        folds,
+        seed,
+        grid,
+        // An explicit --range is kept; without one, quantile and min-max ranges are searched.
+        base: { levels: recipe.levels, ...(f.range !== undefined ? { range: recipe.range } : {}) },
+        ...(bar ? { onProgress: bar } : {}),
+      },
     );
     recipe = tuning.recipe;
     consensus = tuning.consensus;
