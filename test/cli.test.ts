@@ -250,6 +250,38 @@ describe('hdglue fit / eval / predict / info', () => {
     expect(ev.members.a).toBe(ev.accuracy);
   });
 
+  it('stops quietly when the reader closes the pipe early (hdglue predict ... | head -1)', () => {
+    // Enough rows that the CSV outgrows the pipe's buffer, so the writer meets the closed pipe.
+    const n = 30000;
+    const next = prng(9);
+    writeNpy(f('big.npy'), { shape: [n, 8], data: Float32Array.from({ length: n * 8 }, () => next() / 2 ** 32) });
+    writeNpy(f('big_y.npy'), { shape: [n], data: Int32Array.from({ length: n }, (_, i) => i % 3) });
+    const fit = run(
+      'fit',
+      '--member',
+      'a=big.npy',
+      '--labels',
+      'big_y.npy',
+      '--out',
+      'big.hdg',
+      '--dim',
+      '256',
+      '--epochs',
+      '1',
+    );
+    expect(fit.code).toBe(0);
+    const r = spawnSync(
+      'sh',
+      ['-c', `"${process.execPath}" "${bin}" predict --model big.hdg --member a=big.npy | head -1`],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toBe('');
+  });
+
   it('reports the backend with info and no model', () => {
     const r = run('info', '--json');
     expect(r.code).toBe(0);

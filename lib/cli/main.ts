@@ -131,6 +131,12 @@ export async function main(argv: readonly string[], out: Out = processOut()): Pr
 }
 
 function processOut(): Out {
+  // A reader that stops early (`hdglue predict ... | head`) closes the pipe: like other Unix
+  // tools, stop quietly instead of dying on the unhandled EPIPE.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   return {
     log: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
