@@ -421,10 +421,7 @@ function recipeOf(f: FitFlags): Recipe {
 }
 
 function scheduleOf(v: string, readout: Readout): Schedule {
-  if (readout === 'nearest')
-    throw new UsageError(
-      '--schedule applies to the prototype readout: the nearest readout has no correction to schedule',
-    );
+  if (readout === 'nearest') throw new UsageError('--schedule applies to the prototype readout, not the nearest');
   if (v !== 'online' && v !== 'batch')
     throw new UsageError(`--schedule must be online or batch, got ${JSON.stringify(v)}`);
   return v;
