@@ -523,7 +523,9 @@ function rowAdd(counters: Int32Array, dim: number, hv: Uint32Array, w: 1 | -1): 
   }
 }
 
-// Scratch of refineOnline, grown on demand and kept, so an epoch allocates nothing per row.
+// Scratch of refineOnline, grown on demand and kept up to SCRATCH_KEEP bytes, so an epoch
+// allocates nothing per row.
+const SCRATCH_KEEP = 8 << 20;
 let refinePos = new Int32Array(0);
 let refineClass = new Float64Array(0);
 let refinePacked = new Float64Array(0);
@@ -767,6 +769,11 @@ function refineOnline(
   if (packed) unpack(packed);
   stats[0] = stats[0]! + errors;
   stats[1] = stats[1]! + updates;
+  // Kept for the next epoch of an ordinary layer; a huge one (over 8 MiB) is let go, so one large
+  // refine does not hold its scratch for the life of the process.
+  if (refinePacked.byteLength > SCRATCH_KEEP) refinePacked = new Float64Array(0);
+  if (refinePos.byteLength > SCRATCH_KEEP) refinePos = new Int32Array(0);
+  if (refineClass.byteLength > SCRATCH_KEEP) refineClass = new Float64Array(0);
 }
 
 /** The TypeScript backend's kernels, bit-identical to the native scalar kernels. */
