@@ -31,18 +31,9 @@ const dim = opt('--dim', '10000');
 const bin = resolve(opt('--bin', join(root, 'bin', 'hdglue.mjs')));
 const keep = opt('--keep', '');
 
-// mulberry32 and Box-Muller: the same files on every run, every machine.
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-const next = prng(13);
+// mulberry32 (the project's, dist/rng.js) and Box-Muller: the same files on every run, every machine.
+const { mulberry32 } = await import(join(root, 'dist', 'rng.js'));
+const next = mulberry32(13);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
 const centres = Array.from({ length: classes }, () => Float32Array.from({ length: features }, gauss));
 // Noise wider than the centres' spread, so that neighbours of other classes are common and the

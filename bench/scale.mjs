@@ -14,6 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The project's seeded generator (dist/rng.js), loaded by the child that makes the data.
+let mulberry32;
 const args = process.argv.slice(2);
 const opt = (name, d) => (args.includes(name) ? args[args.indexOf(name) + 1] : d);
 
@@ -58,13 +60,7 @@ async function parent() {
 // Synthetic embeddings: 10 Gaussian class centres in 128 dimensions, unit noise, centres spread
 // so that a linear reader gets most but not all rows right (the correction has work to do).
 function synthetic(rows, features, classes, seed) {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = mulberry32(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
   const centres = Float64Array.from({ length: classes * features }, () => 0.35 * gauss());
   const x = new Float32Array(rows * features);
@@ -79,6 +75,7 @@ function synthetic(rows, features, classes, seed) {
 
 async function child(job) {
   const h = await import(join(root, 'dist/index.js'));
+  mulberry32 = (await import(join(root, 'dist/rng.js'))).mulberry32;
   const { fitEncoder } = await import(join(root, 'dist/recipe.js'));
   const features = 128;
   const recipe = { ...h.DEFAULT_RECIPE, epochs: job.epochs };

@@ -23,6 +23,7 @@ import {
   DEFAULT_EPOCHS,
   DualEngine,
   epochOrder,
+  gramMatrix,
   type Keep,
   type OnlineCounts,
   primalEpoch,
@@ -461,7 +462,7 @@ export class HIL {
     // from the Gram matrix computed once. The dots are the same integers the scoring path computes
     // and the division is the same, so the epochs are bit-identical to rescoring, only faster.
     const n = hvs.count;
-    const gram = metric === 'cosine' && n <= gramLimit ? this.#gram(hvs) : null;
+    const gram = metric === 'cosine' && n <= gramLimit ? gramMatrix(hvs) : null;
     // Class-major (dots[k * n + i]) so an update streams one Gram row into one class's dots.
     let dots: Float64Array | null = null;
     if (gram) {
@@ -789,30 +790,9 @@ export class HIL {
     return this.#protos;
   }
 
-  // dot(x_i, x_j) of every pair of examples (bipolar, exact): dim - 2 hamming.
-  // Converted in place (a distance is at most dim < 2^31), so only one n x n array is alive.
-  #gram(hvs: HVBatch): Int32Array {
-    const h = hammingMatrix(hvs, hvs);
-    const g = new Int32Array(h.buffer, h.byteOffset, h.length);
-    for (let i = 0; i < h.length; i++) g[i] = this.dim - 2 * (h[i] as number);
-    return g;
-  }
-
   #normsOf(): Float64Array {
-    if (!this.#norms) {
-      const n = new Float64Array(this.classes);
-      const counters = this.#counters;
-      const dim = this.dim;
-      for (let k = 0; k < this.classes; k++) {
-        let s = 0;
-        for (let i = k * dim; i < (k + 1) * dim; i++) {
-          const v = counters[i] as number;
-          s += v * v;
-        }
-        n[k] = Math.sqrt(s);
-      }
-      this.#norms = n;
-    }
+    // The square roots of the online schedule's squared norms: one summation, so both agree.
+    if (!this.#norms) this.#norms = squaredNorms(this.#counters, this.classes, this.dim).map(Math.sqrt);
     return this.#norms;
   }
 

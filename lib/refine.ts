@@ -52,6 +52,17 @@ export function epochOrder(n: number, seed: bigint, epoch: number): Uint32Array 
   return order;
 }
 
+/**
+ * dot(x_i, x_j) = dim - 2 hamming(x_i, x_j) for every pair of rows (bipolar, exact), n x n int32,
+ * converted in place (a distance is at most dim < 2^31) so only one n x n array is alive.
+ */
+export function gramMatrix(hvs: HVBatch): Int32Array {
+  const h = hammingMatrix(hvs, hvs);
+  const g = new Int32Array(h.buffer, h.byteOffset, h.length);
+  for (let i = 0; i < h.length; i++) g[i] = hvs.dim - 2 * (h[i] as number);
+  return g;
+}
+
 /** Each class row's sum of squares, summed in index order in doubles (the scoring path's own norms, squared). */
 export function squaredNorms(counters: Int32Array, classes: number, dim: number): Float64Array {
   const out = new Float64Array(classes);
@@ -152,11 +163,7 @@ export class DualEngine {
     this.#n = n;
     this.#classes = classes;
     this.#dim = hvs.dim;
-    // dot(x_i, x_j) = dim - 2 hamming(x_i, x_j), converted in place so one n x n array is alive.
-    const h = hammingMatrix(hvs, hvs);
-    const g = new Int32Array(h.buffer, h.byteOffset, h.length);
-    for (let i = 0; i < h.length; i++) g[i] = this.#dim - 2 * (h[i] as number);
-    this.#gram = g;
+    this.#gram = gramMatrix(hvs);
     const byRow = new Float64Array(n * classes);
     backend().dotCounters(hvs.data, n, counters, classes, this.#dim, byRow);
     this.#dots = new Float64Array(n * classes);
