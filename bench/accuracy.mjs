@@ -23,13 +23,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const h = await import(join(root, 'dist/index.js'));
-const { tune, assignFolds, DEFAULT_GRID, WIDE_GRID } = await import(join(root, 'dist/tune.js'));
-const { stratifiedSample } = await import(join(root, 'dist/split.js'));
+const { tune, assignFolds, DEFAULT_GRID, WIDE_GRID } = await import(join(root, 'dist/train/tune.js'));
+const { stratifiedSample } = await import(join(root, 'dist/train/split.js'));
 const { trainNetworks } = await import(join(root, 'dist/demo/train.js'));
 const { loadDigits, loadSplit, subset } = await import(join(root, 'dist/demo/digits.js'));
 const L = await import(join(root, 'dist/demo/large.js'));
-const { refineOptionsOf } = await import(join(root, 'dist/recipe.js'));
-const { pickRows } = await import(join(root, 'dist/embeddings.js'));
+const { refineOptionsOf } = await import(join(root, 'dist/train/recipe.js'));
+const { pickRows } = await import(join(root, 'dist/encode/embeddings.js'));
 
 const args = process.argv.slice(2);
 const arg = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);

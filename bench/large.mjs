@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const h = await import(join(root, 'dist/index.js'));
-const { readNpy, writeNpy } = await import(join(root, 'dist/npy.js'));
+const { readNpy, writeNpy } = await import(join(root, 'dist/io/npy.js'));
 const { loadFashion, splitRows, toUnit, FASHION_CLASSES } = await import(join(root, 'dist/demo/fashion.js'));
 const L = await import(join(root, 'dist/demo/large.js'));
 

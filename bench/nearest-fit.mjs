@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { writeNpy } = await import(join(root, 'dist/npy.js'));
+const { writeNpy } = await import(join(root, 'dist/io/npy.js'));
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {

@@ -21,7 +21,7 @@ const require = createRequire(import.meta.url);
 const Benchmark = require('benchmark');
 const { backendInfo, buildMember, DEFAULT_RECIPE } = await import(join(root, 'dist/index.js'));
 const { OnnxGlue, OnnxMember } = await import(join(root, 'dist/onnx/index.js'));
-const { encodeOnnx } = await import(join(root, 'dist/onnx/writer.js'));
+const { encodeOnnx } = await import(join(root, 'dist/demo/onnx-writer.js'));
 
 const args = process.argv.slice(2);
 const opt = (name) => {

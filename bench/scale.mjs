@@ -76,7 +76,7 @@ function synthetic(rows, features, classes, seed) {
 async function child(job) {
   const h = await import(join(root, 'dist/index.js'));
   mulberry32 = (await import(join(root, 'dist/rng.js'))).mulberry32;
-  const { fitEncoder } = await import(join(root, 'dist/recipe.js'));
+  const { fitEncoder } = await import(join(root, 'dist/train/recipe.js'));
   const features = 128;
   const recipe = { ...h.DEFAULT_RECIPE, epochs: job.epochs };
   const { x, y } = synthetic(job.rows, features, 10, 1);

@@ -2,7 +2,7 @@
  * Errors with stable codes. Wrong types raise `TypeError`, bad lengths or ranges `RangeError`,
  * and everything else an {@link HdglueError}; all three carry a `code` from {@link ErrorCode}
  * so callers can branch on it without parsing messages. Both backends raise the same errors
- * with the same messages, because lib/ops.ts validates before either is called.
+ * with the same messages, because lib/core/ops.ts validates before either is called.
  */
 
 /** Every error code hdglue raises, and the warning code of the backend fallback. */

@@ -13,49 +13,10 @@ import { join } from 'node:path';
 import { backend, nativeLoadError } from './backend/index.js';
 import { packageRoot, platformTuple } from './backend/native.js';
 
-export { type AccumulateOptions, Accumulators, type ThresholdOptions } from './accumulators.js';
-export { BatchEncoder } from './batch-encoder.js';
-export { Codebook, type CodebookDescription, type Nearest } from './codebook.js';
-export type { Embedding, EmbeddingMatrix } from './embeddings.js';
-export {
-  EmbeddingEncoder,
-  type EmbeddingEncoderDescription,
-  type EmbeddingEncoderOptions,
-  type FitOptions,
-} from './encoder.js';
-export { ErrorCode, HdglueError } from './errors.js';
-export {
-  type Encoder,
-  type Explanation,
-  type GlueInputs,
-  HDGlue,
-  type HDGlueOptions,
-  type LearnOptions,
-  type RecipeName,
-  type Strategy,
-} from './glue.js';
-export {
-  HIL,
-  type HILOptions,
-  type Label,
-  type Metric,
-  type PredictOptions,
-  type Readout,
-  type RefineEpoch,
-  type RefineOptions,
-} from './hil.js';
-export { HVBatch, Hypervector } from './hv.js';
-export { type LevelKind, type LevelOptions, levelVectors } from './levels.js';
-export {
-  encodeNpy,
-  type NpyArray,
-  type NpyData,
-  type NpyDtype,
-  type NpyReadOptions,
-  parseNpy,
-  readNpy,
-  writeNpy,
-} from './npy.js';
+export { type AccumulateOptions, Accumulators, type ThresholdOptions } from './core/accumulators.js';
+export { Codebook, type CodebookDescription, type Nearest } from './core/codebook.js';
+export { HVBatch, Hypervector } from './core/hv.js';
+export { type LevelKind, type LevelOptions, levelVectors } from './core/levels.js';
 export {
   type BundleOptions,
   bind,
@@ -77,10 +38,53 @@ export {
   tieBreaker,
   topK,
   topKAsync,
-} from './ops.js';
-export { ProjectionEncoder, type ProjectionEncoderDescription, type ProjectionEncoderOptions } from './projection.js';
-export { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from './recipe.js';
-export type { Keep, Schedule } from './refine.js';
+} from './core/ops.js';
+export { BatchEncoder } from './encode/base.js';
+export type { Embedding, EmbeddingMatrix } from './encode/embeddings.js';
+export {
+  EmbeddingEncoder,
+  type EmbeddingEncoderDescription,
+  type EmbeddingEncoderOptions,
+  type FitOptions,
+} from './encode/level.js';
+export {
+  ProjectionEncoder,
+  type ProjectionEncoderDescription,
+  type ProjectionEncoderOptions,
+} from './encode/projection.js';
+export { ErrorCode, HdglueError } from './errors.js';
+export {
+  encodeNpy,
+  type NpyArray,
+  type NpyData,
+  type NpyDtype,
+  type NpyReadOptions,
+  parseNpy,
+  readNpy,
+  writeNpy,
+} from './io/npy.js';
+export {
+  type Encoder,
+  type Explanation,
+  type GlueInputs,
+  HDGlue,
+  type HDGlueOptions,
+  type LearnOptions,
+  type RecipeName,
+  type Strategy,
+} from './model/glue.js';
+export {
+  HIL,
+  type HILOptions,
+  type Label,
+  type Metric,
+  type PredictOptions,
+  type Readout,
+  type RefineEpoch,
+  type RefineOptions,
+} from './model/hil.js';
+export type { Keep, Schedule } from './model/refine.js';
+export { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from './train/recipe.js';
 export {
   assignFolds,
   DEFAULT_GRID,
@@ -90,8 +94,8 @@ export {
   type TuneResult,
   type TuneScore,
   tune,
-} from './tune.js';
-export { TUTORIAL_SETTINGS, type TutorialMember, type TutorialOptions, tutorialGlue } from './tutorial.js';
+} from './train/tune.js';
+export { TUTORIAL_SETTINGS, type TutorialMember, type TutorialOptions, tutorialGlue } from './train/tutorial.js';
 export { LIMITS, MAX_DIM } from './validate.js';
 
 /** What {@link backendInfo} reports. */

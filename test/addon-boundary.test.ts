@@ -1,5 +1,5 @@
 // The raw addon checks every argument itself before reading memory, so even a caller that
-// bypasses lib/ops.ts gets a coded TypeError / RangeError, never a crash or an overread.
+// bypasses lib/core/ops.ts gets a coded TypeError / RangeError, never a crash or an overread.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/backend/native.js';

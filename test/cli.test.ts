@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDigits, loadSplit, subset } from '../lib/demo/digits.js';
-import { encodeNpy, writeNpy } from '../lib/npy.js';
-import { tutorialGlue } from '../lib/tutorial.js';
+import { encodeNpy, writeNpy } from '../lib/io/npy.js';
+import { tutorialGlue } from '../lib/train/tutorial.js';
 import { prng } from './helpers.js';
 
 const root = join(import.meta.dirname, '..');

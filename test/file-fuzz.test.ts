@@ -19,7 +19,7 @@ import {
   ProjectionEncoder,
   parseNpy,
 } from '../lib/index.js';
-import { decodeModel, encodeModel } from '../lib/model-file.js';
+import { decodeModel, encodeModel } from '../lib/io/model-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hdglue-file-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

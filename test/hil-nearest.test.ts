@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HDGlue, HIL, HVBatch, hamming, type Label, randomHV } from '../lib/index.js';
-import { encodeModel, readModelFile } from '../lib/model-file.js';
+import { encodeModel, readModelFile } from '../lib/io/model-file.js';
 import { prng } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hdglue-nearest-'));

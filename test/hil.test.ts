@@ -16,7 +16,7 @@ import {
   type Label,
   randomHV,
 } from '../lib/index.js';
-import { encodeModel } from '../lib/model-file.js';
+import { encodeModel } from '../lib/io/model-file.js';
 import { expectCode, prng } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hdglue-hil-'));

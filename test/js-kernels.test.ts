@@ -1,11 +1,11 @@
 /**
- * jsKernels against a naive per-bit oracle that shares no code with lib/backend/js.ts: bits are
+ * jsKernels against a naive per-bit oracle that shares no code with lib/backend/js/kernels.ts: bits are
  * unpacked to one byte each, counts are plain integers, wrap-around uses BigInt.asIntN. Inputs
  * cover the cases that break bit-sliced code: D not a multiple of 32 or 64, counts of 0, 1, 2,
  * even and odd, all ties, counters near +-2^31, duplicate rows for the top-k index rule.
  */
 import { describe, expect, it } from 'vitest';
-import { jsKernels as K } from '../lib/backend/js.js';
+import { jsKernels as K } from '../lib/backend/js/kernels.js';
 import { hashName, mix64, mix64Fast, randomHVInto } from '../lib/rng.js';
 import { prng as makeRng } from './helpers.js';
 

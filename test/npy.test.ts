@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, HdglueError } from '../lib/errors.js';
-import { encodeNpy, type NpyData, type NpyDtype, parseNpy, readNpy, writeNpy } from '../lib/npy.js';
+import { encodeNpy, type NpyData, type NpyDtype, parseNpy, readNpy, writeNpy } from '../lib/io/npy.js';
 import { prng } from './helpers.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/npy/', import.meta.url));

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDigits, subset } from '../lib/demo/digits.js';
 import { MLP } from '../lib/demo/mlp.js';
 import { MLP_OUTPUTS, mlpToOnnx } from '../lib/demo/onnx-export.js';
-import { writeNpy } from '../lib/npy.js';
+import { writeNpy } from '../lib/io/npy.js';
 import { OnnxMember } from '../lib/onnx/index.js';
 
 const root = join(import.meta.dirname, '..');

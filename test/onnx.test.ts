@@ -7,12 +7,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddingEncoder } from '../lib/encoder.js';
+import { encodeOnnx, type OnnxGraph } from '../lib/demo/onnx-writer.js';
+import { EmbeddingEncoder } from '../lib/encode/level.js';
 import { ErrorCode } from '../lib/errors.js';
-import { HDGlue } from '../lib/glue.js';
+import { HDGlue } from '../lib/model/glue.js';
 import { OnnxGlue, OnnxMember } from '../lib/onnx/index.js';
-import { encodeOnnx, type OnnxGraph } from '../lib/onnx/writer.js';
-import { buildMember, DEFAULT_RECIPE } from '../lib/recipe.js';
+import { buildMember, DEFAULT_RECIPE } from '../lib/train/recipe.js';
 import { prng } from './helpers.js';
 
 const root = join(import.meta.dirname, '..');

@@ -5,8 +5,8 @@
  * @internal
  */
 import { ErrorCode, HdglueError, typeError } from '../errors.js';
-import { jsKernels as coreKernels } from './js.js';
-import { bin, encodeLevels, project } from './js-encode.js';
+import { bin, encodeLevels, project } from './js/encode.js';
+import { jsKernels as coreKernels } from './js/kernels.js';
 import { loadNative, platformTuple } from './native.js';
 import type { Backend, Kernels } from './types.js';
 

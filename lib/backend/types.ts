@@ -6,7 +6,7 @@
  * bit i is entry i >>> 5, bit i & 31. Bits at and above D are zero. A batch is rows of
  * 2W entries, contiguous. `words` below is always W (64-bit words per row).
  *
- * Callers (lib/ops.ts) validate every argument before calling; these functions assume
+ * Callers (lib/core/ops.ts) validate every argument before calling; these functions assume
  * valid shapes. Semantics are those of native/include/hdglue.h, bit for bit.
  *
  * @internal Not exported from the package.
@@ -124,7 +124,7 @@ export interface Kernels {
   ): number;
 }
 
-/** The kernels of lib/backend/js.ts; the encoders (lib/backend/js-encode.ts) are built on them. @internal */
+/** The kernels of lib/backend/js/kernels.ts; the encoders (lib/backend/js/encode.ts) are built on them. @internal */
 export type CoreKernels = Omit<Kernels, 'bin' | 'encodeLevels' | 'project'>;
 
 /** Async twins of the batch kernels: same arguments, resolved once outputs are written. */

@@ -5,10 +5,10 @@
  * (`--onnx-dir DIR` keeps the files). Progress bars go to stderr, and only when it is a terminal.
  */
 import cliProgress from 'cli-progress';
+import { LEVEL_KINDS, type LevelKind } from '../core/levels.js';
 import { type DemoProgress, runDemo } from '../demo/experiment.js';
 import { writePlot } from '../demo/plot.js';
 import { formatMachine, formatTable } from '../demo/report.js';
-import { LEVEL_KINDS, type LevelKind } from '../levels.js';
 import { UsageError } from './errors.js';
 import { intFlag, type Out } from './util.js';
 

@@ -7,15 +7,15 @@
  */
 import { type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { pickRows } from '../embeddings.js';
+import { LEVEL_KINDS, type LevelKind } from '../core/levels.js';
+import { pickRows } from '../encode/embeddings.js';
 import { ErrorCode, HdglueError } from '../errors.js';
-import { HDGlue, type RecipeName } from '../glue.js';
-import type { Label, Readout } from '../hil.js';
-import { LEVEL_KINDS, type LevelKind } from '../levels.js';
-import { buildMember, DEFAULT_RECIPE, type Recipe, refineOptionsOf } from '../recipe.js';
-import type { Schedule } from '../refine.js';
-import { shuffledByClass, type TuneGrid, type TuneResult, tune } from '../tune.js';
-import { TUTORIAL_SETTINGS, tutorialGlue } from '../tutorial.js';
+import { HDGlue, type RecipeName } from '../model/glue.js';
+import type { Label, Readout } from '../model/hil.js';
+import type { Schedule } from '../model/refine.js';
+import { buildMember, DEFAULT_RECIPE, type Recipe, refineOptionsOf } from '../train/recipe.js';
+import { shuffledByClass, type TuneGrid, type TuneResult, tune } from '../train/tune.js';
+import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';
 import { UsageError } from './errors.js';
 import { heldOutGroups } from './held-out.js';
 import { checkRows, type MemberInput, readLabels } from './inputs.js';
@@ -302,7 +302,7 @@ async function nearestHeldOut(
 }
 
 /**
- * `hdglue fit --recipe tutorial`: the tutorial's algebra as written (lib/tutorial.ts). Only
+ * `hdglue fit --recipe tutorial`: the tutorial's algebra as written (lib/train/tutorial.ts). Only
  * --dim, --range (minmax or fixed; the tutorial's own is -1,1), --seed (of the codebooks,
  * default 42 as the tutorial's) and --validation apply; the default recipe's knobs are refused.
  */

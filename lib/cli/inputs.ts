@@ -4,8 +4,8 @@
  * row count everywhere) with one-line errors that name the file.
  */
 import { ErrorCode, HdglueError } from '../errors.js';
-import type { Label } from '../hil.js';
-import { type NpyArray, readNpy } from '../npy.js';
+import { type NpyArray, readNpy } from '../io/npy.js';
+import type { Label } from '../model/hil.js';
 import { UsageError } from './errors.js';
 
 /** One member's embeddings as read from its file. */

@@ -6,7 +6,7 @@
  * an ONNX member is given, so the CLI runs without onnxruntime-node otherwise.
  */
 import { ErrorCode, HdglueError } from '../errors.js';
-import { readNpy } from '../npy.js';
+import { readNpy } from '../io/npy.js';
 import type { TensorInput } from '../onnx/tensor.js';
 import { UsageError } from './errors.js';
 import { type MemberInput, parseMemberSpec, readMember } from './inputs.js';

@@ -4,7 +4,7 @@
  * it does.
  */
 import { ErrorCode, HdglueError } from '../errors.js';
-import { HDGlue } from '../glue.js';
+import { HDGlue } from '../model/glue.js';
 import type { MemberInput } from './inputs.js';
 
 /** Read a glue model file; errors name the file. */

@@ -10,8 +10,9 @@
  * onnxruntime sums in a different order than lib/demo/convnet.ts, so its outputs differ from the
  * JavaScript ones in the last float32 bits.
  */
-import { encodeOnnx, type OnnxInitializer, type OnnxNode } from '../onnx/writer.js';
+
 import type { Network } from './convnet.js';
+import { encodeOnnx, type OnnxInitializer, type OnnxNode } from './onnx-writer.js';
 
 /** Output names of an exported network. */
 export const NETWORK_OUTPUTS = { features: 'features', logits: 'logits', probabilities: 'probabilities' } as const;

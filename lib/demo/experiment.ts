@@ -12,16 +12,16 @@
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { pickRows } from '../embeddings.js';
-import type { EmbeddingEncoder } from '../encoder.js';
-import { HDGlue } from '../glue.js';
-import { HIL, type Label } from '../hil.js';
-import type { HVBatch } from '../hv.js';
+import type { HVBatch } from '../core/hv.js';
+import type { LevelKind } from '../core/levels.js';
+import { pickRows } from '../encode/embeddings.js';
+import type { EmbeddingEncoder } from '../encode/level.js';
 import { backendInfo } from '../index.js';
-import type { LevelKind } from '../levels.js';
-import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../recipe.js';
-import { tune } from '../tune.js';
-import { TUTORIAL_SETTINGS, tutorialGlue } from '../tutorial.js';
+import { HDGlue } from '../model/glue.js';
+import { HIL, type Label } from '../model/hil.js';
+import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../train/recipe.js';
+import { tune } from '../train/tune.js';
+import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';
 import { type Digits, loadDigits, loadSplit, subset } from './digits.js';
 import type { MLP } from './mlp.js';
 import { networkOutputs } from './outputs.js';
@@ -262,7 +262,7 @@ async function runSeed(
     curve.push({ networks: k, glue: glueOf(members, k).accuracy(inputs(k), testY), ...ensembles(k) });
   }
 
-  // The tutorial as written (lib/tutorial.ts, the same construction `hdglue fit --recipe
+  // The tutorial as written (lib/train/tutorial.ts, the same construction `hdglue fit --recipe
   // tutorial` uses), on the tanh range [-1, 1] its bins span.
   const tut = tutorialGlue(
     trainEmb.slice(0, N).map((x, i) => ({ name: names[i] as string, x, features: 128 })),

@@ -5,8 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeOnnx } from '../onnx/writer.js';
 import type { MLP } from './mlp.js';
+import { encodeOnnx } from './onnx-writer.js';
 
 /** Output names of an exported MLP. */
 export const MLP_OUTPUTS = { hidden: 'hidden', logits: 'logits', probabilities: 'probabilities' } as const;

@@ -2,11 +2,11 @@
  * A glue whose members may be networks in ONNX files: {@link OnnxGlue} pairs an {@link HDGlue}
  * with an {@link OnnxMember} for each member that takes raw inputs. Its calls run those
  * networks (batched, on the ONNX worker thread), pass the other members' precomputed embeddings
- * through unchanged, and then call the glue; lib/glue.ts itself never sees onnxruntime.
+ * through unchanged, and then call the glue; lib/model/glue.ts itself never sees onnxruntime.
  */
 import { ErrorCode, HdglueError, typeError } from '../errors.js';
-import { type GlueInputs, HDGlue, type Strategy } from '../glue.js';
-import type { Label, PredictOptions, RefineOptions } from '../hil.js';
+import { type GlueInputs, HDGlue, type Strategy } from '../model/glue.js';
+import type { Label, PredictOptions, RefineOptions } from '../model/hil.js';
 import { describe } from '../validate.js';
 import { OnnxMember } from './member.js';
 import type { RawInput } from './tensor.js';

@@ -1,6 +1,6 @@
 // Argument checks at the N-API boundary: every type, length and shape is verified before any
 // data pointer is read, and failures become TypeError / RangeError carrying a stable `code`
-// (the same codes lib/errors.ts uses). lib/ops.ts validates first with identical messages;
+// (the same codes lib/errors.ts uses). lib/core/ops.ts validates first with identical messages;
 // these checks are what keeps a direct caller of the raw addon from reading out of bounds.
 #ifndef HDGLUE_ADDON_ARGS_H
 #define HDGLUE_ADDON_ARGS_H

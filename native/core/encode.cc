@@ -1,7 +1,7 @@
 // Encoder drivers: binning or quantizing the float inputs, then the dispatched kernels, one call
 // per batch. Work is blocked so the bins of 32 embeddings sit in L1 next to the codebook slices
 // the kernel streams, and rows are split over threads. Each bin is decided by comparisons with
-// edges computed exactly as lib/backend/js-encode.ts computes them (the build disables FMA
+// edges computed exactly as lib/backend/js/encode.ts computes them (the build disables FMA
 // contraction, -ffp-contract=off), so both backends bin every value identically.
 #include <math.h>
 #include <string.h>

@@ -62,7 +62,7 @@ const npySeeds = [
   encodeNpy({ shape: [], data: new Float64Array([Math.PI]) }),
 ];
 
-// ---- the model file's layout, written independently of lib/model-file.ts ----
+// ---- the model file's layout, written independently of lib/io/model-file.ts ----
 const CRC = new Uint32Array(256).map((_, n) => {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;

@@ -20,12 +20,12 @@
  *
  * @internal
  */
-import { backend } from './backend/index.js';
-import { ErrorCode, HdglueError } from './errors.js';
-import type { HVBatch } from './hv.js';
-import { hammingMatrix } from './ops.js';
-import { mix64, mulberry32 } from './rng.js';
-import { wordsOf } from './validate.js';
+import { backend } from '../backend/index.js';
+import type { HVBatch } from '../core/hv.js';
+import { hammingMatrix } from '../core/ops.js';
+import { ErrorCode, HdglueError } from '../errors.js';
+import { mix64, mulberry32 } from '../rng.js';
+import { wordsOf } from '../validate.js';
 
 /** How {@link HIL.refine} applies its updates: row by row in a shuffled order, or once per epoch. */
 export type Schedule = 'online' | 'batch';

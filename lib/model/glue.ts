@@ -13,18 +13,19 @@
  *   encoded input); bind(G, query) is compared with every class vector. It is kept so the
  *   tutorial can be run as written; it scores far below `'vote'` on real data.
  */
-import { type Embedding, type EmbeddingMatrix, pickRows, toMatrix, toRow } from './embeddings.js';
-import { EmbeddingEncoder, type EmbeddingEncoderDescription } from './encoder.js';
-import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
+
+import { HVBatch } from '../core/hv.js';
+import { bind, bundle, concat, hammingMatrix, randomHV, type TieRule } from '../core/ops.js';
+import { type Embedding, type EmbeddingMatrix, pickRows, toMatrix, toRow } from '../encode/embeddings.js';
+import { EmbeddingEncoder, type EmbeddingEncoderDescription } from '../encode/level.js';
+import { ProjectionEncoder, type ProjectionEncoderDescription } from '../encode/projection.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
+import { encodeModel, readModelFile, writeFileAtomic } from '../io/model-file.js';
+import { DEFAULT_RECIPE } from '../train/recipe.js';
+import { stratifiedSample } from '../train/split.js';
+import type { TuneResult } from '../train/tune.js';
+import { checkCount, checkLimit, checkOptions, checkSeed, describe, LIMITS, SEED_STRING } from '../validate.js';
 import { HIL, type HILHeader, type Label, type PredictOptions, type RefineOptions } from './hil.js';
-import { HVBatch } from './hv.js';
-import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
-import { bind, bundle, concat, hammingMatrix, randomHV, type TieRule } from './ops.js';
-import { ProjectionEncoder, type ProjectionEncoderDescription } from './projection.js';
-import { DEFAULT_RECIPE } from './recipe.js';
-import { stratifiedSample } from './split.js';
-import type { TuneResult } from './tune.js';
-import { checkCount, checkLimit, checkOptions, checkSeed, describe, LIMITS, SEED_STRING } from './validate.js';
 
 /** An encoder a member can use. */
 export type Encoder = EmbeddingEncoder | ProjectionEncoder;

@@ -3,9 +3,8 @@
  * random vectors. Each function validates its arguments, allocates its output, and calls the
  * backend in use (native or TypeScript), which give identical bits.
  */
-import { backend } from './backend/index.js';
-import { ErrorCode, rangeError, typeError } from './errors.js';
-import { HVBatch, Hypervector } from './hv.js';
+import { backend } from '../backend/index.js';
+import { ErrorCode, rangeError, typeError } from '../errors.js';
 import {
   checkCount,
   checkDim,
@@ -17,7 +16,8 @@ import {
   checkWeights,
   describe,
   wordsOf,
-} from './validate.js';
+} from '../validate.js';
+import { HVBatch, Hypervector } from './hv.js';
 
 /** Options naming the seed of the random vectors a call derives. */
 export interface SeedOptions {

@@ -18,9 +18,9 @@
  */
 import { Buffer } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
+import { lengthOf } from '../validate.js';
 import { writeFileAtomic } from './model-file.js';
-import { lengthOf } from './validate.js';
 
 /** Element types hdglue reads and writes; `unicode` is numpy's `U` (UTF-32), `bytes` its `S`. */
 export type NpyDtype =

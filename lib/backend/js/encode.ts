@@ -4,7 +4,7 @@
  * native build is compiled not to), then the same kernels as the rest of the backend.
  * @internal
  */
-import { jsKernels } from './js.js';
+import { jsKernels } from './kernels.js';
 
 /** numpy's clip(digitize(v, linspace(lo, hi, bins + 1)) - 1, 0, bins - 1) for a finite v (see hdg_bin). */
 export function bin(v: number, lo: number, hi: number, bins: number): number {

@@ -13,23 +13,11 @@
  *   query and taking the nearest class vector. It is here so that pipeline can be run as
  *   written; on real data it scores far below the default (see the README).
  */
-import { backend } from './backend/index.js';
-import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
-import { HVBatch, type Hypervector } from './hv.js';
-import { encodeModel, readModelFile, writeFileAtomic } from './model-file.js';
-import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from './ops.js';
-import {
-  checkExactRange,
-  DEFAULT_EPOCHS,
-  DualEngine,
-  epochOrder,
-  gramMatrix,
-  type Keep,
-  type OnlineCounts,
-  primalEpoch,
-  type Schedule,
-  squaredNorms,
-} from './refine.js';
+import { backend } from '../backend/index.js';
+import { HVBatch, type Hypervector } from '../core/hv.js';
+import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from '../core/ops.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
+import { encodeModel, readModelFile, writeFileAtomic } from '../io/model-file.js';
 import {
   checkCount,
   checkDim,
@@ -42,7 +30,19 @@ import {
   LIMITS,
   SEED_STRING,
   wordsOf,
-} from './validate.js';
+} from '../validate.js';
+import {
+  checkExactRange,
+  DEFAULT_EPOCHS,
+  DualEngine,
+  epochOrder,
+  gramMatrix,
+  type Keep,
+  type OnlineCounts,
+  primalEpoch,
+  type Schedule,
+  squaredNorms,
+} from './refine.js';
 
 /** A class label: any finite number or any string (1 and '1' are different classes). */
 export type Label = number | string;
@@ -550,7 +550,7 @@ export class HIL {
     return history;
   }
 
-  // The online schedule (lib/refine.ts): rows visited one at a time in epoch e's seeded order,
+  // The online schedule (lib/model/refine.ts): rows visited one at a time in epoch e's seeded order,
   // each update applied before the next row is scored; the dual engine while the Gram matrix
   // fits, else the backend's primal driver.
   #refineOnline(hvs: HVBatch, st: RefineSettings, seed: bigint): RefineEpoch[] {
@@ -639,7 +639,7 @@ export class HIL {
     return HIL.fromModel(m.header, new Uint8Array(m.section.buffer, m.section.byteOffset, m.section.byteLength));
   }
 
-  /** Write the layer to a model file (atomically; see lib/model-file.ts for the format). */
+  /** Write the layer to a model file (atomically; see lib/io/model-file.ts for the format). */
   save(path: string): void {
     const m = this.toModel();
     writeFileAtomic(path, encodeModel({ kind: 'hdglue.HIL', hil: m.header }, [m.section]));

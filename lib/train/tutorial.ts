@@ -10,9 +10,9 @@
  * It is here so that its real accuracy can be measured (about a quarter of the digits test
  * images, see docs/ARCHITECTURE.md), not as a way to classify.
  */
-import { EmbeddingEncoder } from './encoder.js';
-import { HDGlue } from './glue.js';
-import { HIL, type Label } from './hil.js';
+import { EmbeddingEncoder } from '../encode/level.js';
+import { HDGlue } from '../model/glue.js';
+import { HIL, type Label } from '../model/hil.js';
 
 /** The tutorial's fixed settings: 100 random-level bins, vsax's tie rule, `np.random.seed(42)`. */
 export const TUTORIAL_SETTINGS = Object.freeze({

@@ -4,14 +4,14 @@
  * (XOR) to the feature's position vector, and the bound vectors are bundled (majority) over the
  * features, all in one native call per batch.
  */
-import { backend } from './backend/index.js';
-import { BatchEncoder } from './batch-encoder.js';
+import { backend } from '../backend/index.js';
+import { HVBatch } from '../core/hv.js';
+import { LEVEL_KINDS, type LevelKind, levelVectors } from '../core/levels.js';
+import { randomBatch, type TieRule, tieData } from '../core/ops.js';
+import { ErrorCode, rangeError, typeError } from '../errors.js';
+import { checkCount, checkDim, checkOptions, checkSeed, describe, LIMITS } from '../validate.js';
+import { BatchEncoder } from './base.js';
 import { badDescription, type EmbeddingMatrix, type Matrix, parseDescription } from './embeddings.js';
-import { ErrorCode, rangeError, typeError } from './errors.js';
-import { HVBatch } from './hv.js';
-import { LEVEL_KINDS, type LevelKind, levelVectors } from './levels.js';
-import { randomBatch, type TieRule, tieData } from './ops.js';
-import { checkCount, checkDim, checkOptions, checkSeed, describe, LIMITS } from './validate.js';
 
 /** Options of {@link EmbeddingEncoder}. */
 export interface EmbeddingEncoderOptions {

@@ -4,7 +4,7 @@
  * (2 * ceil(dim / 64) entries per row, little-endian halves of 64-bit words, zero padding), so
  * the native core reads them in place without copying.
  */
-import { ErrorCode, rangeError, typeError } from './errors.js';
+import { ErrorCode, rangeError, typeError } from '../errors.js';
 import {
   checkCount,
   checkDim,
@@ -15,7 +15,7 @@ import {
   describe,
   lengthOf,
   wordsOf,
-} from './validate.js';
+} from '../validate.js';
 
 /** One packed hypervector of `dim` bits; bit 0 means +1, bit 1 means -1. */
 export class Hypervector {

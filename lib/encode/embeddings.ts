@@ -3,8 +3,8 @@
  * Float32Array or Float64Array (read in place by the native backend), or an array of rows
  * (copied once into a Float64Array).
  */
-import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
-import { checkCount, checkLimit, describe, LIMITS, lengthOf, SEED_STRING } from './validate.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
+import { checkCount, checkLimit, describe, LIMITS, lengthOf, SEED_STRING } from '../validate.js';
 
 /** What the encoders accept as a batch: a flat row-major typed array, or an array of rows. */
 export type EmbeddingMatrix = Float32Array | Float64Array | readonly ArrayLike<number>[];

@@ -6,11 +6,12 @@
  * The default values are the winner of 5-fold cross-validation on training rows of two data sets
  * (see {@link DEFAULT_RECIPE}); no test split took part in the choice.
  */
-import { EmbeddingEncoder } from './encoder.js';
-import { HIL, type Label, type Readout, type RefineEpoch, type RefineOptions } from './hil.js';
-import type { HVBatch } from './hv.js';
-import type { LevelKind } from './levels.js';
-import { DEFAULT_EPOCHS, type Keep, type Schedule } from './refine.js';
+
+import type { HVBatch } from '../core/hv.js';
+import type { LevelKind } from '../core/levels.js';
+import { EmbeddingEncoder } from '../encode/level.js';
+import { HIL, type Label, type Readout, type RefineEpoch, type RefineOptions } from '../model/hil.js';
+import { DEFAULT_EPOCHS, type Keep, type Schedule } from '../model/refine.js';
 
 /** Settings of {@link buildMember}. */
 export interface Recipe {

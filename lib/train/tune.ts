@@ -9,17 +9,18 @@
  * trained on all these rows, so CV accuracies are optimistic for the networks; they still rank
  * the symbolic layer's settings fairly against each other.
  */
-import { pickRows } from './embeddings.js';
-import type { EmbeddingEncoder } from './encoder.js';
-import { ErrorCode, HdglueError, rangeError, typeError } from './errors.js';
-import { HDGlue } from './glue.js';
-import type { HIL, Label, Readout } from './hil.js';
-import type { HVBatch } from './hv.js';
-import { concat } from './ops.js';
+
+import type { HVBatch } from '../core/hv.js';
+import { concat } from '../core/ops.js';
+import { pickRows } from '../encode/embeddings.js';
+import type { EmbeddingEncoder } from '../encode/level.js';
+import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
+import { HDGlue } from '../model/glue.js';
+import type { HIL, Label, Readout } from '../model/hil.js';
+import type { Schedule } from '../model/refine.js';
+import { checkCount, checkOptions, describe } from '../validate.js';
 import { DEFAULT_RECIPE, fitEncoder, type Recipe, trainLayerAt } from './recipe.js';
-import type { Schedule } from './refine.js';
 import { assignFolds } from './split.js';
-import { checkCount, checkOptions, describe } from './validate.js';
 
 /** One member's training embeddings for {@link tune}. */
 export interface TuneMember {

@@ -3,11 +3,11 @@
  * which names are added never changes a vector; and cleanup, the nearest names to a noisy
  * hypervector, on the native top-k Hamming kernel.
  */
-import { badDescription, parseDescription } from './embeddings.js';
-import { ErrorCode, HdglueError, typeError } from './errors.js';
+import { badDescription, parseDescription } from '../encode/embeddings.js';
+import { ErrorCode, HdglueError, typeError } from '../errors.js';
+import { checkCount, checkDim, checkOptions, checkSeed, describe, wordsOf } from '../validate.js';
 import { HVBatch, Hypervector } from './hv.js';
 import { randomHV, type SeedOptions, topK, topKAsync } from './ops.js';
-import { checkCount, checkDim, checkOptions, checkSeed, describe, wordsOf } from './validate.js';
 
 /** Nearest names to one query, most similar first (similarity = 1 - hamming / dim). */
 export interface Nearest {

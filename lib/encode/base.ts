@@ -3,6 +3,8 @@
  * rows) into an HVBatch with one backend call, synchronously or off the event loop, and the
  * checked reading of calibration data. Subclasses supply only the kernel call.
  */
+
+import { HVBatch, type Hypervector } from '../core/hv.js';
 import {
   checkEncoded,
   type Embedding,
@@ -12,7 +14,6 @@ import {
   toMatrix,
   toRow,
 } from './embeddings.js';
-import { HVBatch, type Hypervector } from './hv.js';
 
 /** Base of {@link EmbeddingEncoder} and {@link ProjectionEncoder}. */
 export abstract class BatchEncoder {

@@ -7,11 +7,11 @@
  * on the way back, so the last level is as close to the first as neighbours are, for periodic
  * values such as angles or hours.
  */
-import { ErrorCode, rangeError } from './errors.js';
+import { ErrorCode, rangeError } from '../errors.js';
+import { randomHVInto } from '../rng.js';
+import { checkCount, checkDim, checkOptions, checkSeed } from '../validate.js';
 import { HVBatch } from './hv.js';
 import { randomHV, type SeedOptions } from './ops.js';
-import { randomHVInto } from './rng.js';
-import { checkCount, checkDim, checkOptions, checkSeed } from './validate.js';
 
 /** Kinds of level codebook. */
 export type LevelKind = 'random' | 'level' | 'circular';

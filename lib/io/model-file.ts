@@ -23,7 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCode, HdglueError } from './errors.js';
+import { ErrorCode, HdglueError } from '../errors.js';
 
 /** Current format version. */
 export const MODEL_FORMAT_VERSION = 1;

@@ -9,8 +9,8 @@
  *
  * @internal Not exported from the package.
  */
-import { randomHVInto } from '../rng.js';
-import type { CoreKernels } from './types.js';
+import { randomHVInto } from '../../rng.js';
+import type { CoreKernels } from '../types.js';
 
 /** SWAR popcount of a 32-bit value. */
 function popcount32(x: number): number {

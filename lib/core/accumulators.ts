@@ -5,11 +5,11 @@
  * (docs/ARCHITECTURE.md, invariant 4). Counters wrap modulo 2^32 in both backends alike; keep
  * the sum of absolute weights per row below 2^31 to stay clear of it.
  */
-import { backend, detachedError } from './backend/index.js';
-import { ErrorCode, HdglueError, typeError } from './errors.js';
+import { backend, detachedError } from '../backend/index.js';
+import { ErrorCode, HdglueError, typeError } from '../errors.js';
+import { checkCount, checkDim, checkI32, checkOptions, checkSameDim, checkWeights, describe } from '../validate.js';
 import { HVBatch, Hypervector } from './hv.js';
 import { checkBatch, type SeedOptions, type TieRule, tieData } from './ops.js';
-import { checkCount, checkDim, checkI32, checkOptions, checkSameDim, checkWeights, describe } from './validate.js';
 
 /** Options of {@link Accumulators.add} and {@link Accumulators.subtract}. */
 export interface AccumulateOptions {

@@ -6,13 +6,13 @@
  * level and thread count gives the same bits. The sign matrix is kept bit-packed (features rows
  * of `dim` bits), never as a dense float matrix.
  */
-import { backend } from './backend/index.js';
-import { BatchEncoder } from './batch-encoder.js';
+import { backend } from '../backend/index.js';
+import type { HVBatch } from '../core/hv.js';
+import { randomBatch, type TieRule, tieData } from '../core/ops.js';
+import { ErrorCode, rangeError, typeError } from '../errors.js';
+import { checkCount, checkDim, checkOptions, checkSeed, describe, LIMITS } from '../validate.js';
+import { BatchEncoder } from './base.js';
 import { badDescription, type EmbeddingMatrix, type Matrix, parseDescription } from './embeddings.js';
-import { ErrorCode, rangeError, typeError } from './errors.js';
-import type { HVBatch } from './hv.js';
-import { randomBatch, type TieRule, tieData } from './ops.js';
-import { checkCount, checkDim, checkOptions, checkSeed, describe, LIMITS } from './validate.js';
 
 /** Options of {@link ProjectionEncoder}. */
 export interface ProjectionEncoderOptions {

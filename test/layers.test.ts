@@ -1,0 +1,57 @@
+// The layering of lib/ (docs/ARCHITECTURE.md) as a test: the real tree passes, and a small tree
+// with each kind of breach is caught, so the check is known to fail when the house is broken.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ES module script without types
+import { checkLayers } from '../scripts/check-layers.mjs';
+
+const check = checkLayers as (lib: string) => string[];
+const dir = mkdtempSync(join(tmpdir(), 'hdglue-layers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function tree(files: Record<string, string>): string {
+  const lib = mkdtempSync(join(dir, 'lib-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(lib, name)), { recursive: true });
+    writeFileSync(join(lib, name), text);
+  }
+  return lib;
+}
+
+describe('layers of lib/', () => {
+  it('the real tree: imports point down, no cycle, no file over 500 lines', () => {
+    expect(check(fileURLToPath(new URL('../lib/', import.meta.url)))).toEqual([]);
+  });
+
+  it('a clean small tree passes', () => {
+    const lib = tree({
+      'errors.ts': 'export const E = 1;\n',
+      'core/hv.ts': "import { E } from '../errors.js';\nexport const H = E;\n",
+      'model/hil.ts': "import type { H } from '../core/hv.js';\nexport type L = typeof H;\n",
+      'index.ts': "export * from './model/hil.js';\n",
+    });
+    expect(check(lib)).toEqual([]);
+  });
+
+  it('catches an upward import, a type-only cycle, an import of index.ts and a long file', () => {
+    const lib = tree({
+      'core/hv.ts': "import { G } from '../model/glue.js';\nexport const H = G;\n",
+      'model/glue.ts': "export const G = 1;\nimport type { X } from './hil.js';\nexport type Y = X;\n",
+      'model/hil.ts': "import type {\n  Y,\n} from './glue.js';\nexport type X = Y;\n",
+      'train/recipe.ts': "import { H } from '../index.js';\nexport const R = H;\n",
+      'index.ts': "export * from './core/hv.js';\n",
+      'io/npy.ts': 'export const N = 0;\n'.repeat(501),
+    });
+    const problems = check(lib);
+    expect(problems).toContain('core/hv.ts: imports model/glue.ts, a higher layer (model above core)');
+    expect(problems).toContain('import cycle: model/glue.ts <-> model/hil.ts');
+    expect(problems).toContain(
+      'train/recipe.ts: imports the public entry index.ts (import the module that holds the name)',
+    );
+    expect(problems).toContain('io/npy.ts: 501 lines (at most 500)');
+    expect(problems).toHaveLength(4);
+  });
+});
