@@ -92,11 +92,11 @@ const meanProb = (probs, n) => Array.from(L.meanProbability(probs, n, 10));
 const namesOf = (k) => Array.from({ length: k }, (_, i) => `net${i}`);
 const glueOf = (recipe, consensus, embs, widths, y, base) => {
   const names = namesOf(embs.length);
-  const g = new h.HDGlue({ strategy: consensus });
+  const g = new h.HDGlue({ consensus: consensus });
   // Under concat, g.fit trains the member HILs and the joint layer: no member correction pass first.
   const own = consensus === 'concat' ? { ...recipe, epochs: 0 } : recipe;
   const built = embs.map((e, i) => h.buildMember(e, widths[i], y, own, base + i));
-  for (const [i, b] of built.entries()) g.addNetwork(names[i], { encoder: b.encoder, hil: b.hil });
+  for (const [i, b] of built.entries()) g.addMember(names[i], { encoder: b.encoder, hil: b.hil });
   if (consensus === 'concat') g.fit(inputs(embs), y, { refine: refineOptionsOf(recipe) });
   return g;
 };

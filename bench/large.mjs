@@ -246,15 +246,15 @@ if (cachedLogistic && JSON.stringify(cachedLogistic.settings) === JSON.stringify
 // ---------------------------------------------------------------------------------------------
 function glueAccuracy(members, trainLabels, testLabels, seedBase) {
   const recipe = h.DEFAULT_RECIPE;
-  const glue = new h.HDGlue({ strategy: 'vote' });
+  const glue = new h.HDGlue({ consensus: 'vote' });
   const alone = {};
   for (const [i, m] of members.entries()) {
     const built = h.buildMember(m.train, m.features, trainLabels, recipe, seedBase + i);
-    glue.addNetwork(m.name, { encoder: built.encoder, hil: built.hil });
+    glue.addMember(m.name, { encoder: built.encoder, hil: built.hil });
     alone[m.name] = built.hil.accuracy(built.encoder.encodeBatch(m.test), testLabels);
   }
   const accuracy = glue.accuracy(Object.fromEntries(members.map((m) => [m.name, m.test])), testLabels);
-  return { accuracy, members: alone, recipe: { ...recipe }, strategy: 'vote' };
+  return { accuracy, members: alone, recipe: { ...recipe }, consensus: 'vote' };
 }
 
 // Repeated with K codebook seeds (--glue-seeds, default 3): one fit moves by a few tenths of a point

@@ -162,7 +162,7 @@ const trainEmb = await og.embed(trainRaw);
 const labels = Array.from({ length: 2000 }, (_, i) => i % 10);
 Object.entries(trainEmb).forEach(([name, x], i) => {
   const built = buildMember(x, models[name].width, labels, DEFAULT_RECIPE, i);
-  og.glue.addNetwork(name, { encoder: built.encoder, hil: built.hil });
+  og.glue.addMember(name, { encoder: built.encoder, hil: built.hil });
 });
 
 const inputs = raw(BATCH);

@@ -244,7 +244,7 @@ if (!filter || 'glue_predict_5 fit_5'.includes(filter)) {
   const build = () => {
     const g = new h.HDGlue();
     for (const [i, n] of names.entries())
-      g.addNetwork(n, {
+      g.addMember(n, {
         encoder: new h.EmbeddingEncoder({ features: F, dim: DIM, bins: h.DEFAULT_RECIPE.bins, seed: i }),
       });
     return g;

@@ -54,10 +54,10 @@ function batch(n, offset) {
 
 const train = batch(2000, 0);
 const glue = new HDGlue();
-glue.addNetwork('level', {
+glue.addMember('level', {
   encoder: new EmbeddingEncoder({ features: 64, bins: 32 }).fit(train.inputs.level, { method: 'quantile' }),
 });
-glue.addNetwork('projection', { encoder: new ProjectionEncoder({ features: 256 }).fit(train.inputs.projection) });
+glue.addMember('projection', { encoder: new ProjectionEncoder({ features: 256 }).fit(train.inputs.projection) });
 glue.fit(train.inputs, train.labels, { refine: { epochs: 5 } });
 
 // A pool of distinct batches, reused round-robin, so the soak measures the library, not the

@@ -35,8 +35,8 @@ export const ErrorCode = {
   MODEL_VERSION: 'ERR_HDGLUE_MODEL_VERSION',
   /** A label is not one of the model's classes (HdglueError). */
   UNKNOWN_LABEL: 'ERR_HDGLUE_UNKNOWN_LABEL',
-  /** A network name is not a member of the glue (HdglueError). */
-  UNKNOWN_NETWORK: 'ERR_HDGLUE_UNKNOWN_NETWORK',
+  /** A name is not a member of the glue (HdglueError). */
+  UNKNOWN_MEMBER: 'ERR_HDGLUE_UNKNOWN_MEMBER',
   /** A prediction was asked for with no member's input present (HdglueError). */
   NO_INPUT: 'ERR_HDGLUE_NO_INPUT',
   /** A documented maximum (`LIMITS`: classes, members, rows per call) would be exceeded (RangeError). */

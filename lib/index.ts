@@ -64,6 +64,7 @@ export {
   writeNpy,
 } from './io/npy.js';
 export {
+  type Consensus,
   type Encoder,
   type Explanation,
   type GlueInputs,
@@ -71,7 +72,6 @@ export {
   type HDGlueOptions,
   type LearnOptions,
   type RecipeName,
-  type Strategy,
 } from './model/glue.js';
 export {
   HIL,

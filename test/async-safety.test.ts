@@ -267,7 +267,7 @@ describe(`async safety on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend
     const x = Float32Array.from({ length: 16 * 60 }, () => (next() / 2 ** 32) * 2 - 1);
     const labels = Array.from({ length: 60 }, (_, i) => i % 3);
     const glue = new HDGlue();
-    glue.addNetwork('m', { encoder: new EmbeddingEncoder({ features: 16, dim, bins: 8 }).fit(x) });
+    glue.addMember('m', { encoder: new EmbeddingEncoder({ features: 16, dim, bins: 8 }).fit(x) });
     glue.fit({ m: x }, labels);
     const want = glue.predict({ m: x });
     const all = await Promise.all(Array.from({ length: 12 }, () => glue.predictAsync({ m: x.slice() })));

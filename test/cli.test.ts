@@ -570,7 +570,7 @@ describe("hdglue fit --recipe tutorial on the digits, with the demo's networks",
     expect(info.stdout).toMatch(/^recipe: tutorial \(the tutorial's algebra as written/m);
     expect(info.stdout).toMatch(/mlp0: weight 1, EmbeddingEncoder, 128 features, D = 10000, 100 bins, random levels/);
     const ij = JSON.parse(run('info', 'tut.hdg', '--json').stdout);
-    expect(ij).toMatchObject({ strategy: 'tutorial', recipe: 'tutorial' });
+    expect(ij).toMatchObject({ consensus: 'tutorial', recipe: 'tutorial' });
     // The default recipe's models say so too.
     expect(run('fit', ...members('train'), '--labels', 'y_train.npy', '--out', 'dflt.hdg', '--dim', '500').code).toBe(
       0,

@@ -24,8 +24,8 @@ function model(seed: number): HDGlue {
   const b = rnd(200 * 24);
   const labels = Array.from({ length: 200 }, (_, i) => `class-${i % 20}`);
   const glue = new HDGlue({ seed });
-  glue.addNetwork('level', { encoder: new EmbeddingEncoder({ features: 16, dim: 10000, bins: 8, seed }).fit(a) });
-  glue.addNetwork('projection', { encoder: new ProjectionEncoder({ features: 24, dim: 8000, seed }).fit(b) });
+  glue.addMember('level', { encoder: new EmbeddingEncoder({ features: 16, dim: 10000, bins: 8, seed }).fit(a) });
+  glue.addMember('projection', { encoder: new ProjectionEncoder({ features: 24, dim: 8000, seed }).fit(b) });
   glue.fit({ level: a, projection: b }, labels);
   return glue;
 }

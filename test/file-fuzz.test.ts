@@ -46,7 +46,7 @@ function rewrite(path: string, edit: (header: Record<string, unknown>) => void):
 
 function savedGlue(members: number, encoder: () => EmbeddingEncoder | ProjectionEncoder): string {
   const glue = new HDGlue();
-  for (let i = 0; i < members; i++) glue.addNetwork(`m${i}`, { encoder: encoder() });
+  for (let i = 0; i < members; i++) glue.addMember(`m${i}`, { encoder: encoder() });
   const path = join(dir, `glue-${members}-${Math.random().toString(36).slice(2)}.hdg`);
   glue.save(path);
   return path;

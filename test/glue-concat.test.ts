@@ -52,13 +52,13 @@ function data(n: number, seed: number) {
 }
 
 function glue() {
-  const g = new HDGlue({ strategy: 'concat', seed: 5 });
-  g.addNetwork('a', { encoder: new EmbeddingEncoder({ features: 5, dim: 333, bins: 8, seed: 1 }) });
-  g.addNetwork('b', { encoder: new EmbeddingEncoder({ features: 7, dim: 200, bins: 8, seed: 2 }) });
+  const g = new HDGlue({ consensus: 'concat', seed: 5 });
+  g.addMember('a', { encoder: new EmbeddingEncoder({ features: 5, dim: 333, bins: 8, seed: 1 }) });
+  g.addMember('b', { encoder: new EmbeddingEncoder({ features: 7, dim: 200, bins: 8, seed: 2 }) });
   return g;
 }
 
-describe("HDGlue strategy 'concat'", () => {
+describe("HDGlue consensus 'concat'", () => {
   const train = data(120, 1);
   const test = data(60, 2);
 
@@ -71,14 +71,14 @@ describe("HDGlue strategy 'concat'", () => {
     expect(g.predict(test.inputs)).toEqual(j?.hil.predict(concat([enc('a'), enc('b')])));
     expect(g.accuracy(test.inputs, test.y)).toBeGreaterThan(0.8);
     // The members' own HILs are trained too, so the vote is available on the same glue.
-    expect(g.predict(test.inputs, { strategy: 'vote' })).toHaveLength(60);
+    expect(g.predict(test.inputs, { consensus: 'vote' })).toHaveLength(60);
   });
 
   it('needs every member and a fit after members change; explain refuses it', () => {
     const g = glue().fit(train.inputs, train.y);
     expect(() => g.predict({ a: test.inputs.a })).toThrow(/missing: "b"/);
     expect(() => g.explain({ a: test.inputs.a.subarray(0, 5), b: test.inputs.b.subarray(0, 7) })).toThrow(/'concat'/);
-    g.removeNetwork('b');
+    g.removeMember('b');
     expect(g.joint).toBeNull();
     expect(() => g.predict({ a: test.inputs.a })).toThrow(expect.objectContaining({ code: 'ERR_HDGLUE_NO_INPUT' }));
     expect(() => glue().predict(test.inputs)).toThrow(/needs fit\(\)/);
@@ -89,7 +89,7 @@ describe("HDGlue strategy 'concat'", () => {
     const path = join(dir, 'c.hdg');
     g.save(path);
     const back = HDGlue.load(path);
-    expect(back.strategy).toBe('concat');
+    expect(back.consensus).toBe('concat');
     expect(back.predict(test.inputs)).toEqual(g.predict(test.inputs));
     back.save(join(dir, 'c2.hdg'));
     expect(readFileSync(join(dir, 'c2.hdg'))).toEqual(readFileSync(path));

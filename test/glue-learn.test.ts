@@ -22,13 +22,13 @@ function data(n: number, classes: number[], seed: number) {
 
 function trained(old: ReturnType<typeof data>) {
   const g = new HDGlue();
-  g.addNetwork('a', { encoder: new EmbeddingEncoder({ features: 6, dim: 2000, bins: 16, seed: 1 }).fit(old.inputs.a) });
-  g.addNetwork('b', { encoder: new EmbeddingEncoder({ features: 9, dim: 2000, bins: 16, seed: 2 }).fit(old.inputs.b) });
+  g.addMember('a', { encoder: new EmbeddingEncoder({ features: 6, dim: 2000, bins: 16, seed: 1 }).fit(old.inputs.a) });
+  g.addMember('b', { encoder: new EmbeddingEncoder({ features: 9, dim: 2000, bins: 16, seed: 2 }).fit(old.inputs.b) });
   return g.fit(old.inputs, old.y, { refine: { epochs: 20, margin: 0.1 } });
 }
 
 const counters = (g: HDGlue) =>
-  g.networks().map((n) => g.member(n).hil.labels.map((l) => Array.from(g.member(n).hil.counters(l))));
+  g.members().map((n) => g.member(n).hil.labels.map((l) => Array.from(g.member(n).hil.counters(l))));
 
 describe('HDGlue.learn', () => {
   const old = data(400, [0, 1, 2, 3], 1);
@@ -41,7 +41,7 @@ describe('HDGlue.learn', () => {
     const base = trained(old);
     const before = accuracy(base, testOld);
     const plain = trained(old);
-    for (const n of plain.networks()) {
+    for (const n of plain.members()) {
       const m = plain.member(n);
       m.hil.partialFit(m.encoder.encodeBatch(fresh.inputs[n as 'a' | 'b']), fresh.y);
     }
@@ -62,7 +62,7 @@ describe('HDGlue.learn', () => {
       counters(trained(old).learn(fresh.inputs, fresh.y, r)),
     );
     const plain = trained(old);
-    for (const n of plain.networks()) {
+    for (const n of plain.members()) {
       const m = plain.member(n);
       m.hil.partialFit(m.encoder.encodeBatch(fresh.inputs[n as 'a' | 'b']), fresh.y);
     }
@@ -100,11 +100,11 @@ describe('HDGlue.learn', () => {
   });
 
   it('updates the concat layer with every member present, and refuses a subset (the layer stays)', () => {
-    const c = new HDGlue({ strategy: 'concat' });
-    c.addNetwork('a', {
+    const c = new HDGlue({ consensus: 'concat' });
+    c.addMember('a', {
       encoder: new EmbeddingEncoder({ features: 6, dim: 1000, bins: 16, seed: 1 }).fit(old.inputs.a),
     });
-    c.addNetwork('b', {
+    c.addMember('b', {
       encoder: new EmbeddingEncoder({ features: 9, dim: 1000, bins: 16, seed: 2 }).fit(old.inputs.b),
     });
     c.fit(old.inputs, old.y, { refine: { epochs: 10, margin: 0.1 } });

@@ -146,8 +146,8 @@ describe("HIL readout 'nearest'", () => {
     // Members need encoders; the HIL readout is what is under test, so the encoder is trivial.
     return import('../lib/index.js').then(({ EmbeddingEncoder }) => {
       const e1 = new EmbeddingEncoder({ features: 3, dim, bins: 4, seed: 1 });
-      g.addNetwork('near', { encoder: e1, hil });
-      g.addNetwork('proto', { encoder: new EmbeddingEncoder({ features: 3, dim, bins: 4, seed: 2 }), hil: proto });
+      g.addMember('near', { encoder: e1, hil });
+      g.addMember('proto', { encoder: new EmbeddingEncoder({ features: 3, dim, bins: 4, seed: 2 }), hil: proto });
       g.save(path);
       const back = HDGlue.load(path);
       expect(back.member('near').hil.readout).toBe('nearest');

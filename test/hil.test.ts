@@ -227,7 +227,7 @@ describe('model files', () => {
 
   it('refuse a tiny glue file whose encoders would regenerate gigabytes, before building them', () => {
     const g = new HDGlue();
-    g.addNetwork('a', { encoder: new EmbeddingEncoder({ features: 2, dim: 64, bins: 4 }) });
+    g.addMember('a', { encoder: new EmbeddingEncoder({ features: 2, dim: 64, bins: 4 }) });
     g.fit({ a: new Float64Array([0, 0, 1, 1]) }, ['p', 'q']);
     const path = join(dir, 'huge.hdg');
     g.save(path);
@@ -271,7 +271,7 @@ describe('HDGlue', () => {
   const make = () => {
     const g = new HDGlue();
     for (const n of nets)
-      g.addNetwork(n, { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
+      g.addMember(n, { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
     return g.fit(trainX, trainY);
   };
 
@@ -286,10 +286,10 @@ describe('HDGlue', () => {
     expect(e.members.reduce((s, m) => s + Math.abs(m.share), 0)).toBeCloseTo(1, 6);
     expect(g.predict({ c: testX.c as Float64Array }).length).toBe(30);
     expectCode(() => g.predict({}), ErrorCode.NO_INPUT);
-    expectCode(() => g.predict({ zebra: testX.a as Float64Array }), ErrorCode.UNKNOWN_NETWORK);
+    expectCode(() => g.predict({ zebra: testX.a as Float64Array }), ErrorCode.UNKNOWN_MEMBER);
   });
 
-  it('weights, removal and re-adding are exact; async agrees; tutorial strategy runs', async () => {
+  it('weights, removal and re-adding are exact; async agrees; tutorial consensus runs', async () => {
     const g = make();
     const base = g.predict(testX);
     const w = g.fitWeights(testX, testY);
@@ -297,19 +297,19 @@ describe('HDGlue', () => {
     g.setWeight('a', 0);
     expect(g.predict(testX)).toEqual(g.predict({ b: testX.b as Float64Array, c: testX.c as Float64Array }));
     const m = g.member('c');
-    g.removeNetwork('c');
-    expect(g.networks()).toEqual(['a', 'b']);
+    g.removeMember('c');
+    expect(g.members()).toEqual(['a', 'b']);
     g.setWeight('a', w.a as number);
-    expectCode(() => g.predict(testX), ErrorCode.UNKNOWN_NETWORK); // 'c' is no longer a member
-    g.addNetwork('c', { encoder: m.encoder, hil: m.hil, weight: w.c as number });
+    expectCode(() => g.predict(testX), ErrorCode.UNKNOWN_MEMBER); // 'c' is no longer a member
+    g.addMember('c', { encoder: m.encoder, hil: m.hil, weight: w.c as number });
     const weighted = g.predict(testX);
-    g.removeNetwork('c').addNetwork('c', { encoder: m.encoder, hil: m.hil, weight: w.c as number });
+    g.removeMember('c').addMember('c', { encoder: m.encoder, hil: m.hil, weight: w.c as number });
     expect(g.predict(testX)).toEqual(weighted);
     expect(await g.predictAsync(testX)).toEqual(weighted);
     expect(base.length).toBe(30);
-    // Tutorial strategy: G = bundle_i bind(net_i, HIL_i); query = bundle_i bind(net_i, enc_i(x));
+    // Tutorial consensus: G = bundle_i bind(net_i, HIL_i); query = bundle_i bind(net_i, enc_i(x));
     // the label is the class vector nearest to bind(G, query).
-    const t = g.predict(testX, { strategy: 'tutorial' });
+    const t = g.predict(testX, { consensus: 'tutorial' });
     const net = (n: string) => randomHV(2000, `network/${n}`, { seed: 0 });
     const G = bundle(HVBatch.from(nets.map((n) => bind(net(n), g.member(n).hil.symbolic()))));
     const enc = nets.map((n) => g.member(n).encoder.encodeBatch(testX[n] as Float64Array));
@@ -320,7 +320,7 @@ describe('HDGlue', () => {
       return g.labels()[d.indexOf(Math.min(...d))];
     });
     expect(t).toEqual(want);
-    expectCode(() => new HDGlue({ strategy: 'tutorial' }).explain({}), ErrorCode.OUT_OF_RANGE);
+    expectCode(() => new HDGlue({ consensus: 'tutorial' }).explain({}), ErrorCode.OUT_OF_RANGE);
   });
 
   it('a failing fit or fitWeights changes no member; absent or silent members never win', () => {
@@ -332,8 +332,8 @@ describe('HDGlue', () => {
     expect(g.predict(testX)).toEqual(before);
     const w = g.member('a').weight;
     const empty = new HDGlue();
-    empty.addNetwork('p', { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
-    empty.addNetwork('q', { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
+    empty.addMember('p', { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
+    empty.addMember('q', { encoder: new EmbeddingEncoder({ features: 16, dim: 2000, range: [-2, 2] }) });
     empty.fit({ p: trainX.a as Float64Array }, trainY);
     expectCode(
       () => empty.fitWeights({ p: testX.a as Float64Array, q: testX.b as Float64Array }, testY),
@@ -346,11 +346,11 @@ describe('HDGlue', () => {
       g.member('a').encoder.encodeBatch((trainX.a as Float64Array).subarray(0, 16)),
       ['zebra'],
     );
-    g.addNetwork('solo', { encoder: g.member('a').encoder, hil: solo });
+    g.addMember('solo', { encoder: g.member('a').encoder, hil: solo });
     expect(g.predict({ b: testX.b as Float64Array }).includes('zebra')).toBe(false);
     g.setWeight('b', 0);
     expectCode(() => g.predict({ b: testX.b as Float64Array }), ErrorCode.NO_INPUT);
-    expectCode(() => g.addNetwork('__proto__', { encoder: g.member('a').encoder }), ErrorCode.OUT_OF_RANGE);
+    expectCode(() => g.addMember('__proto__', { encoder: g.member('a').encoder }), ErrorCode.OUT_OF_RANGE);
   });
 
   it('save/load round-trips exactly', () => {
@@ -359,7 +359,7 @@ describe('HDGlue', () => {
     const path = join(dir, 'glue.hdg');
     g.save(path);
     const back = HDGlue.load(path);
-    expect(back.networks()).toEqual(g.networks());
+    expect(back.members()).toEqual(g.members());
     expect(back.member('b').weight).toBe(0.25);
     expect(back.predict(testX)).toEqual(g.predict(testX));
     back.save(join(dir, 'glue2.hdg'));

@@ -92,9 +92,9 @@ describe(`limits on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend`, () 
   it('members of a glue', () => {
     const glue = new HDGlue();
     const enc = new EmbeddingEncoder({ features: 1, dim: 64, bins: 1 });
-    for (let i = 0; i < LIMITS.members; i++) glue.addNetwork(`m${i}`, { encoder: enc });
-    fails(() => glue.addNetwork('one more', { encoder: enc }), ErrorCode.LIMIT);
-    expect(glue.networks()).toHaveLength(LIMITS.members);
+    for (let i = 0; i < LIMITS.members; i++) glue.addMember(`m${i}`, { encoder: enc });
+    fails(() => glue.addMember('one more', { encoder: enc }), ErrorCode.LIMIT);
+    expect(glue.members()).toHaveLength(LIMITS.members);
   });
 
   it('rows of one batch', () => {
@@ -106,7 +106,7 @@ describe(`limits on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend`, () 
     const proj = new ProjectionEncoder({ features: 1, dim: 64 });
     fails(() => proj.encodeBatch(rows), ErrorCode.LIMIT);
     const glue = new HDGlue();
-    glue.addNetwork('m', { encoder: enc });
+    glue.addMember('m', { encoder: enc });
     fails(() => glue.predict({ m: rows }), ErrorCode.LIMIT);
   });
 });

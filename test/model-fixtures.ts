@@ -63,9 +63,9 @@ export function buildModelFixtures(): Map<string, Uint8Array> {
     const projHil = new HIL({ dim: 520, seed: 3 }).fit(proj.encodeBatch(x), y);
     projHil.refine(proj.encodeBatch(x), y, { epochs: 4, schedule: 'batch' });
     const vote = new HDGlue({ seed: 5n })
-      .addNetwork('top', { encoder: a.encoder, hil: a.hil })
-      .addNetwork('bottom', { encoder: b.encoder, hil: b.hil, weight: 0.75 })
-      .addNetwork('proj', { encoder: proj, hil: projHil });
+      .addMember('top', { encoder: a.encoder, hil: a.hil })
+      .addMember('bottom', { encoder: b.encoder, hil: b.hil, weight: 0.75 })
+      .addMember('proj', { encoder: proj, hil: projHil });
     keep('vote.hdglue', (p) => vote.save(p));
 
     // The same glue after learning new rows with replay (online correction of every layer).
@@ -83,9 +83,9 @@ export function buildModelFixtures(): Map<string, Uint8Array> {
     keep('learned.hdglue', (p) => vote.save(p));
 
     // A concat glue trained by fit (members and the joint layer corrected).
-    const concat = new HDGlue({ strategy: 'concat', seed: 11n })
-      .addNetwork('top', { encoder: a.encoder, hil: new HIL({ dim: 700, seed: 1 }) })
-      .addNetwork('bottom', { encoder: b.encoder, hil: new HIL({ dim: 700, seed: 2 }) });
+    const concat = new HDGlue({ consensus: 'concat', seed: 11n })
+      .addMember('top', { encoder: a.encoder, hil: new HIL({ dim: 700, seed: 1 }) })
+      .addMember('bottom', { encoder: b.encoder, hil: new HIL({ dim: 700, seed: 2 }) });
     concat.fit({ top, bottom }, y, { refine: { epochs: 5, margin: 0.1 } });
     keep('concat.hdglue', (p) => concat.save(p));
 
@@ -120,7 +120,7 @@ export function buildModelFixtures(): Map<string, Uint8Array> {
       ['bottom', bottom, 22],
     ] as const) {
       const m = buildMember(xs, 32, y, r, seed);
-      tuned.addNetwork(name, { encoder: m.encoder, hil: m.hil });
+      tuned.addMember(name, { encoder: m.encoder, hil: m.hil });
     }
     tuned.tuning = t;
     tuned.recipe = 'default';

@@ -330,7 +330,7 @@ describe('OnnxGlue', () => {
       const recipe = { ...DEFAULT_RECIPE, dim: 2048 };
       for (const [name, x] of Object.entries(emb)) {
         const built = buildMember(x as Float32Array, widths[name] as number, train.y, recipe, name.length);
-        og.glue.addNetwork(name, { encoder: built.encoder, hil: built.hil });
+        og.glue.addMember(name, { encoder: built.encoder, hil: built.hil });
       }
       const predicted = await og.predict(test.raw);
       // The consensus on raw inputs is exactly the glue's on onnxruntime's embeddings.
@@ -358,7 +358,7 @@ describe('OnnxGlue', () => {
   it('an error in one member names that member, as the glue calls it', async () => {
     const m = await OnnxMember.load(f('mlp.onnx'), { output: 'embedding' });
     const og = new OnnxGlue({ text: m }, new HDGlue());
-    og.glue.addNetwork('text', { encoder: new EmbeddingEncoder({ features: HID, dim: 256 }) });
+    og.glue.addMember('text', { encoder: new EmbeddingEncoder({ features: HID, dim: 256 }) });
     try {
       await expect(og.predict({ text: new Float32Array(7) })).rejects.toMatchObject({
         code: ErrorCode.SHAPE,

@@ -40,7 +40,7 @@ function glueOf(readout: 'prototype' | 'nearest'): HDGlue {
     const encoder = new EmbeddingEncoder({ features, dim: 1000, bins: 8, seed }).fit(set.x);
     const hil = new HIL({ dim: 1000, seed, readout }).fit(encoder.encodeBatch(set.x), set.y);
     if (readout === 'prototype') hil.refine(encoder.encodeBatch(set.x), set.y, { epochs: 5 });
-    glue.addNetwork(name, { encoder, hil });
+    glue.addMember(name, { encoder, hil });
   }
   return glue;
 }
@@ -52,7 +52,7 @@ function alone(glue: HDGlue, name: 'a' | 'b', mode?: 'tutorial'): Label[] {
 
 describe('HDGlue.predictEachAsync', () => {
   for (const readout of ['prototype', 'nearest'] as const) {
-    it(`gives predictAsync's labels and each member's own, vote strategy, ${readout} readout`, async () => {
+    it(`gives predictAsync's labels and each member's own, vote consensus, ${readout} readout`, async () => {
       const glue = glueOf(readout);
       const each = await glue.predictEachAsync(inputs);
       expect(each.labels).toEqual(await glue.predictAsync(inputs));
@@ -76,7 +76,7 @@ describe('HDGlue.predictEachAsync', () => {
   it('keeps members named like Object.prototype properties apart', async () => {
     const src = glueOf('prototype');
     const glue = new HDGlue();
-    glue.addNetwork('constructor', src.member('a')).addNetwork('toString', src.member('b'));
+    glue.addMember('constructor', src.member('a')).addMember('toString', src.member('b'));
     const each = await glue.predictEachAsync({ constructor: inputs.a, toString: inputs.b });
     expect(Object.keys(each.members)).toEqual(['constructor', 'toString']);
     expect(each.members.constructor).toEqual(alone(src, 'a'));
@@ -96,7 +96,7 @@ describe('HDGlue.predictEachAsync', () => {
       train.a.y,
       { dim: 2000, range: 'minmax' },
     );
-    expect(glue.strategy).toBe('tutorial');
+    expect(glue.consensus).toBe('tutorial');
     expect(glue.recipe).toBe('tutorial');
     const each = await glue.predictEachAsync(inputs);
     expect(each.labels).toEqual(glue.predict(inputs));

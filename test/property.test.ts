@@ -589,11 +589,11 @@ describe.skipIf(process.env.HDGLUE_BACKEND === 'js')('native and TypeScript agre
     rowsB: fc.integer({ min: 0, max: 4 }),
     labels: fc.array(label, { minLength: 0, maxLength: 5 }),
     weightB: fc.constantFrom<unknown>(1, 0, 0.5, -1, Number.NaN, '1'),
-    strategy: fc.constantFrom<unknown>(undefined, 'vote', 'tutorial', 'max'),
+    consensus: fc.constantFrom<unknown>(undefined, 'vote', 'tutorial', 'max'),
     async: fc.boolean(),
   });
 
-  it('HDGlue: members present or missing, unknown names, row counts, labels, weights, strategies', async () => {
+  it('HDGlue: members present or missing, unknown names, row counts, labels, weights, consensus rules', async () => {
     const features = { a: 3, b: 5 };
     const train = (r: number, f: number, seed: number) =>
       Float32Array.from({ length: r * f }, (_, i) => Math.sin(i * 1.7 + seed) * 1.5);
@@ -602,8 +602,8 @@ describe.skipIf(process.env.HDGLUE_BACKEND === 'js')('native and TypeScript agre
         glueScenario,
         agreeAsync('glue', async (api, s) => {
           const glue = new api.HDGlue({ seed: 2 });
-          glue.addNetwork('a', { encoder: new api.EmbeddingEncoder({ features: 3, dim: 96, bins: 6, seed: 1 }) });
-          glue.addNetwork('b', { encoder: new api.ProjectionEncoder({ features: 5, dim: 96, seed: 1 }) });
+          glue.addMember('a', { encoder: new api.EmbeddingEncoder({ features: 3, dim: 96, bins: 6, seed: 1 }) });
+          glue.addMember('b', { encoder: new api.ProjectionEncoder({ features: 5, dim: 96, seed: 1 }) });
           const fit = outcome(() => {
             const n = s.labels.length;
             glue.fit({ a: train(n, 3, 1), b: train(n, 5, 2) }, s.labels as string[]);
@@ -615,7 +615,7 @@ describe.skipIf(process.env.HDGLUE_BACKEND === 'js')('native and TypeScript agre
             const f = features[name as 'a' | 'b'] ?? 3;
             inputs[name] = train(name === 'b' ? s.rowsB : s.rowsA, f, 7);
           }
-          const opts = s.strategy === undefined ? undefined : { strategy: s.strategy as 'vote' };
+          const opts = s.consensus === undefined ? undefined : { consensus: s.consensus as 'vote' };
           const predicted = s.async
             ? await outcomeAsync(() => glue.predictAsync(inputs, opts))
             : outcome(() => glue.predict(inputs, opts));

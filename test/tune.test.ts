@@ -79,7 +79,7 @@ describe('tune', () => {
             s.recipe,
             7 + j,
           );
-          g.addNetwork(m.name, { encoder: b.encoder, hil: b.hil });
+          g.addMember(m.name, { encoder: b.encoder, hil: b.hil });
         });
         return g.accuracy(
           Object.fromEntries(members.map((m) => [m.name, pick(m, val)])),

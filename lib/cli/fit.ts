@@ -196,7 +196,7 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
   out.log(`wrote ${f.out} (${result.bytes} bytes)`);
 }
 
-/** The consensus strategies of the default recipe. */
+/** The consensus rules of the default recipe. */
 type Consensus = 'vote' | 'concat';
 
 /** What `fit` reports per member. */
@@ -224,7 +224,7 @@ function trainGlue(
   seed: number,
   measure: boolean,
 ): { glue: HDGlue; report: Record<string, MemberReport>; jointTrainAccuracy?: number } {
-  const glue = new HDGlue({ strategy: consensus, seed });
+  const glue = new HDGlue({ consensus, seed });
   const report: Record<string, MemberReport> = {};
   const y = rows.map((r) => labels[r] as Label);
   members.forEach((m, i) => {
@@ -237,7 +237,7 @@ function trainGlue(
     // own so that their codebooks are independent.
     const own = consensus === 'concat' ? { ...recipe, epochs: 0 } : recipe;
     const built = buildMember(x, m.features, y, own, seed + i, validation);
-    glue.addNetwork(m.name, { encoder: built.encoder, hil: built.hil });
+    glue.addMember(m.name, { encoder: built.encoder, hil: built.hil });
     report[m.name] = {
       features: m.features,
       epochs: built.epochs.length,

@@ -16,7 +16,7 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
     return;
   }
   const glue = loadModel(model);
-  const members = glue.networks().map((name) => {
+  const members = glue.members().map((name) => {
     const m = glue.member(name);
     const enc = m.encoder.toJSON() as unknown as Record<string, unknown>;
     return {
@@ -37,7 +37,7 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
   const info = {
     model,
     bytes: statSync(model).size,
-    strategy: glue.strategy,
+    consensus: glue.consensus,
     classes,
     members,
     backend: `${backend.backend}/${backend.isa}`,
@@ -51,7 +51,7 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
     return;
   }
   out.log(
-    `${model}: ${info.bytes} bytes, ${members.length} member(s), ${classes.length} classes, ${info.strategy} consensus`,
+    `${model}: ${info.bytes} bytes, ${members.length} member(s), ${classes.length} classes, ${info.consensus} consensus`,
   );
   // Models written before the recipe was recorded say nothing here rather than a guess.
   if (glue.recipe === 'tutorial') out.log(`recipe: tutorial (${TUTORIAL_DESCRIPTION})`);

@@ -26,12 +26,12 @@ export function inputsFor(
   members: readonly MemberInput[],
   modelPath: string,
 ): Record<string, Float32Array | Float64Array> {
-  const known = glue.networks();
+  const known = glue.members();
   const out: Record<string, Float32Array | Float64Array> = {};
   for (const m of members) {
     if (!known.includes(m.name)) {
       throw new HdglueError(
-        ErrorCode.UNKNOWN_NETWORK,
+        ErrorCode.UNKNOWN_MEMBER,
         `${modelPath} has no member ${JSON.stringify(m.name)} (its members: ${known.join(', ')})`,
       );
     }

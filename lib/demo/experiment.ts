@@ -71,7 +71,7 @@ export interface CurvePoint {
 
 /** The advanced features, measured on the first seed's networks. */
 export interface Advanced {
-  addNetwork: { name: string; before: number; after: number };
+  addMember: { name: string; before: number; after: number };
   newClass: {
     digit: number;
     before: { all: number; digit: number };
@@ -83,7 +83,7 @@ export interface Advanced {
     afterReplay: { all: number; digit: number };
   };
   weighted: { weights: Record<string, number>; equal: number; weighted: number };
-  removeNetwork: { name: string; before: number; after: number };
+  removeMember: { name: string; before: number; after: number };
   errorCorrection: {
     before: { test: number; trainErrors: number };
     after: { test: number; trainErrors: number };
@@ -242,7 +242,7 @@ async function runSeed(
   const inputs = (k: number, emb = testEmb) => Object.fromEntries(names.slice(0, k).map((n, i) => [n, emb[i]]));
   const glueOf = (ms: readonly { encoder: EmbeddingEncoder; hil: HIL }[], k = ms.length) => {
     const g = new HDGlue();
-    for (let i = 0; i < k; i++) g.addNetwork(names[i] as string, { encoder: ms[i]!.encoder, hil: ms[i]!.hil });
+    for (let i = 0; i < k; i++) g.addMember(names[i] as string, { encoder: ms[i]!.encoder, hil: ms[i]!.hil });
     return g;
   };
 
@@ -311,9 +311,9 @@ async function runSeed(
 
   // A network added at run time to the trained glue, then taken out again.
   const extra = names[N] as string;
-  glue.addNetwork(extra, { encoder: (members[N] as BuiltMember).encoder, hil: (members[N] as BuiltMember).hil });
-  const addNetwork = { name: extra, before: glueAcc, after: glue.accuracy(inputs(N + 1), testY) };
-  glue.removeNetwork(extra);
+  glue.addMember(extra, { encoder: (members[N] as BuiltMember).encoder, hil: (members[N] as BuiltMember).hil });
+  const addMember = { name: extra, before: glueAcc, after: glue.accuracy(inputs(N + 1), testY) };
+  glue.removeMember(extra);
 
   // Error correction: the same encoders and examples, HILs without and with it.
   const plain = members
@@ -397,11 +397,11 @@ async function runSeed(
 
   // A network removed at run time.
   const gone = names[0] as string;
-  glue.removeNetwork(gone);
+  glue.removeMember(gone);
   const rest = Object.fromEntries(names.slice(1, N).map((n, i) => [n, testEmb[i + 1]]));
-  const removeNetwork = { name: gone, before: glueAcc, after: glue.accuracy(rest, testY) };
+  const removeMember = { name: gone, before: glueAcc, after: glue.accuracy(rest, testY) };
 
-  return { run, advanced: { addNetwork, newClass, weighted, removeNetwork, errorCorrection } };
+  return { run, advanced: { addMember, newClass, weighted, removeMember, errorCorrection } };
 }
 
 /** Sizes of the fitting and validation parts of the training rows (see carveValidation). */

@@ -70,8 +70,8 @@ export function formatTable(r: DemoResult): string {
   lines.push(`  advanced features, run for real (networks ${first}..${first + N})`);
   lines.push(
     row(
-      `add ${a.addNetwork.name} online: glue of ${N} -> ${N + 1}`,
-      `${pct(a.addNetwork.before)} -> ${pct(a.addNetwork.after)}`,
+      `add ${a.addMember.name} online: glue of ${N} -> ${N + 1}`,
+      `${pct(a.addMember.before)} -> ${pct(a.addMember.after)}`,
     ),
   );
   lines.push(
@@ -105,8 +105,8 @@ export function formatTable(r: DemoResult): string {
   );
   lines.push(
     row(
-      `remove ${a.removeNetwork.name} at run time: glue of ${N} -> ${N - 1}`,
-      `${pct(a.removeNetwork.before)} -> ${pct(a.removeNetwork.after)}`,
+      `remove ${a.removeMember.name} at run time: glue of ${N} -> ${N - 1}`,
+      `${pct(a.removeMember.before)} -> ${pct(a.removeMember.after)}`,
     ),
   );
   const ec = a.errorCorrection;

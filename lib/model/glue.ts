@@ -8,8 +8,8 @@
  * - `'vote'` (default): each present member scores every class; scores are z-scored per query
  *   across that member's classes (so members with different similarity scales count alike),
  *   multiplied by the member's weight and summed; the largest total wins.
- * - `'tutorial'`: the seed tutorial's algebra: G = bundle over members of bind(network vector,
- *   member HIL's symbolic vector); a query is bundle over members of bind(network vector,
+ * - `'tutorial'`: the seed tutorial's algebra: G = bundle over members of bind(member vector,
+ *   member HIL's symbolic vector); a query is bundle over members of bind(member vector,
  *   encoded input); bind(G, query) is compared with every class vector. It is kept so the
  *   tutorial can be run as written; it scores far below `'vote'` on real data.
  */
@@ -30,8 +30,8 @@ import { HIL, type HILHeader, type Label, type PredictOptions, type RefineOption
 /** An encoder a member can use. */
 export type Encoder = EmbeddingEncoder | ProjectionEncoder;
 
-/** Consensus strategy. */
-export type Strategy = 'vote' | 'tutorial' | 'concat';
+/** How the members' scores become one label. */
+export type Consensus = 'vote' | 'tutorial' | 'concat';
 
 /**
  * How a glue's members were built, as `hdglue fit --recipe` names it: `'default'` (the
@@ -45,11 +45,11 @@ export type GlueInputs = Record<string, EmbeddingMatrix>;
 
 /** Options of {@link HDGlue}. */
 export interface HDGlueOptions {
-  /** Default strategy; `'vote'`. */
-  strategy?: Strategy;
-  /** Seed of the network vectors (tutorial strategy); default 0. */
+  /** Default consensus; `'vote'`. */
+  consensus?: Consensus;
+  /** Seed of the member vectors (tutorial consensus); default 0. */
   seed?: number | bigint;
-  /** Tie rule of the tutorial strategy's bundles; default `'tiebreak'`, `'ones'` is vsax's. */
+  /** Tie rule of the tutorial consensus's bundles; default `'tiebreak'`, `'ones'` is vsax's. */
   tie?: TieRule;
 }
 
@@ -98,11 +98,11 @@ export interface LoadOptions {
 
 /** The consensus over networks; see the module description. */
 export class HDGlue {
-  /** Default strategy. */
-  readonly strategy: Strategy;
-  /** Seed of the network vectors. */
+  /** Default consensus. */
+  readonly consensus: Consensus;
+  /** Seed of the member vectors. */
   readonly seed: bigint;
-  /** Tie rule of the tutorial strategy. */
+  /** Tie rule of the tutorial consensus. */
   readonly tie: TieRule;
   /**
    * How the members' settings were chosen, when {@link tune} chose them (set by `hdglue fit
@@ -115,14 +115,14 @@ export class HDGlue {
    */
   recipe: RecipeName | undefined;
   #members = new Map<string, Member>();
-  // The 'concat' strategy's one HIL over the members' concatenated hypervectors, in `names`
-  // order; trained by fit() when the glue's strategy is 'concat', dropped when members change.
+  // The 'concat' consensus's one HIL over the members' concatenated hypervectors, in `names`
+  // order; trained by fit() when the glue's consensus is 'concat', dropped when members change.
   #joint: { names: string[]; hil: HIL } | null = null;
 
   /** @param options - see {@link HDGlueOptions} */
   constructor(options?: HDGlueOptions) {
     const o = checkOptions(options);
-    this.strategy = checkStrategy(o.strategy ?? 'vote');
+    this.consensus = checkConsensus(o.consensus ?? 'vote');
     this.seed = checkSeed(o.seed ?? 0);
     this.tie = o.tie ?? 'tiebreak';
     if (this.tie !== 'tiebreak' && this.tie !== 'ones')
@@ -130,7 +130,7 @@ export class HDGlue {
   }
 
   /** Member names, in the order they were added. */
-  networks(): string[] {
+  members(): string[] {
     return [...this.#members.keys()];
   }
 
@@ -155,17 +155,17 @@ export class HDGlue {
   }
 
   /** Add a member; its HIL may be empty (then {@link fit} it) or already trained. */
-  addNetwork(name: string, member: { encoder: Encoder; hil?: HIL; weight?: number }): this {
+  addMember(name: string, member: { encoder: Encoder; hil?: HIL; weight?: number }): this {
     if (typeof name !== 'string' || name === '')
-      throw typeError(`a network name must be a non-empty string, got ${describe(name)}`);
+      throw typeError(`a member name must be a non-empty string, got ${describe(name)}`);
     if (name === '__proto__') {
       throw rangeError(
         ErrorCode.OUT_OF_RANGE,
-        'a network cannot be named __proto__ (inputs are plain objects keyed by name)',
+        'a member cannot be named __proto__ (inputs are plain objects keyed by name)',
       );
     }
     if (this.#members.has(name))
-      throw new HdglueError(ErrorCode.OUT_OF_RANGE, `a network named ${JSON.stringify(name)} is already a member`);
+      throw new HdglueError(ErrorCode.OUT_OF_RANGE, `a member named ${JSON.stringify(name)} already exists`);
     checkLimit(this.#members.size + 1, LIMITS.members, 'the number of members');
     if (member === null || typeof member !== 'object')
       throw typeError(`member must be { encoder, hil?, weight? }, got ${describe(member)}`);
@@ -178,7 +178,7 @@ export class HDGlue {
     if (hil.dim !== encoder.dim) {
       throw new HdglueError(
         ErrorCode.DIM_MISMATCH,
-        `network ${JSON.stringify(name)}: encoder dim ${encoder.dim} but HIL dim ${hil.dim}`,
+        `member ${JSON.stringify(name)}: encoder dim ${encoder.dim} but HIL dim ${hil.dim}`,
       );
     }
     this.#members.set(name, { encoder, hil, weight: checkWeight(member.weight ?? 1) });
@@ -187,7 +187,7 @@ export class HDGlue {
   }
 
   /** Remove a member; the others are unchanged. */
-  removeNetwork(name: string): this {
+  removeMember(name: string): this {
     this.#member(name);
     this.#members.delete(name);
     this.#joint = null;
@@ -224,15 +224,15 @@ export class HDGlue {
       trained.set(name, hil);
     }
     let joint: { names: string[]; hil: HIL } | null = null;
-    if (this.strategy === 'concat') {
+    if (this.consensus === 'concat') {
       // The joint layer is trained over every member (in member order), so that it can predict
       // whenever all are present; a subset would make a layer the rest of the glue cannot use.
-      const names = this.networks();
+      const names = this.members();
       const missing = names.filter((n) => !encoded.has(n));
       if (missing.length) {
         throw new HdglueError(
           ErrorCode.NO_INPUT,
-          `the 'concat' strategy trains over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
+          `the 'concat' consensus trains over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
         );
       }
       const all = concat(names.map((n) => encoded.get(n) as HVBatch));
@@ -328,7 +328,7 @@ export class HDGlue {
     return this;
   }
 
-  /** The 'concat' strategy's layer over the concatenated hypervectors, once {@link fit} trained it. */
+  /** The 'concat' consensus's layer over the concatenated hypervectors, once {@link fit} trained it. */
   get joint(): Readonly<{ names: string[]; hil: HIL }> | null {
     return this.#joint;
   }
@@ -344,13 +344,13 @@ export class HDGlue {
   }
 
   /** Consensus labels for a batch; members absent from `inputs` are left out. */
-  predict(inputs: GlueInputs, options?: { strategy?: Strategy } & PredictOptions): Label[] {
+  predict(inputs: GlueInputs, options?: { consensus?: Consensus } & PredictOptions): Label[] {
     const o = checkOptions(options);
     return this.#decide(this.#encodeAll(inputs), o);
   }
 
   /** {@link predict} with the encoding done off the event loop (on the native backend). */
-  async predictAsync(inputs: GlueInputs, options?: { strategy?: Strategy } & PredictOptions): Promise<Label[]> {
+  async predictAsync(inputs: GlueInputs, options?: { consensus?: Consensus } & PredictOptions): Promise<Label[]> {
     const o = checkOptions(options);
     return this.#decide(await this.#encodeAllAsync(inputs, 'predictAsync'), o);
   }
@@ -365,28 +365,28 @@ export class HDGlue {
    */
   async predictEachAsync(
     inputs: GlueInputs,
-    options?: { strategy?: Strategy } & PredictOptions,
+    options?: { consensus?: Consensus } & PredictOptions,
   ): Promise<{ labels: Label[]; members: Record<string, Label[]> }> {
     const o = checkOptions(options);
     const encoded = await this.#encodeAllAsync(inputs, 'predictEachAsync');
     // A Map, not an object: a member may be named "constructor" or "toString".
     const members = new Map<string, Label[]>();
-    const strategy = checkStrategy(o.strategy ?? this.strategy);
-    const labels = strategy === 'vote' ? this.#vote(encoded, o, members) : this.#decide(encoded, o);
-    // Members that did not vote (weight 0, or another strategy) are asked on their own; under
-    // the tutorial's strategy a member stands for its one bundled HIL vector, so alone it is
+    const consensus = checkConsensus(o.consensus ?? this.consensus);
+    const labels = consensus === 'vote' ? this.#vote(encoded, o, members) : this.#decide(encoded, o);
+    // Members that did not vote (weight 0, or another consensus) are asked on their own; under
+    // the tutorial's consensus a member stands for its one bundled HIL vector, so alone it is
     // scored the tutorial's way too.
     const alone: PredictOptions =
-      strategy === 'tutorial' ? { mode: 'tutorial' } : o.metric === undefined ? {} : { metric: o.metric };
+      consensus === 'tutorial' ? { mode: 'tutorial' } : o.metric === undefined ? {} : { metric: o.metric };
     for (const [name, hvs] of encoded) {
       if (!members.has(name)) members.set(name, this.#member(name).hil.predict(hvs, alone));
     }
-    const ordered = this.networks().filter((n) => members.has(n));
+    const ordered = this.members().filter((n) => members.has(n));
     return { labels, members: Object.fromEntries(ordered.map((n) => [n, members.get(n) as Label[]])) };
   }
 
   /** Accuracy of the consensus on labelled inputs. */
-  accuracy(inputs: GlueInputs, labels: ArrayLike<Label>, options?: { strategy?: Strategy } & PredictOptions): number {
+  accuracy(inputs: GlueInputs, labels: ArrayLike<Label>, options?: { consensus?: Consensus } & PredictOptions): number {
     const p = this.predict(inputs, options);
     if (labels === null || typeof labels !== 'object' || labels.length !== p.length) {
       throw rangeError(ErrorCode.SHAPE, `${p.length} predictions but ${String(labels?.length)} labels`);
@@ -396,14 +396,14 @@ export class HDGlue {
     return ok / p.length;
   }
 
-  /** Why the vote strategy decides what it does for one input (a glue using `'tutorial'` has no per-member scores to show). */
+  /** Why the vote consensus decides what it does for one input (a glue using `'tutorial'` has no per-member scores to show). */
   explain(input: Record<string, Embedding>): Explanation {
     if (input === null || typeof input !== 'object')
       throw typeError(`input must map member names to embeddings, got ${describe(input)}`);
-    if (this.strategy !== 'vote') {
+    if (this.consensus !== 'vote') {
       throw rangeError(
         ErrorCode.OUT_OF_RANGE,
-        `explain() shows the vote strategy's per-member scores; this glue predicts with '${this.strategy}'`,
+        `explain() shows the vote consensus's per-member scores; this glue predicts with '${this.consensus}'`,
       );
     }
     const batch: GlueInputs = {};
@@ -452,7 +452,7 @@ export class HDGlue {
     return {
       label,
       used: voters,
-      missing: this.networks().filter((n) => !encoded.has(n)),
+      missing: this.members().filter((n) => !encoded.has(n)),
       members,
       totals: new Map(labels.map((l, i) => [l, totals[i] as number])),
     };
@@ -465,7 +465,9 @@ export class HDGlue {
     const joint = this.#joint ? { names: this.#joint.names, model: this.#joint.hil.toModel() } : null;
     const header = {
       kind: 'hdglue.HDGlue',
-      strategy: this.strategy,
+      // The file keeps the key 'strategy' (the name before members' consensus was renamed):
+      // model files stay byte-identical.
+      strategy: this.consensus,
       ...(this.tuning === undefined ? {} : { tuning: this.tuning }),
       ...(this.recipe === undefined ? {} : { recipe: this.recipe }),
       seed: this.seed.toString(),
@@ -494,7 +496,7 @@ export class HDGlue {
       tuning?: unknown;
       recipe?: unknown;
       kind?: unknown;
-      strategy?: Strategy;
+      strategy?: Consensus;
       seed?: string;
       tie?: TieRule;
       members?: { name: string; weight: number; encoder: { kind?: string }; hil: HILHeader }[];
@@ -511,7 +513,7 @@ export class HDGlue {
       throw bad('seed is not a decimal string of at most 20 digits');
     let glue: HDGlue;
     try {
-      glue = new HDGlue({ strategy: h.strategy as Strategy, seed: BigInt(h.seed), tie: h.tie as TieRule });
+      glue = new HDGlue({ consensus: h.strategy as Consensus, seed: BigInt(h.seed), tie: h.tie as TieRule });
     } catch (e) {
       throw bad((e as Error).message);
     }
@@ -541,7 +543,7 @@ export class HDGlue {
       }
       const hil = HIL.fromModel(m.hil, f.sections[i] as Uint8Array);
       try {
-        glue.addNetwork(m.name, { encoder, hil, weight: m.weight });
+        glue.addMember(m.name, { encoder, hil, weight: m.weight });
       } catch (e) {
         throw bad(`member ${i}: ${(e as Error).message}`);
       }
@@ -549,7 +551,7 @@ export class HDGlue {
     if (hasJoint) {
       const j = h.joint as { names?: unknown; hil?: HILHeader } | null;
       const names = j?.names;
-      const members = glue.networks();
+      const members = glue.members();
       // Member order is the bit layout of the concatenation, so it must match exactly.
       if (!Array.isArray(names) || names.length !== members.length || !names.every((n, i) => n === members[i]))
         throw bad('the concat layer does not name the members in their order');
@@ -610,9 +612,9 @@ export class HDGlue {
     const m = this.#members.get(name);
     if (!m) {
       throw new HdglueError(
-        ErrorCode.UNKNOWN_NETWORK,
+        ErrorCode.UNKNOWN_MEMBER,
         `${JSON.stringify(name)} is not a member (members: ${
-          this.networks()
+          this.members()
             .map((n) => JSON.stringify(n))
             .join(', ') || 'none'
         })`,
@@ -626,9 +628,9 @@ export class HDGlue {
       throw typeError(`inputs must map member names to embeddings, got ${describe(inputs)}`);
     const names = Object.keys(inputs);
     for (const n of names) this.#member(n);
-    const present = this.networks().filter((n) => names.includes(n));
+    const present = this.members().filter((n) => names.includes(n));
     if (present.length === 0)
-      throw new HdglueError(ErrorCode.NO_INPUT, 'no member has an input: pass embeddings for at least one network');
+      throw new HdglueError(ErrorCode.NO_INPUT, 'no member has an input: pass embeddings for at least one member');
     return present;
   }
 
@@ -666,10 +668,10 @@ export class HDGlue {
       throw rangeError(ErrorCode.SHAPE, `members' inputs have different row counts: ${[...counts].join(', ')}`);
   }
 
-  #decide(encoded: Map<string, HVBatch>, o: { strategy?: Strategy } & PredictOptions): Label[] {
-    const strategy = checkStrategy(o.strategy ?? this.strategy);
-    if (strategy === 'concat') return this.#concat(encoded, o);
-    return strategy === 'tutorial' ? this.#tutorial(encoded) : this.#vote(encoded, o);
+  #decide(encoded: Map<string, HVBatch>, o: { consensus?: Consensus } & PredictOptions): Label[] {
+    const consensus = checkConsensus(o.consensus ?? this.consensus);
+    if (consensus === 'concat') return this.#concat(encoded, o);
+    return consensus === 'tutorial' ? this.#tutorial(encoded) : this.#vote(encoded, o);
   }
 
   #concat(encoded: Map<string, HVBatch>, o: PredictOptions): Label[] {
@@ -677,14 +679,14 @@ export class HDGlue {
     if (!j) {
       throw new HdglueError(
         ErrorCode.NO_INPUT,
-        "the 'concat' strategy needs fit() on a glue created with strategy 'concat' (members changed since, or never fit)",
+        "the 'concat' consensus needs fit() on a glue created with consensus 'concat' (members changed since, or never fit)",
       );
     }
     const missing = j.names.filter((n) => !encoded.has(n));
     if (missing.length) {
       throw new HdglueError(
         ErrorCode.NO_INPUT,
-        `the 'concat' strategy needs every member's input; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
+        `the 'concat' consensus needs every member's input; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
       );
     }
     return j.hil.predict(
@@ -736,11 +738,12 @@ export class HDGlue {
       if (h.dim !== first.dim || h.seed !== first.seed) {
         throw new HdglueError(
           ErrorCode.DIM_MISMATCH,
-          'the tutorial strategy needs every member to share dim and seed (one class-vector memory)',
+          'the tutorial consensus needs every member to share dim and seed (one class-vector memory)',
         );
       }
     }
     const dim = first.dim;
+    // The seed string keeps the word 'network' (the tutorial's name): the same bits as ever.
     const netVec = (name: string) => randomHV(dim, `network/${name}`, { seed: this.seed });
     const opts = { tie: this.tie, seed: this.seed };
     // G = bundle_i bind(net_i, HIL_i), over the members present, as create_hdglue_consensus.
@@ -774,9 +777,9 @@ function size(v: unknown): number {
   return typeof v === 'number' && v > 0 ? v : 0;
 }
 
-function checkStrategy(s: unknown): Strategy {
+function checkConsensus(s: unknown): Consensus {
   if (s === 'vote' || s === 'tutorial' || s === 'concat') return s;
-  throw rangeError(ErrorCode.OUT_OF_RANGE, `strategy must be 'vote', 'tutorial' or 'concat', got ${String(s)}`);
+  throw rangeError(ErrorCode.OUT_OF_RANGE, `consensus must be 'vote', 'tutorial' or 'concat', got ${String(s)}`);
 }
 
 function checkWeight(w: unknown): number {

@@ -5,7 +5,7 @@
  * through unchanged, and then call the glue; lib/model/glue.ts itself never sees onnxruntime.
  */
 import { ErrorCode, HdglueError, typeError } from '../errors.js';
-import { type GlueInputs, HDGlue, type Strategy } from '../model/glue.js';
+import { type Consensus, type GlueInputs, HDGlue } from '../model/glue.js';
 import type { Label, PredictOptions, RefineOptions } from '../model/hil.js';
 import { describe } from '../validate.js';
 import { OnnxMember } from './member.js';
@@ -103,7 +103,7 @@ export class OnnxGlue {
   }
 
   /** Consensus labels: the networks run, then {@link HDGlue.predictAsync} on their embeddings. */
-  async predict(inputs: MixedInputs, options?: { strategy?: Strategy } & PredictOptions): Promise<Label[]> {
+  async predict(inputs: MixedInputs, options?: { consensus?: Consensus } & PredictOptions): Promise<Label[]> {
     return this.glue.predictAsync(await this.embed(inputs), options);
   }
 
@@ -111,7 +111,7 @@ export class OnnxGlue {
   async accuracy(
     inputs: MixedInputs,
     labels: ArrayLike<Label>,
-    options?: { strategy?: Strategy } & PredictOptions,
+    options?: { consensus?: Consensus } & PredictOptions,
   ): Promise<number> {
     const p = await this.predict(inputs, options);
     if (labels === null || typeof labels !== 'object' || labels.length !== p.length) {

@@ -198,10 +198,10 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
           const layers = members.map((_, j) => trainLayerAt(hFit[j] as HVBatch, yFit, first.recipe, seed + j, counts));
           const valInputs = Object.fromEntries(members.map((m, j) => [m.name, xVal[j]]));
           for (const r of run) {
-            const glue = new HDGlue({ strategy: 'vote' });
+            const glue = new HDGlue({ consensus: 'vote' });
             members.forEach((m, j) => {
               const hil = (layers[j] as Map<number, HIL>).get(r.recipe.epochs) as HIL;
-              glue.addNetwork(m.name, { encoder: encoders[j] as EmbeddingEncoder, hil });
+              glue.addMember(m.name, { encoder: encoders[j] as EmbeddingEncoder, hil });
             });
             r.folds.push(glue.accuracy(valInputs, yVal));
           }

@@ -2,8 +2,8 @@
  * The HD-Glue tutorial's algebra as written, built in one place for the demo's "tutorial
  * algebra" rows and for `hdglue fit --recipe tutorial`: per member, an encoder with 100
  * independent random bin vectors, one HIL whose classes are bundled into a single vector,
- * and the consensus that binds each member's vector to a network vector and bundles them
- * (`strategy: 'tutorial'`). Every bundle uses vsax's tie rule (`'ones'`), and every member
+ * and the consensus that binds each member's HIL vector to a member vector and bundles them
+ * (`consensus: 'tutorial'`). Every bundle uses vsax's tie rule (`'ones'`), and every member
  * shares one codebook seed, because the tutorial draws all its vectors from one memory and its
  * consensus compares against one set of class vectors.
  *
@@ -24,7 +24,7 @@ export const TUTORIAL_SETTINGS = Object.freeze({
 
 /** One member's training embeddings for {@link tutorialGlue}. */
 export interface TutorialMember {
-  /** Member (network) name; it names the member's network vector. */
+  /** Member name; it names the member vector. */
   name: string;
   /** `n` rows of `features` values, row-major. */
   x: Float32Array | Float64Array;
@@ -44,12 +44,12 @@ export interface TutorialOptions {
   range?: 'minmax' | readonly [number, number];
   /** Seed of the codebooks and class vectors, shared by all members; default 42. */
   seed?: number;
-  /** Seed of the network vectors (the glue's seed); default 0. */
-  networkSeed?: number;
+  /** Seed of the member vectors (the glue's seed); default 0. */
+  memberSeed?: number;
 }
 
 /**
- * A glue with the `'tutorial'` strategy over the members' training embeddings, fitted as the
+ * A glue with the `'tutorial'` consensus over the members' training embeddings, fitted as the
  * tutorial does (class prototypes by plain bundling, no error correction). Its
  * {@link HDGlue.recipe} is `'tutorial'`, so a saved model says how it was built.
  */
@@ -62,7 +62,7 @@ export function tutorialGlue(
   const seed = options.seed ?? TUTORIAL_SETTINGS.seed;
   const range = options.range ?? ([-1, 1] as const);
   const { bins, levels, tie } = TUTORIAL_SETTINGS;
-  const glue = new HDGlue({ strategy: 'tutorial', tie, seed: options.networkSeed ?? 0 });
+  const glue = new HDGlue({ consensus: 'tutorial', tie, seed: options.memberSeed ?? 0 });
   for (const m of members) {
     const encoder = new EmbeddingEncoder({
       features: m.features,
@@ -75,7 +75,7 @@ export function tutorialGlue(
     });
     if (range === 'minmax') encoder.fit(m.x, { method: 'minmax' });
     const hil = new HIL({ dim, seed, tie }).fit(encoder.encodeBatch(m.x), labels);
-    glue.addNetwork(m.name, { encoder, hil });
+    glue.addMember(m.name, { encoder, hil });
   }
   glue.recipe = 'tutorial';
   return glue;

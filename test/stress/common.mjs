@@ -33,8 +33,8 @@ export function smallGlue({ dim = 2048, classes = 5, seed = 1 } = {}) {
   const a = synthetic(400, 32, classes, seed);
   const b = synthetic(400, 48, classes, seed + 1);
   const glue = new HDGlue();
-  glue.addNetwork('a', { encoder: new EmbeddingEncoder({ features: 32, dim, bins: 16 }).fit(a.x) });
-  glue.addNetwork('b', { encoder: new ProjectionEncoder({ features: 48, dim }).fit(b.x) });
+  glue.addMember('a', { encoder: new EmbeddingEncoder({ features: 32, dim, bins: 16 }).fit(a.x) });
+  glue.addMember('b', { encoder: new ProjectionEncoder({ features: 48, dim }).fit(b.x) });
   glue.fit({ a: a.x, b: b.x }, a.labels, { refine: { epochs: 3 } });
   return glue;
 }

@@ -47,8 +47,8 @@ function existsDir(p) {
 const a = synthetic(60, 12, 3, 5);
 const b = synthetic(60, 20, 3, 6);
 const glue = new HDGlue();
-glue.addNetwork('lvl', { encoder: new EmbeddingEncoder({ features: 12, dim: 200, bins: 8 }).fit(a.x) });
-glue.addNetwork('proj', { encoder: new ProjectionEncoder({ features: 20, dim: 200 }).fit(b.x) });
+glue.addMember('lvl', { encoder: new EmbeddingEncoder({ features: 12, dim: 200, bins: 8 }).fit(a.x) });
+glue.addMember('proj', { encoder: new ProjectionEncoder({ features: 20, dim: 200 }).fit(b.x) });
 glue.fit({ lvl: a.x, proj: b.x }, a.labels);
 glue.save(join(dir, 'glue.hdg'));
 glue.member('lvl').hil.save(join(dir, 'hil.hdg'));
