@@ -6,6 +6,7 @@ import {
   bind,
   bundle,
   Codebook,
+  DEFAULT_RECIPE,
   EmbeddingEncoder,
   ErrorCode,
   HdglueError,
@@ -173,13 +174,17 @@ describe('EmbeddingEncoder', () => {
   it('fits per-feature ranges (min/max or quantiles) and round-trips through JSON', () => {
     const enc = new EmbeddingEncoder({ features: 3, dim: 512, bins: 8 });
     const x = new Float64Array([0, 10, -5, 2, 20, 5, 4, 30, 15, 1, 11, 0]);
-    enc.fit(x);
+    enc.fit(x, { method: 'minmax' });
     expect(Array.from(enc.lo)).toEqual([0, 10, -5]);
     expect(Array.from(enc.hi)).toEqual([4, 30, 15]);
     enc.fit(x, { method: 'quantile', quantiles: [0.25, 0.75] });
     // numpy.quantile(x, [0.25, 0.75], axis=0) of the same rows
     expect(Array.from(enc.lo)).toEqual([0.75, 10.75, -1.25]);
     expect(Array.from(enc.hi)).toEqual([2.5, 22.5, 7.5]);
+    // The default method is the default recipe's: quantiles 0.01 and 0.99.
+    const byDefault = new EmbeddingEncoder({ features: 3, dim: 512, bins: 8 }).fit(x);
+    expect(byDefault.toJSON()).toEqual(enc.fit(x, { method: 'quantile', quantiles: [0.01, 0.99] }).toJSON());
+    expect(new EmbeddingEncoder({ features: 3 }).bins).toBe(DEFAULT_RECIPE.bins);
     enc.fit(new Float64Array([0.1, 0, 0, 0.7, 0, 0, 0.3, 0, 0]), { method: 'quantile', quantiles: [0.3, 0.7] });
     // numpy.quantile([0.1, 0.7, 0.3], 0.3) and (..., 0.7), to the last bit (numpy 2.4.6)
     expect(enc.lo[0]).toBe(0.21999999999999997);

@@ -61,7 +61,7 @@ export function buildModelFixtures(): Map<string, Uint8Array> {
     const b = buildMember(bottom, 32, y, { ...recipe, range: 'minmax', bins: 16 }, 2);
     const proj = new ProjectionEncoder({ features: 64, dim: 520, seed: 3 }).fit(x);
     const projHil = new HIL({ dim: 520, seed: 3 }).fit(proj.encodeBatch(x), y);
-    projHil.refine(proj.encodeBatch(x), y, { epochs: 4, schedule: 'batch' });
+    projHil.refine(proj.encodeBatch(x), y, { epochs: 4, schedule: 'batch', margin: 0 });
     const vote = new HDGlue({ seed: 5n })
       .addMember('top', { encoder: a.encoder, hil: a.hil })
       .addMember('bottom', { encoder: b.encoder, hil: b.hil, weight: 0.75 })
@@ -127,7 +127,9 @@ export function buildModelFixtures(): Map<string, Uint8Array> {
     keep('tuned.hdglue', (p) => tuned.save(p));
 
     // Single layers: nearest readout, Hamming metric with the batch schedule, a random-level encoder.
-    const enc = new EmbeddingEncoder({ features: 32, dim: 300, bins: 10, levels: 'random', seed: 7 }).fit(top);
+    const enc = new EmbeddingEncoder({ features: 32, dim: 300, bins: 10, levels: 'random', seed: 7 }).fit(top, {
+      method: 'minmax',
+    });
     const hvs = enc.encodeBatch(top);
     keep('nearest.hil', (p) => new HIL({ dim: 300, seed: 7, readout: 'nearest' }).fit(hvs, y).save(p));
     const ham = new HIL({ dim: 300, seed: 8, metric: 'hamming', tie: 'ones' }).fit(
@@ -137,7 +139,7 @@ export function buildModelFixtures(): Map<string, Uint8Array> {
     ham.refine(
       hvs,
       y.map((d) => `digit ${d}`),
-      { epochs: 3 },
+      { epochs: 3, margin: 0 },
     );
     keep('hamming.hil', (p) => ham.save(p));
   } finally {

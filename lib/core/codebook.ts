@@ -3,9 +3,10 @@
  * which names are added never changes a vector; and cleanup, the nearest names to a noisy
  * hypervector, on the native top-k Hamming kernel.
  */
-import { badDescription, parseDescription } from '../encode/embeddings.js';
+
 import { ErrorCode, HdglueError, typeError } from '../errors.js';
 import { checkCount, checkDim, checkOptions, checkSeed, describe, wordsOf } from '../validate.js';
+import { badDescription, parseDescription } from './description.js';
 import { HVBatch, Hypervector } from './hv.js';
 import { randomHV, type SeedOptions, topK, topKAsync } from './ops.js';
 

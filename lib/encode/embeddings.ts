@@ -3,8 +3,8 @@
  * Float32Array or Float64Array (read in place by the native backend), or an array of rows
  * (copied once into a Float64Array).
  */
-import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
-import { checkCount, checkLimit, describe, LIMITS, lengthOf, SEED_STRING } from '../validate.js';
+import { ErrorCode, rangeError, typeError } from '../errors.js';
+import { checkCount, checkLimit, describe, LIMITS, lengthOf } from '../validate.js';
 
 /** What the encoders accept as a batch: a flat row-major typed array, or an array of rows. */
 export type EmbeddingMatrix = Float32Array | Float64Array | readonly ArrayLike<number>[];
@@ -91,36 +91,6 @@ export function notFinite(data: Float32Array | Float64Array, index: number, feat
 /** Throws when the backend reported a non-finite value. @internal */
 export function checkEncoded(result: number, data: Float32Array | Float64Array, features: number): void {
   if (result >= 0) throw notFinite(data, result, features);
-}
-
-/** A malformed description. @internal */
-export function badDescription(what: string): HdglueError {
-  return new HdglueError(ErrorCode.BAD_DESCRIPTION, `invalid description: ${what}`);
-}
-
-/**
- * The common part of every `fromJSON`: parse JSON text if given, then require an object of the
- * expected `kind`, format version 1, and a decimal-string seed. @internal
- */
-export function parseDescription<T extends { kind: string; seed: string }>(
-  description: T | string,
-  kind: T['kind'],
-): Partial<T> & { seed: string } {
-  let d: unknown = description;
-  if (typeof d === 'string') {
-    try {
-      d = JSON.parse(d);
-    } catch (e) {
-      throw badDescription(`not JSON (${(e as Error).message})`);
-    }
-  }
-  if (d === null || typeof d !== 'object') throw badDescription('not an object');
-  const o = d as Partial<T> & { version?: unknown };
-  if (o.kind !== kind) throw badDescription(`kind is ${String(o.kind)}, not ${kind}`);
-  if (o.version !== 1) throw badDescription(`version ${String(o.version)} is not supported (expected 1)`);
-  if (typeof o.seed !== 'string' || !SEED_STRING.test(o.seed))
-    throw badDescription('seed must be a decimal string of at most 20 digits');
-  return o as Partial<T> & { seed: string };
 }
 
 /** The given rows of a row-major matrix, in that order, in a new array of the same type. @internal */

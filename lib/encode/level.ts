@@ -4,14 +4,17 @@
  * (XOR) to the feature's position vector, and the bound vectors are bundled (majority) over the
  * features, all in one native call per batch.
  */
+
 import { backend } from '../backend/index.js';
+import { badDescription, parseDescription } from '../core/description.js';
 import { HVBatch } from '../core/hv.js';
 import { LEVEL_KINDS, type LevelKind, levelVectors } from '../core/levels.js';
 import { randomBatch, type TieRule, tieData } from '../core/ops.js';
+import { DEFAULTS } from '../defaults.js';
 import { ErrorCode, rangeError, typeError } from '../errors.js';
 import { checkCount, checkDim, checkOptions, checkSeed, describe, LIMITS } from '../validate.js';
 import { BatchEncoder } from './base.js';
-import { badDescription, type EmbeddingMatrix, type Matrix, parseDescription } from './embeddings.js';
+import type { EmbeddingMatrix, Matrix } from './embeddings.js';
 
 /** Options of {@link EmbeddingEncoder}. */
 export interface EmbeddingEncoderOptions {
@@ -19,7 +22,7 @@ export interface EmbeddingEncoderOptions {
   features: number;
   /** Bits per hypervector; default 10,000. */
   dim?: number;
-  /** Bins per feature (1 to 65,536); default 100. */
+  /** Bins per feature (1 to 65,536); default 64 (the default recipe's). */
   bins?: number;
   /** Level codebook: `'level'` (default, distance-preserving), `'random'` (the tutorial's) or `'circular'`. */
   levels?: LevelKind;
@@ -35,7 +38,7 @@ export interface EmbeddingEncoderOptions {
 
 /** Options of {@link EmbeddingEncoder.fit}. */
 export interface FitOptions {
-  /** `'minmax'` (default): each feature's observed range; `'quantile'`: between two quantiles, robust to outliers. */
+  /** `'quantile'` (default, the default recipe's): between two quantiles, robust to outliers; `'minmax'`: each feature's observed range. */
   method?: 'minmax' | 'quantile';
   /** Lower and upper quantile for `'quantile'`; default [0.01, 0.99]. */
   quantiles?: readonly [number, number];
@@ -85,10 +88,10 @@ export class EmbeddingEncoder extends BatchEncoder {
     }
     this.features = checkCount(options.features, 'features', LIMITS.features);
     if (this.features < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'features must be at least 1');
-    this.dim = checkDim(options.dim ?? 10000);
-    this.bins = checkCount(options.bins ?? 100, 'bins', LIMITS.bins);
+    this.dim = checkDim(options.dim ?? DEFAULTS.dim);
+    this.bins = checkCount(options.bins ?? DEFAULTS.bins, 'bins', LIMITS.bins);
     if (this.bins < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'bins must be at least 1');
-    this.levels = options.levels ?? 'level';
+    this.levels = options.levels ?? DEFAULTS.levels;
     if (!LEVEL_KINDS.includes(this.levels)) {
       throw rangeError(
         ErrorCode.OUT_OF_RANGE,
@@ -133,7 +136,7 @@ export class EmbeddingEncoder extends BatchEncoder {
    */
   fit(x: EmbeddingMatrix, options?: FitOptions): this {
     const o = checkOptions(options);
-    const method = o.method ?? 'minmax';
+    const method = o.method ?? DEFAULTS.range;
     if (method !== 'minmax' && method !== 'quantile') {
       throw rangeError(ErrorCode.OUT_OF_RANGE, `fit method must be 'minmax' or 'quantile', got ${String(method)}`);
     }
@@ -275,7 +278,7 @@ function initialRanges(features: number, options: EmbeddingEncoderOptions): [Flo
     lo.fill(range[0]);
     hi.fill(range[1]);
   }
-  checkRanges(lo, hi, options.bins ?? 100);
+  checkRanges(lo, hi, options.bins ?? DEFAULTS.bins);
   return [lo, hi];
 }
 

@@ -6,13 +6,16 @@
  * level and thread count gives the same bits. The sign matrix is kept bit-packed (features rows
  * of `dim` bits), never as a dense float matrix.
  */
+
 import { backend } from '../backend/index.js';
+import { badDescription, parseDescription } from '../core/description.js';
 import type { HVBatch } from '../core/hv.js';
 import { randomBatch, type TieRule, tieData } from '../core/ops.js';
+import { DEFAULTS } from '../defaults.js';
 import { ErrorCode, rangeError, typeError } from '../errors.js';
 import { checkCount, checkDim, checkOptions, checkSeed, describe, LIMITS } from '../validate.js';
 import { BatchEncoder } from './base.js';
-import { badDescription, type EmbeddingMatrix, type Matrix, parseDescription } from './embeddings.js';
+import type { EmbeddingMatrix, Matrix } from './embeddings.js';
 
 /** Options of {@link ProjectionEncoder}. */
 export interface ProjectionEncoderOptions {
@@ -66,7 +69,7 @@ export class ProjectionEncoder extends BatchEncoder {
     }
     this.features = checkCount(options.features, 'features', LIMITS.features);
     if (this.features < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'features must be at least 1');
-    this.dim = checkDim(options.dim ?? 10000);
+    this.dim = checkDim(options.dim ?? DEFAULTS.dim);
     this.seed = checkSeed(options.seed ?? 0);
     this.tie = options.tie ?? 'tiebreak';
     tieData(this.dim, this.tie, this.seed);

@@ -16,12 +16,12 @@
 
 import { HVBatch } from '../core/hv.js';
 import { bind, bundle, concat, hammingMatrix, randomHV, type TieRule } from '../core/ops.js';
+import { DEFAULTS } from '../defaults.js';
 import { type Embedding, type EmbeddingMatrix, pickRows, toMatrix, toRow } from '../encode/embeddings.js';
 import { EmbeddingEncoder, type EmbeddingEncoderDescription } from '../encode/level.js';
 import { ProjectionEncoder, type ProjectionEncoderDescription } from '../encode/projection.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import { encodeModel, readModelFile, writeFileAtomic } from '../io/model-file.js';
-import { DEFAULT_RECIPE } from '../train/recipe.js';
 import { stratifiedSample } from '../train/split.js';
 import type { TuneResult } from '../train/tune.js';
 import { checkCount, checkLimit, checkOptions, checkSeed, describe, LIMITS, SEED_STRING } from '../validate.js';
@@ -266,8 +266,8 @@ export class HDGlue {
   learn(inputs: GlueInputs, labels: ArrayLike<Label>, options?: LearnOptions): this {
     const o = checkOptions(options);
     // Every option is checked before anything is encoded or changed.
-    const epochs = checkCount(o.epochs ?? DEFAULT_RECIPE.epochs, 'epochs', 1e6);
-    const margin = o.margin ?? DEFAULT_RECIPE.margin;
+    const epochs = checkCount(o.epochs ?? DEFAULTS.epochs, 'epochs', 1e6);
+    const margin = o.margin ?? DEFAULTS.margin;
     if (typeof margin !== 'number' || !(margin >= 0 && margin <= 2))
       throw rangeError(ErrorCode.OUT_OF_RANGE, `margin must be in [0, 2], got ${String(margin)}`);
     const seed = checkCount(o.seed ?? 0, 'seed', 2 ** 31 - 1);

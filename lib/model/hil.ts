@@ -13,9 +13,12 @@
  *   query and taking the nearest class vector. It is here so that pipeline can be run as
  *   written; on real data it scores far below the default (see the README).
  */
+
 import { backend } from '../backend/index.js';
+import { popcount32 } from '../bits.js';
 import { HVBatch, type Hypervector } from '../core/hv.js';
 import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from '../core/ops.js';
+import { DEFAULTS } from '../defaults.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import { encodeModel, readModelFile, writeFileAtomic } from '../io/model-file.js';
 import {
@@ -33,7 +36,6 @@ import {
 } from '../validate.js';
 import {
   checkExactRange,
-  DEFAULT_EPOCHS,
   DualEngine,
   epochOrder,
   gramMatrix,
@@ -106,7 +108,7 @@ export interface RefineOptions {
   rule?: 'adapt' | 'tutorial';
   /**
    * Also update an example classified correctly but with a lead under `margin` over the best
-   * other class (scores in [-1, 1]); default 0: misclassified examples only.
+   * other class (scores in [-1, 1]); default 0.1 (the default recipe's); 0: misclassified examples only.
    */
   margin?: number;
   /** Similarity used to find the errors; default the layer's metric. */
@@ -392,11 +394,11 @@ export class HIL {
         "refine corrects the class counters, which the 'nearest' readout does not use: refine a 'prototype' layer",
       );
     }
-    const epochs = checkCount(o.epochs ?? DEFAULT_EPOCHS, 'epochs', 1e6);
+    const epochs = checkCount(o.epochs ?? DEFAULTS.epochs, 'epochs', 1e6);
     const rule = o.rule ?? 'adapt';
     if (rule !== 'adapt' && rule !== 'tutorial')
       throw rangeError(ErrorCode.OUT_OF_RANGE, `rule must be 'adapt' or 'tutorial', got ${String(rule)}`);
-    const margin = o.margin ?? 0;
+    const margin = o.margin ?? DEFAULTS.margin;
     if (typeof margin !== 'number' || !(margin >= 0 && margin <= 2))
       throw rangeError(ErrorCode.OUT_OF_RANGE, `margin must be in [0, 2], got ${String(margin)}`);
     const metric = checkMetric(o.metric ?? this.metric);
@@ -1132,12 +1134,6 @@ function buildPlanes(counters: Int32Array, classes: number, dim: number): Planes
     backend().threshold(scratch, count, dim, null, data.subarray(row * stride, (row + count) * stride));
   }
   return { rows, data, first, weight, perPop, constant, exact };
-}
-
-function popcount32(x: number): number {
-  let n = 0;
-  for (let v = x >>> 0; v !== 0; v &= v - 1) n++;
-  return n;
 }
 
 /**

@@ -98,9 +98,6 @@ export function checkExactRange(counters: Int32Array, dim: number, count: number
   }
 }
 
-/** Epochs of the error correction when none are given (the default recipe's). */
-export const DEFAULT_EPOCHS = 80;
-
 /** Settings of one online epoch. */
 export interface OnlineEpoch {
   /** Rows to visit, in this order (repeats allowed). */

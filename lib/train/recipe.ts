@@ -9,9 +9,10 @@
 
 import type { HVBatch } from '../core/hv.js';
 import type { LevelKind } from '../core/levels.js';
+import { DEFAULTS } from '../defaults.js';
 import { EmbeddingEncoder } from '../encode/level.js';
 import { HIL, type Label, type Readout, type RefineEpoch, type RefineOptions } from '../model/hil.js';
-import { DEFAULT_EPOCHS, type Keep, type Schedule } from '../model/refine.js';
+import type { Keep, Schedule } from '../model/refine.js';
 
 /** Settings of {@link buildMember}. */
 export interface Recipe {
@@ -42,15 +43,7 @@ export interface Recipe {
  * previous default on Fashion-MNIST rows no network saw; the winner of the mean over the two data
  * sets (the digits sets averaged first) among vote candidates (bench/RESULTS.md, "Selection").
  */
-export const DEFAULT_RECIPE: Readonly<Recipe> = Object.freeze({
-  dim: 10_000,
-  bins: 64,
-  levels: 'level',
-  range: 'quantile',
-  epochs: DEFAULT_EPOCHS,
-  margin: 0.1,
-  readout: 'prototype',
-});
+export const DEFAULT_RECIPE: Readonly<Recipe> = Object.freeze({ ...DEFAULTS });
 
 /** What {@link buildMember} returns. */
 export interface BuiltMember {

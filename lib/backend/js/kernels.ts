@@ -9,16 +9,9 @@
  *
  * @internal Not exported from the package.
  */
+import { popcount32 } from '../../bits.js';
 import { randomHVInto } from '../../rng.js';
 import type { CoreKernels } from '../types.js';
-
-/** SWAR popcount of a 32-bit value. */
-function popcount32(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
-}
 
 /**
  * popcount(q ^ b[o .. o + len)) with a Harley-Seal carry-save adder: ones and twos planes in
