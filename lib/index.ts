@@ -63,6 +63,7 @@ export {
   readNpy,
   writeNpy,
 } from './io/npy.js';
+export type { Label } from './label.js';
 export {
   type Consensus,
   type Encoder,
@@ -76,7 +77,6 @@ export {
 export {
   HIL,
   type HILOptions,
-  type Label,
   type Metric,
   type PredictOptions,
   type Readout,

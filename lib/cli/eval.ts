@@ -3,7 +3,7 @@
  * and the confusion matrix (rows: true label, columns: predicted).
  */
 import { ErrorCode, HdglueError } from '../errors.js';
-import type { Label } from '../model/hil.js';
+import type { Label } from '../label.js';
 import { UsageError } from './errors.js';
 import { checkRows, readLabels } from './inputs.js';
 import { readAllMembers } from './members.js';

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, HdglueError } from '../errors.js';
 import { type NpyArray, readNpy } from '../io/npy.js';
-import type { Label } from '../model/hil.js';
+import type { Label } from '../label.js';
 import { UsageError } from './errors.js';
 
 /** One member's embeddings as read from its file. */

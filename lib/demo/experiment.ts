@@ -10,6 +10,7 @@
  * rows, never on the test split); weights for the weighted consensus come from validation rows
  * the HILs never saw; every figure is computed in this run, from this seed.
  */
+
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { HVBatch } from '../core/hv.js';
@@ -17,8 +18,9 @@ import type { LevelKind } from '../core/levels.js';
 import { pickRows } from '../encode/embeddings.js';
 import type { EmbeddingEncoder } from '../encode/level.js';
 import { backendInfo } from '../index.js';
+import type { Label } from '../label.js';
 import { HDGlue } from '../model/glue.js';
-import { HIL, type Label } from '../model/hil.js';
+import { HIL } from '../model/hil.js';
 import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../train/recipe.js';
 import { tune } from '../train/tune.js';
 import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';

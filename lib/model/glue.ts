@@ -22,10 +22,11 @@ import { EmbeddingEncoder, type EmbeddingEncoderDescription } from '../encode/le
 import { ProjectionEncoder, type ProjectionEncoderDescription } from '../encode/projection.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import { encodeModel, readModelFile, writeFileAtomic } from '../io/model-file.js';
-import { stratifiedSample } from '../train/split.js';
+import type { Label } from '../label.js';
+import { stratifiedSample } from '../split.js';
 import type { TuneResult } from '../train/tune.js';
 import { checkCount, checkLimit, checkOptions, checkSeed, describe, LIMITS, SEED_STRING } from '../validate.js';
-import { HIL, type HILHeader, type Label, type PredictOptions, type RefineOptions } from './hil.js';
+import { HIL, type HILHeader, type PredictOptions, type RefineOptions } from './hil.js';
 
 /** An encoder a member can use. */
 export type Encoder = EmbeddingEncoder | ProjectionEncoder;

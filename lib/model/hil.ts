@@ -21,6 +21,7 @@ import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieDat
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import { encodeModel, readModelFile, writeFileAtomic } from '../io/model-file.js';
+import type { Label } from '../label.js';
 import {
   checkCount,
   checkDim,
@@ -45,9 +46,6 @@ import {
   type Schedule,
   squaredNorms,
 } from './refine.js';
-
-/** A class label: any finite number or any string (1 and '1' are different classes). */
-export type Label = number | string;
 
 /** Similarity used to classify: cosine against the counters, or Hamming against the prototypes. */
 export type Metric = 'cosine' | 'hamming';

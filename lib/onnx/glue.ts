@@ -5,8 +5,9 @@
  * through unchanged, and then call the glue; lib/model/glue.ts itself never sees onnxruntime.
  */
 import { ErrorCode, HdglueError, typeError } from '../errors.js';
+import type { Label } from '../label.js';
 import { type Consensus, type GlueInputs, HDGlue } from '../model/glue.js';
-import type { Label, PredictOptions, RefineOptions } from '../model/hil.js';
+import type { PredictOptions, RefineOptions } from '../model/hil.js';
 import { describe } from '../validate.js';
 import { OnnxMember } from './member.js';
 import type { RawInput } from './tensor.js';

@@ -11,7 +11,8 @@ import type { HVBatch } from '../core/hv.js';
 import type { LevelKind } from '../core/levels.js';
 import { DEFAULTS } from '../defaults.js';
 import { EmbeddingEncoder } from '../encode/level.js';
-import { HIL, type Label, type Readout, type RefineEpoch, type RefineOptions } from '../model/hil.js';
+import type { Label } from '../label.js';
+import { HIL, type Readout, type RefineEpoch, type RefineOptions } from '../model/hil.js';
 import type { Keep, Schedule } from '../model/refine.js';
 
 /** Settings of {@link buildMember}. */

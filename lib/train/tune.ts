@@ -15,12 +15,13 @@ import { concat } from '../core/ops.js';
 import { pickRows } from '../encode/embeddings.js';
 import type { EmbeddingEncoder } from '../encode/level.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
+import type { Label } from '../label.js';
 import { HDGlue } from '../model/glue.js';
-import type { HIL, Label, Readout } from '../model/hil.js';
+import type { HIL, Readout } from '../model/hil.js';
 import type { Schedule } from '../model/refine.js';
+import { assignFolds } from '../split.js';
 import { checkCount, checkOptions, describe } from '../validate.js';
 import { DEFAULT_RECIPE, fitEncoder, type Recipe, trainLayerAt } from './recipe.js';
-import { assignFolds } from './split.js';
 
 /** One member's training embeddings for {@link tune}. */
 export interface TuneMember {
@@ -263,4 +264,4 @@ function expand(g: TuneGrid, base: Recipe): Recipe[] {
   return out;
 }
 
-export { assignFolds, shuffledByClass } from './split.js';
+export { assignFolds, shuffledByClass } from '../split.js';

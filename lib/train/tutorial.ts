@@ -10,9 +10,11 @@
  * It is here so that its real accuracy can be measured (about a quarter of the digits test
  * images, see docs/ARCHITECTURE.md), not as a way to classify.
  */
+
 import { EmbeddingEncoder } from '../encode/level.js';
+import type { Label } from '../label.js';
 import { HDGlue } from '../model/glue.js';
-import { HIL, type Label } from '../model/hil.js';
+import { HIL } from '../model/hil.js';
 
 /** The tutorial's fixed settings: 100 random-level bins, vsax's tie rule, `np.random.seed(42)`. */
 export const TUTORIAL_SETTINGS = Object.freeze({

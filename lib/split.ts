@@ -2,8 +2,8 @@
  * Seeded, stratified row selection: the one place folds, validation splits and replay samples
  * are drawn from, so every caller shuffles the same way.
  */
-import type { Label } from '../model/hil.js';
-import { mulberry32 } from '../rng.js';
+import type { Label } from './label.js';
+import { mulberry32 } from './rng.js';
 
 /**
  * Each class's row indices (classes in first-seen order), shuffled by one seeded generator run
