@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite, in layers, with one summary line at the end.
+//   0. Lint: biome, and the layering of lib/ (scripts/check-layers.mjs).
 //   1. C++ kernel tests (ctest): every ISA level this CPU has against a per-bit oracle.
 //   2. NEON kernels cross-compiled for aarch64 and run under qemu-user (skipped with a notice
 //      when the toolchain is missing, unless HDGLUE_REQUIRE_NEON=1, as CI sets).
@@ -38,6 +39,10 @@ if (!only || only === 'lint')
     'bench',
     'scripts',
     'examples',
+  ]);
+if (!only || only === 'lint')
+  step('layers of lib/ (imports point down, no cycle, files <= 500 lines)', process.execPath, [
+    'scripts/check-layers.mjs',
   ]);
 if (!only || only === 'cpp') step('C++ kernel tests (ctest)', process.execPath, ['scripts/test-cpp.mjs']);
 if (!only || only === 'neon')
