@@ -6,7 +6,8 @@
  * Honesty rules kept here: every choice (a network's learning rate and epochs, the regression's L2
  * penalty) is made on validation rows, never on the test rows; the test rows are only scored.
  */
-import { argmaxAccuracy, type NetSpec, Network } from './convnet.js';
+import { argmaxAccuracy, argmaxAt } from './argmax.js';
+import { type NetSpec, Network } from './convnet.js';
 
 /** One network of the experiment: its architecture and how its training settings are searched. */
 export interface NetworkPlan {
@@ -161,13 +162,6 @@ export function trainSelected(
     validation: kept.best,
     history,
   };
-}
-
-/** Index of the largest of `k` scores at `at` (the first on ties). */
-function argmaxAt(p: Float32Array | Float64Array, at: number, k: number): number {
-  let best = 0;
-  for (let c = 1; c < k; c++) if ((p[at + c] as number) > (p[at + best] as number)) best = c;
-  return best;
 }
 
 /**

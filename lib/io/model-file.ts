@@ -13,16 +13,13 @@
  *
  * Every section starts 8-byte aligned, so Int32/Float64 data can be viewed in place. Section
  * data (the counters) is written in the host's byte order, which is little-endian on every
- * platform hdglue builds for (x64, arm64); a big-endian host would need a byte swap here. Files are
- * written atomically: to a temporary file in the same directory, flushed, then renamed over
- * the target, so a crash never leaves a half-written model under the real name. Reading checks
- * the magic, the version, every length against the file size, and every CRC, and rejects a
- * file with trailing bytes: a truncated, corrupted, foreign or newer file is an error with a
- * code, never a partly loaded model.
+ * platform hdglue builds for (x64, arm64); a big-endian host would need a byte swap here. The
+ * models save these bytes with writeFileAtomic (./atomic.ts), so a crash never leaves a
+ * half-written model under the real name. Reading checks the magic, the version, every length
+ * against the file size, and every CRC, and rejects a file with trailing bytes: a truncated,
+ * corrupted, foreign or newer file is an error with a code, never a partly loaded model.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { ErrorCode, HdglueError } from '../errors.js';
 
 /** Current format version. */
@@ -127,46 +124,6 @@ export function decodeModel(bytes: Uint8Array): ModelFile {
   if (at !== bytes.length)
     throw corrupt(at > bytes.length ? 'truncated padding' : `${bytes.length - at} unexpected trailing bytes`);
   return { header, sections };
-}
-
-/** Write bytes to `path` atomically (temporary file in the same directory, fsync, rename). */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  // pid alone is shared by worker threads: a random suffix keeps concurrent saves apart.
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx');
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-    syncDirectory(dirname(path));
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    // Name the destination, not the temporary file the caller never heard of; keep the errno.
-    const err = e as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`${path}: cannot write: ${err.code ?? err.message}`, { cause: e }), {
-      code: err.code,
-      path,
-    });
-  }
-}
-
-// The rename is durable only once the directory entry is on disk. Directories cannot be opened
-// for syncing everywhere (Windows), where this is skipped: the file itself is already synced.
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // not supported on this platform or file system
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /** Largest model file read by default (1 GiB); pass a larger `maxBytes` to read bigger ones. */

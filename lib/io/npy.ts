@@ -15,45 +15,19 @@
  * its own size in memory and ends in an {@link HdglueError} with code `ERR_HDGLUE_NPY`, never in
  * a partly read array. Element data is copied into fresh typed arrays: the data of a `.npy` file
  * need not be aligned for its element type, and big-endian files are byte-swapped on the way.
+ *
+ * This module holds the public entry points and their argument checks; the preamble and header are
+ * read and written in ./npy-header.ts, the elements in ./npy-data.ts.
  */
-import { Buffer } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import { lengthOf } from '../validate.js';
-import { writeFileAtomic } from './model-file.js';
+import { writeFileAtomic } from './atomic.js';
+import { allocate, decodeData, encodeNumbers, encodeStrings, type NpyData } from './npy-data.js';
+import { encodeHeader, MAX_DIMS, type NpyDtype, readLayout, shapeRepr } from './npy-header.js';
 
-/** Element types hdglue reads and writes; `unicode` is numpy's `U` (UTF-32), `bytes` its `S`. */
-export type NpyDtype =
-  | 'float32'
-  | 'float64'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'uint8'
-  | 'uint16'
-  | 'uint32'
-  | 'uint64'
-  | 'bool'
-  | 'unicode'
-  | 'bytes';
-
-/**
- * The elements of an array, flattened in C order: a typed array for numbers, a `Uint8Array` of 0
- * and 1 for `bool`, and a string per element for `unicode` and `bytes` (the latter decoded as Latin-1).
- */
-export type NpyData =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array
-  | string[];
+export type { NpyData } from './npy-data.js';
+export type { NpyDtype } from './npy-header.js';
 
 /** An array read from a `.npy` file. */
 export interface NpyArray {
@@ -73,44 +47,7 @@ export interface NpyReadOptions {
   maxBytes?: number;
 }
 
-const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
-// Real headers are about 128 bytes; numpy's own reader stops at 10 000 characters.
-const MAX_HEADER_BYTES = 2 ** 20;
-// numpy 2 cannot create or load arrays of more dimensions (NPY_MAXDIMS).
-const MAX_DIMS = 64;
-// numpy's itemsize is a C int: '<U1000000000' is "not understood" by numpy too.
-const MAX_ITEMSIZE = 2 ** 31 - 1;
 const DEFAULT_MAX_BYTES = 2 ** 32;
-// The reader swaps when the file's byte order differs from the host's, so it is right on either.
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-type Kind = 'number' | 'bool' | 'unicode' | 'bytes';
-
-interface ElementType {
-  dtype: NpyDtype;
-  kind: Kind;
-  /** Bytes per element: 1, 2, 4 or 8 for numbers and bool, 4n for `<Un`, n for `|Sn`. */
-  itemsize: number;
-  /** Bytes of one code unit that may need swapping: the element size, or 4 for `U`, 1 for `S`. */
-  unit: number;
-  bigEndian: boolean;
-}
-
-const NUMERIC: Readonly<Record<string, NpyDtype>> = {
-  f4: 'float32',
-  f8: 'float64',
-  i1: 'int8',
-  i2: 'int16',
-  i4: 'int32',
-  i8: 'int64',
-  u1: 'uint8',
-  u2: 'uint16',
-  u4: 'uint32',
-  u8: 'uint64',
-  b1: 'bool',
-};
-
-const SUPPORTED = "hdglue reads f4, f8, i1-i8, u1-u8, b1, U and S (e.g. '<f4', '|b1', '<U8')";
 
 function failure(source: string | undefined, message: string): HdglueError {
   return new HdglueError(ErrorCode.NPY_FORMAT, source === undefined ? message : `${source}: ${message}`);
@@ -132,51 +69,22 @@ export function parseNpy(bytes: Uint8Array, source?: string): NpyArray {
     throw typeError(`parseNpy: source must be a string, got ${describe(source)}`);
   }
   const fail = (message: string) => failure(source, message);
-  // From byteLength: V8 11 can report a detached array's old length (see lengthOf in validate.ts).
+  const { descr, type, shape, dataStart } = readLayout(bytes, fail);
   const size = bytes.byteLength;
-  if (size === 0) throw fail('not a .npy file (the file is empty)');
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (i === size) throw fail(`truncated: ${size} bytes, shorter than the 10-byte .npy preamble`);
-    if (bytes[i] !== MAGIC[i]) throw fail('not a .npy file (bad magic)');
-  }
-  if (size < 8) throw fail(`truncated: ${size} bytes, shorter than the 10-byte .npy preamble`);
-  const major = bytes[6] as number;
-  const minor = bytes[7] as number;
-  if (minor !== 0 || major < 1 || major > 3) {
-    throw fail(`unsupported .npy format version ${major}.${minor} (hdglue reads 1.0, 2.0 and 3.0)`);
-  }
-  const headerStart = major === 1 ? 10 : 12;
-  if (size < headerStart) {
-    throw fail(`truncated: ${size} bytes, shorter than the ${headerStart}-byte preamble of format ${major}.0`);
-  }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
-  if (headerLength > MAX_HEADER_BYTES) {
-    throw fail(`header length ${headerLength} bytes is above the limit of ${MAX_HEADER_BYTES} (1 MiB)`);
-  }
-  const dataStart = headerStart + headerLength;
-  if (dataStart > size) {
-    throw fail(`truncated: header length ${headerLength} reaches past the end of the file (${size} bytes)`);
-  }
-  const header = parseHeader(decodeHeader(bytes.subarray(headerStart, dataStart), major, fail), major < 3, fail);
-  const type = elementType(header.descr, fail);
-  if (header.fortranOrder) {
-    throw fail('the array is in Fortran order; save it with numpy.save(path, numpy.ascontiguousarray(a))');
-  }
 
   // A zero dimension empties the array whatever the others say; otherwise stop as soon as the
   // product passes 2^53, before it can lose precision.
-  let count = header.shape.includes(0) ? 0 : 1;
+  let count = shape.includes(0) ? 0 : 1;
   if (count !== 0) {
-    for (const d of header.shape) {
+    for (const d of shape) {
       count *= d;
-      if (count > 2 ** 53) throw fail(`shape ${shapeRepr(header.shape)} has more than 2^53 elements`);
+      if (count > 2 ** 53) throw fail(`shape ${shapeRepr(shape)} has more than 2^53 elements`);
     }
   }
   // BigInt keeps count * itemsize exact however large the header claims it to be.
   const expected = BigInt(count) * BigInt(type.itemsize);
   const present = size - dataStart;
-  const what = `${count} ${type.kind === 'number' || type.kind === 'bool' ? type.dtype : header.descr}`;
+  const what = `${count} ${type.kind === 'number' || type.kind === 'bool' ? type.dtype : descr}`;
   if (expected > BigInt(present)) {
     throw fail(`truncated: header says ${what} values (${expected} bytes) but only ${present} bytes follow`);
   }
@@ -184,7 +92,7 @@ export function parseNpy(bytes: Uint8Array, source?: string): NpyArray {
     throw fail(`${BigInt(present) - expected} trailing bytes after the ${expected} bytes of ${what} values`);
   }
   const payload = bytes.subarray(dataStart);
-  return { dtype: type.dtype, shape: header.shape, data: decodeData(payload, count, type, fail), descr: header.descr };
+  return { dtype: type.dtype, shape, data: decodeData(payload, count, type, fail), descr };
 }
 
 /**
@@ -281,41 +189,16 @@ export function encodeNpy(array: { shape: readonly number[]; data: NpyData; dtyp
     );
   }
 
-  let descr: string;
-  let body: Uint8Array;
-  if (dtype === 'unicode' || dtype === 'bytes') {
-    ({ descr, body } = encodeStrings(data as string[], dtype));
-  } else {
-    const typed = data as Exclude<NpyData, string[]>;
-    const itemsize = typed.BYTES_PER_ELEMENT;
-    const code = Object.keys(NUMERIC).find((k) => NUMERIC[k] === dtype) as string;
-    descr = `${itemsize === 1 ? '|' : '<'}${code}`;
-    body = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
-    if (dtype === 'bool') {
-      const bad = body.findIndex((b) => b > 1);
-      if (bad >= 0) {
-        throw rangeError(ErrorCode.OUT_OF_RANGE, `encodeNpy: bool element ${bad} is ${body[bad]}, not 0 or 1`);
-      }
-    }
-    if (itemsize > 1 && !HOST_LITTLE_ENDIAN) body = swapBytes(body.slice(), itemsize);
-  }
-
-  // Exactly numpy's _write_array_header: sorted keys, a trailing ", " before "}", then room for the
-  // first axis to grow to 21 digits, then spaces and "\n" up to the next multiple of 64.
-  let text = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeRepr(dims)}, }`;
-  if (dims.length > 0) text += ' '.repeat(21 - String(dims[0]).length);
-  const headerLength = text.length + 1 + (64 - ((10 + text.length + 1) % 64));
-  const out = allocate(10 + headerLength + body.length, () =>
+  const { descr, body } =
+    dtype === 'unicode' || dtype === 'bytes'
+      ? encodeStrings(data as string[], dtype)
+      : encodeNumbers(data as Exclude<NpyData, string[]>, dtype);
+  const head = encodeHeader(descr, dims);
+  const out = allocate(head.length + body.length, () =>
     rangeError(ErrorCode.OUT_OF_RANGE, `encodeNpy: ${body.length} bytes of data is too large to encode in memory`),
   );
-  out.set(MAGIC, 0);
-  out[6] = 1;
-  out[7] = 0;
-  new DataView(out.buffer).setUint16(8, headerLength, true);
-  for (let i = 0; i < text.length; i++) out[10 + i] = text.charCodeAt(i);
-  out.fill(0x20, 10 + text.length, 10 + headerLength - 1);
-  out[10 + headerLength - 1] = 0x0a;
-  out.set(body, 10 + headerLength);
+  out.set(head, 0);
+  out.set(body, head.length);
   return out;
 }
 
@@ -337,342 +220,6 @@ export function writeNpy(path: string, array: { shape: readonly number[]; data: 
   } catch (e) {
     throw fileError(path, 'write', e);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The header
-
-interface Header {
-  descr: string;
-  fortranOrder: boolean;
-  shape: number[];
-}
-
-type Fail = (message: string) => HdglueError;
-
-function decodeHeader(raw: Uint8Array, major: number, fail: Fail): string {
-  if (major === 3) {
-    try {
-      // ignoreBOM keeps a BOM in the text, where the tokenizer refuses it as numpy does.
-      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
-    } catch {
-      throw fail('the header is not valid UTF-8');
-    }
-  }
-  const bad = raw.findIndex((b) => b > 0x7f);
-  if (bad >= 0) throw fail(`header byte ${bad} is 0x${raw[bad]?.toString(16)}: a format ${major}.0 header is ASCII`);
-  return new TextDecoder('utf-8').decode(raw);
-}
-
-const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f';
-const isNameChar = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.test(c);
-
-/**
- * The grammar: `{` key `:` value (`,` key `:` value)* `,`? `}`, whitespace between tokens and after
- * the `}`, with the keys 'descr' (a string), 'fortran_order' (True or False) and 'shape' (a tuple of
- * non-negative integers), each exactly once. Python 2 numpy wrote `(3L, 4L)`; numpy still reads
- * that in 1.0 and 2.0 files, so `longSuffix` allows it.
- */
-function parseHeader(text: string, longSuffix: boolean, fail: Fail): Header {
-  let i = 0;
-  const skip = () => {
-    while (isSpace(text[i])) i++;
-  };
-  const found = () => (i >= text.length ? 'the end of the header' : JSON.stringify(text.slice(i, i + 24)));
-  const bad = (expected: string) => fail(`bad header: expected ${expected} at character ${i}, found ${found()}`);
-
-  const str = (): string | undefined => {
-    const quote = text[i];
-    if (quote !== "'" && quote !== '"') return undefined;
-    const start = i + 1;
-    for (let j = start; j < text.length; j++) {
-      const c = text[j];
-      if (c === quote) {
-        i = j + 1;
-        return text.slice(start, j);
-      }
-      // A descr or key never needs them, and refusing them keeps strings literal.
-      if (c === '\\' || c === '\n' || c === '\r') break;
-    }
-    throw bad('a plain quoted string (no escapes or line breaks)');
-  };
-
-  const dimension = (): number => {
-    if (text[i] === '-') throw fail(`bad header: shape has a negative dimension at character ${i}`);
-    const start = i;
-    while (text[i] !== undefined && text[i]! >= '0' && text[i]! <= '9') i++;
-    const digits = text.slice(start, i);
-    if (digits === '') {
-      i = start;
-      throw bad('a non-negative integer in shape');
-    }
-    if (longSuffix && text[i] === 'L') i++;
-    if (isNameChar(text[i]) || text[i] === '.') {
-      i = start;
-      throw bad('a plain decimal integer in shape');
-    }
-    if (digits.length > 1 && digits[0] === '0') {
-      i = start;
-      throw bad('an integer without leading zeros in shape');
-    }
-    const value = digits.length > 16 ? Number.POSITIVE_INFINITY : Number(digits);
-    if (value > Number.MAX_SAFE_INTEGER) {
-      throw fail(
-        `bad header: shape dimension ${digits.length > 24 ? `of ${digits.length} digits` : digits} is too large`,
-      );
-    }
-    return value;
-  };
-
-  const tuple = (): number[] => {
-    if (text[i] !== '(') throw bad("a tuple such as (3, 4) for 'shape'");
-    i++;
-    skip();
-    const dims: number[] = [];
-    let comma = false;
-    while (text[i] !== ')') {
-      if (dims.length > 0 && !comma) throw bad("',' or ')' in shape");
-      if (dims.length === MAX_DIMS) throw fail(`bad header: shape has more than ${MAX_DIMS} dimensions`);
-      dims.push(dimension());
-      skip();
-      comma = text[i] === ',';
-      if (comma) {
-        i++;
-        skip();
-      }
-    }
-    // (5) is the integer 5 in Python, not a tuple.
-    if (dims.length === 1 && !comma) throw fail('bad header: shape (n) is not a tuple; a 1-D shape is written (n,)');
-    i++;
-    return dims;
-  };
-
-  const bool = (): boolean => {
-    for (const [name, value] of [
-      ['True', true],
-      ['False', false],
-    ] as const) {
-      if (text.startsWith(name, i) && !isNameChar(text[i + name.length])) {
-        i += name.length;
-        return value;
-      }
-    }
-    throw bad("True or False for 'fortran_order'");
-  };
-
-  const descr = (): string => {
-    if (text[i] === '[') {
-      // numpy writes structured and sub-array dtypes as a list of fields: name it in the message.
-      const end = text.indexOf(']', i);
-      const list = end < 0 ? text.slice(i, i + 60) : text.slice(i, Math.min(end + 1, i + 200));
-      throw fail(`structured dtype ${list} is not supported (${SUPPORTED})`);
-    }
-    const value = str();
-    if (value === undefined) throw bad("a quoted string such as '<f4' for 'descr'");
-    return value;
-  };
-
-  const values: Partial<Header> = {};
-  skip();
-  if (text[i] !== '{') throw bad("'{' (a numpy header is a Python dict literal)");
-  i++;
-  skip();
-  while (text[i] !== '}') {
-    const key = str();
-    if (key === undefined) throw bad("a quoted key or '}'");
-    if (key !== 'descr' && key !== 'fortran_order' && key !== 'shape') {
-      throw fail(
-        `bad header: unknown key ${JSON.stringify(key)} (a numpy header has exactly 'descr', 'fortran_order' and 'shape')`,
-      );
-    }
-    const field = key === 'fortran_order' ? 'fortranOrder' : key;
-    if (values[field] !== undefined) throw fail(`bad header: key '${key}' appears twice`);
-    skip();
-    if (text[i] !== ':') throw bad(`':' after '${key}'`);
-    i++;
-    skip();
-    if (field === 'descr') values.descr = descr();
-    else if (field === 'fortranOrder') values.fortranOrder = bool();
-    else values.shape = tuple();
-    skip();
-    if (text[i] === ',') {
-      i++;
-      skip();
-    } else if (text[i] !== '}') {
-      throw bad("',' or '}'");
-    }
-  }
-  i++;
-  skip();
-  if (i < text.length) throw bad('only spaces after the header dict');
-  const { descr: d, fortranOrder, shape } = values;
-  if (d === undefined || fortranOrder === undefined || shape === undefined) {
-    const missing = [
-      d === undefined && 'descr',
-      fortranOrder === undefined && 'fortran_order',
-      shape === undefined && 'shape',
-    ];
-    const names = missing.filter((k) => k !== false).map((k) => `'${k}'`);
-    throw fail(`bad header: missing key${names.length > 1 ? 's' : ''} ${names.join(', ')}`);
-  }
-  return { descr: d, fortranOrder, shape };
-}
-
-function elementType(descr: string, fail: Fail): ElementType {
-  const quoted = `'${descr.length > 40 ? `${descr.slice(0, 40)}...` : descr}'`;
-  if (/^[<>|=]?O\d*$/.test(descr)) {
-    throw fail(`dtype ${quoted}: object arrays are pickled Python objects; hdglue does not read pickles`);
-  }
-  const m = /^([<>|=]?)([A-Za-z])(\d+)$/.exec(descr);
-  if (m === null) throw fail(`dtype ${quoted} is not supported (${SUPPORTED})`);
-  const [, order = '', kind = '', digits = ''] = m;
-  // Past 15 digits Number() rounds; any such size is far above the itemsize limit anyway.
-  const n = digits.length > 15 ? Number.POSITIVE_INFINITY : Number(digits);
-  if (kind === 'f' && n === 2)
-    throw fail(`dtype ${quoted} (float16) is not supported; convert with a.astype(numpy.float32)`);
-  if (kind === 'c')
-    throw fail(`dtype ${quoted} (complex) is not supported; store the real and imaginary parts separately`);
-  let type: Omit<ElementType, 'bigEndian'>;
-  const numeric = NUMERIC[kind + digits];
-  if (numeric !== undefined) {
-    type = { dtype: numeric, kind: numeric === 'bool' ? 'bool' : 'number', itemsize: n, unit: n };
-  } else if (kind === 'U' || kind === 'S') {
-    // Zero-size elements would let a header claim any number of them with no bytes behind them.
-    if (n === 0) throw fail(`dtype ${quoted} has zero-size elements`);
-    const itemsize = kind === 'U' ? 4 * n : n;
-    if (itemsize > MAX_ITEMSIZE) {
-      throw fail(`dtype ${quoted} has elements larger than numpy's limit of 2^31 - 1 bytes`);
-    }
-    type =
-      kind === 'U'
-        ? { dtype: 'unicode', kind: 'unicode', itemsize, unit: 4 }
-        : { dtype: 'bytes', kind: 'bytes', itemsize, unit: 1 };
-  } else {
-    throw fail(`dtype ${quoted} is not supported (${SUPPORTED})`);
-  }
-  // numpy writes '|' for single bytes and '<' or '>' for everything wider; '=' (native) and '|' on
-  // a wide type would make the file's meaning depend on the machine that reads it.
-  if (order === '' || order === '=' || (order === '|' && type.unit > 1)) {
-    throw fail(`dtype ${quoted} has no explicit byte order ('<' or '>')`);
-  }
-  return { ...type, bigEndian: order === '>' };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The data
-
-function decodeData(payload: Uint8Array, count: number, type: ElementType, fail: Fail): NpyData {
-  if (type.kind === 'unicode' || type.kind === 'bytes') {
-    if (count > 2 ** 32 - 1) throw fail(`${count} strings do not fit in a JavaScript array`);
-    const out: string[] = new Array(count);
-    const { itemsize } = type;
-    if (type.kind === 'bytes') {
-      for (let e = 0; e < count; e++) {
-        let end = (e + 1) * itemsize;
-        while (end > e * itemsize && payload[end - 1] === 0) end--;
-        out[e] = Buffer.from(payload.buffer, payload.byteOffset + e * itemsize, end - e * itemsize).toString('latin1');
-      }
-      return out;
-    }
-    const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const little = !type.bigEndian;
-    const chars = itemsize / 4;
-    const points: number[] = [];
-    for (let e = 0; e < count; e++) {
-      const base = e * itemsize;
-      let len = chars;
-      while (len > 0 && dv.getUint32(base + 4 * (len - 1), little) === 0) len--;
-      points.length = 0;
-      let s = '';
-      for (let c = 0; c < len; c++) {
-        const cp = dv.getUint32(base + 4 * c, little);
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-          throw fail(`string element ${e} holds 0x${cp.toString(16)}, which is not a Unicode scalar value`);
-        }
-        points.push(cp);
-        // Spreading a long string's code points at once would overflow the argument limit.
-        if (points.length === 8192) {
-          s += String.fromCodePoint(...points);
-          points.length = 0;
-        }
-      }
-      out[e] = s + String.fromCodePoint(...points);
-    }
-    return out;
-  }
-
-  const copy = allocate(payload.length, () => fail(`${payload.length} bytes of data is too large to hold in memory`));
-  copy.set(payload);
-  if (type.kind === 'bool') {
-    const bad = copy.findIndex((b) => b > 1);
-    if (bad >= 0) throw fail(`bool element ${bad} is the byte ${copy[bad]}; a numpy bool is 0 or 1`);
-    return copy;
-  }
-  if (type.itemsize > 1 && type.bigEndian === HOST_LITTLE_ENDIAN) swapBytes(copy, type.itemsize);
-  const buf = copy.buffer;
-  switch (type.dtype) {
-    case 'float32':
-      return new Float32Array(buf);
-    case 'float64':
-      return new Float64Array(buf);
-    case 'int8':
-      return new Int8Array(buf);
-    case 'int16':
-      return new Int16Array(buf);
-    case 'int32':
-      return new Int32Array(buf);
-    case 'int64':
-      return new BigInt64Array(buf);
-    case 'uint16':
-      return new Uint16Array(buf);
-    case 'uint32':
-      return new Uint32Array(buf);
-    case 'uint64':
-      return new BigUint64Array(buf);
-    default:
-      return copy;
-  }
-}
-
-function encodeStrings(data: string[], dtype: 'unicode' | 'bytes'): { descr: string; body: Uint8Array } {
-  const points: number[][] = [];
-  let width = 1;
-  data.forEach((s, e) => {
-    const cps: number[] = [];
-    for (const ch of s) {
-      const cp = ch.codePointAt(0) as number;
-      if (cp >= 0xd800 && cp <= 0xdfff) {
-        throw rangeError(ErrorCode.OUT_OF_RANGE, `encodeNpy: string ${e} has a lone surrogate (0x${cp.toString(16)})`);
-      }
-      if (dtype === 'bytes' && cp > 0xff) {
-        throw rangeError(
-          ErrorCode.OUT_OF_RANGE,
-          `encodeNpy: string ${e} has U+${cp.toString(16).toUpperCase().padStart(4, '0')}, which dtype 'bytes' (Latin-1) cannot hold`,
-        );
-      }
-      cps.push(cp);
-    }
-    points.push(cps);
-    if (cps.length > width) width = cps.length;
-  });
-  const itemsize = dtype === 'unicode' ? 4 * width : width;
-  if (itemsize > MAX_ITEMSIZE) {
-    throw rangeError(ErrorCode.OUT_OF_RANGE, `encodeNpy: a ${width}-character string is longer than numpy allows`);
-  }
-  const body = allocate(itemsize * data.length, () =>
-    rangeError(
-      ErrorCode.OUT_OF_RANGE,
-      `encodeNpy: ${data.length} strings of ${itemsize} bytes are too large to encode`,
-    ),
-  );
-  const dv = new DataView(body.buffer);
-  points.forEach((cps, e) => {
-    cps.forEach((cp, c) => {
-      if (dtype === 'unicode') dv.setUint32(e * itemsize + 4 * c, cp, true);
-      else body[e * itemsize + c] = cp;
-    });
-  });
-  return { descr: dtype === 'unicode' ? `<U${width}` : `|S${width}`, body };
 }
 
 const CONSTRUCTOR: Readonly<
@@ -724,35 +271,6 @@ function checkShape(shape: unknown): number[] {
     }
   });
   return [...(shape as number[])];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-/** Python's repr of a tuple of ints: (), (5,), (3, 4). */
-function shapeRepr(shape: readonly number[]): string {
-  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-}
-
-function swapBytes(bytes: Uint8Array, size: number): Uint8Array {
-  for (let at = 0; at < bytes.length; at += size) {
-    for (let a = at, b = at + size - 1; a < b; a++, b--) {
-      const t = bytes[a] as number;
-      bytes[a] = bytes[b] as number;
-      bytes[b] = t;
-    }
-  }
-  return bytes;
-}
-
-// The engine's limit on one buffer varies (2^32 or 2^53 - 1 bytes by Node version) and memory may
-// run out before it: both are reported as the caller's own error instead of an engine RangeError.
-function allocate(size: number, tooLarge: () => Error): Uint8Array {
-  try {
-    return new Uint8Array(size);
-  } catch {
-    throw tooLarge();
-  }
 }
 
 function fileError(path: string, action: string, e: unknown): Error {

@@ -21,7 +21,8 @@ import { type Embedding, type EmbeddingMatrix, pickRows, toMatrix, toRow } from 
 import { EmbeddingEncoder, type EmbeddingEncoderDescription } from '../encode/level.js';
 import { ProjectionEncoder, type ProjectionEncoderDescription } from '../encode/projection.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
-import { encodeModel, readModelFile, writeFileAtomic } from '../io/model-file.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { encodeModel, readModelFile } from '../io/model-file.js';
 import type { Label } from '../label.js';
 import { stratifiedSample } from '../split.js';
 import type { TuneResult } from '../train/tune.js';

@@ -20,7 +20,8 @@ import { HVBatch, type Hypervector } from '../core/hv.js';
 import { bind, bundle, checkBatch, hammingMatrix, randomHV, type TieRule, tieData } from '../core/ops.js';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
-import { encodeModel, readModelFile, writeFileAtomic } from '../io/model-file.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { encodeModel, readModelFile } from '../io/model-file.js';
 import type { Label } from '../label.js';
 import {
   checkCount,
