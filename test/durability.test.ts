@@ -1,7 +1,7 @@
 // Durability of saving: a process killed with SIGKILL at random moments while it saves a model
 // (HDGlue.save) and an array (writeNpy) over and over must leave, at each destination, one of the
 // two complete files it alternates between: never a missing, empty, truncated or mixed file. The
-// writes go to a temporary file, are fsynced and renamed over the destination (lib/io/model-file.ts,
+// writes go to a temporary file, are fsynced and renamed over the destination (lib/io/atomic.ts,
 // writeFileAtomic), and this checks that chain under kills at 40 random points of it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
