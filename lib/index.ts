@@ -8,11 +8,8 @@
  * {@link backendInfo}.
  * @packageDocumentation
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { backend, nativeLoadError } from './backend/index.js';
-import { packageRoot, platformTuple } from './backend/native.js';
 
+export { type BackendInfo, backendInfo } from './backend/info.js';
 export { type AccumulateOptions, Accumulators, type ThresholdOptions } from './core/accumulators.js';
 export { Codebook, type CodebookDescription, type Nearest } from './core/codebook.js';
 export { HVBatch, Hypervector } from './core/hv.js';
@@ -52,6 +49,7 @@ export {
   type ProjectionEncoderDescription,
   type ProjectionEncoderOptions,
 } from './encode/projection.js';
+export type { Encoder } from './encode/registry.js';
 export { ErrorCode, HdglueError } from './errors.js';
 export {
   encodeNpy,
@@ -64,16 +62,8 @@ export {
   writeNpy,
 } from './io/npy.js';
 export type { Label } from './label.js';
-export {
-  type Consensus,
-  type Encoder,
-  type Explanation,
-  type GlueInputs,
-  HDGlue,
-  type HDGlueOptions,
-  type LearnOptions,
-  type RecipeName,
-} from './model/glue.js';
+export type { Consensus, Explanation } from './model/consensus.js';
+export { type GlueInputs, HDGlue, type HDGlueOptions, type LearnOptions } from './model/glue.js';
 export {
   HIL,
   type HILOptions,
@@ -84,77 +74,9 @@ export {
   type RefineOptions,
 } from './model/hil.js';
 export type { Keep, Schedule } from './model/refine.js';
-export { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from './train/recipe.js';
-export {
-  assignFolds,
-  DEFAULT_GRID,
-  type TuneGrid,
-  type TuneMember,
-  type TuneOptions,
-  type TuneResult,
-  type TuneScore,
-  tune,
-} from './train/tune.js';
+export type { Recipe, RecipeName, TuneResult, TuneScore } from './model/tuning-record.js';
+export { assignFolds } from './split.js';
+export { type BuiltMember, buildMember, DEFAULT_RECIPE } from './train/recipe.js';
+export { DEFAULT_GRID, type TuneGrid, type TuneMember, type TuneOptions, tune } from './train/tune.js';
 export { TUTORIAL_SETTINGS, type TutorialMember, type TutorialOptions, tutorialGlue } from './train/tutorial.js';
 export { LIMITS, MAX_DIM } from './validate.js';
-
-/** What {@link backendInfo} reports. */
-export interface BackendInfo {
-  /** `'native'` (the compiled addon) or `'js'` (the TypeScript backend). */
-  backend: 'native' | 'js';
-  /** Instruction-set level of the kernels in use: `'avx512' | 'avx2' | 'neon' | 'scalar'`, or `'js'`. */
-  isa: string;
-  /** Best level this CPU supports (native), or `'js'`. */
-  detectedIsa: string;
-  /**
-   * Every level this CPU and binary can run, lowest first, e.g. `['scalar', 'avx2', 'avx512']`:
-   * the values `HDGLUE_MAX_ISA` may usefully take. `['js']` on the TypeScript backend.
-   */
-  availableIsas: string[];
-  /** Threads the large native scans (Hamming, top-k) may use; set with HDGLUE_THREADS. 1 on the js backend. */
-  threads: number;
-  /** Platform tuple, e.g. `linux-x64-glibc (node 20.20.2, napi 10)`. */
-  platform: string;
-  /** Version of the hdglue package in use, from its package.json. */
-  version: string;
-  /**
-   * Absolute path of the `.node` file that loaded: a shipped prebuild
-   * (`.../prebuilds/linux-x64/hdglue.glibc.node`) or a local compile (`.../build/Release/hdglue.node`).
-   * Absent on the js backend.
-   */
-  binary?: string;
-  /**
-   * N-API version the loaded binary was built against (the runtime's own is in `platform`).
-   * Absent on the js backend.
-   */
-  napiVersion?: number;
-  /** Why the native backend is not in use, when it was tried and failed. */
-  nativeError?: string;
-}
-
-let version: string | undefined;
-
-/**
- * Which backend and instruction set hdglue runs on here, which binary loaded, and the package
- * version: what a bug report needs. Loads the backend if not yet loaded (and so may emit the one
- * fallback warning).
- */
-export function backendInfo(): BackendInfo {
-  const be = backend();
-  // Read once: the package.json next to the code that runs, not whatever `npm ls` resolves.
-  version ??= (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
-  const info: BackendInfo = {
-    backend: be.name,
-    isa: be.isa,
-    detectedIsa: be.detectedIsa,
-    availableIsas: [...be.availableIsas],
-    threads: be.threads,
-    platform: platformTuple(),
-    version,
-  };
-  if (be.binary !== undefined) info.binary = be.binary;
-  if (be.napiVersion !== undefined) info.napiVersion = be.napiVersion;
-  const err = nativeLoadError();
-  if (err !== undefined) info.nativeError = err instanceof Error ? err.message : String(err);
-  return info;
-}

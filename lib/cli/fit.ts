@@ -11,11 +11,13 @@ import { LEVEL_KINDS, type LevelKind } from '../core/levels.js';
 import { pickRows } from '../encode/embeddings.js';
 import { ErrorCode, HdglueError } from '../errors.js';
 import type { Label } from '../label.js';
-import { HDGlue, type RecipeName } from '../model/glue.js';
+import { HDGlue } from '../model/glue.js';
 import type { Readout } from '../model/hil.js';
 import type { Schedule } from '../model/refine.js';
-import { buildMember, DEFAULT_RECIPE, type Recipe, refineOptionsOf } from '../train/recipe.js';
-import { shuffledByClass, type TuneGrid, type TuneResult, tune } from '../train/tune.js';
+import type { Recipe, RecipeName, TuneResult } from '../model/tuning-record.js';
+import { stratifiedSplit } from '../split.js';
+import { buildMember, DEFAULT_RECIPE, refineOptionsOf } from '../train/recipe.js';
+import { type TuneGrid, tune } from '../train/tune.js';
 import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';
 import { UsageError } from './errors.js';
 import { heldOutGroups } from './held-out.js';
@@ -474,27 +476,4 @@ function checkOutPath(path: string): void {
     st = undefined;
   }
   if (st && !st.isFile()) throw new UsageError(`--out ${path}: exists and is not a regular file`);
-}
-
-/**
- * A fraction of each class's rows for validation, chosen by a seeded shuffle (at least one row
- * of a class is always kept for fitting); the rest, in their original order, for fitting.
- */
-export function stratifiedSplit(
-  labels: readonly Label[],
-  fraction: number,
-  seed: number,
-): { fitRows: number[]; valRows: number[] } {
-  if (fraction === 0) return { fitRows: labels.map((_, i) => i), valRows: [] };
-  const val = new Set<number>();
-  for (const rows of shuffledByClass(labels, seed)) {
-    const k = Math.min(rows.length - 1, Math.round(fraction * rows.length));
-    for (const r of rows.slice(0, k)) val.add(r);
-  }
-  const fitRows: number[] = [];
-  const valRows: number[] = [];
-  labels.forEach((_, i) => {
-    (val.has(i) ? valRows : fitRows).push(i);
-  });
-  return { fitRows, valRows };
 }

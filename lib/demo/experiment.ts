@@ -13,15 +13,17 @@
 
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { backendInfo } from '../backend/info.js';
 import type { HVBatch } from '../core/hv.js';
 import type { LevelKind } from '../core/levels.js';
 import { pickRows } from '../encode/embeddings.js';
 import type { EmbeddingEncoder } from '../encode/level.js';
-import { backendInfo } from '../index.js';
 import type { Label } from '../label.js';
 import { HDGlue } from '../model/glue.js';
 import { HIL } from '../model/hil.js';
-import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../train/recipe.js';
+import type { Recipe } from '../model/tuning-record.js';
+import { everyNthSplit, type Split } from '../split.js';
+import { type BuiltMember, buildMember, DEFAULT_RECIPE } from '../train/recipe.js';
 import { tune } from '../train/tune.js';
 import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';
 import { type Digits, loadDigits, loadSplit, subset } from './digits.js';
@@ -232,9 +234,9 @@ async function runSeed(
 ): Promise<{ run: SeedRun; advanced?: Advanced }> {
   const N = o.networks;
   const { train, test } = data;
-  const { fitRows, valRows } = carveValidation(train);
   const trainY = Array.from(train.y);
   const testY = Array.from(test.y);
+  const { fitRows, valRows } = validationSplit(trainY);
   const names = nets.map((_, i) => `mlp${i}`);
   // With ONNX, each seed's networks are exported to their own directory (kept if one was named).
   const onnx = typeof o.onnx === 'string' ? join(o.onnx, `seed${base}`) : o.onnx;
@@ -406,10 +408,15 @@ async function runSeed(
   return { run, advanced: { addMember, newClass, weighted, removeMember, errorCorrection } };
 }
 
-/** Sizes of the fitting and validation parts of the training rows (see carveValidation). */
+/** Sizes of the fitting and validation parts of the training rows (see validationSplit). */
 function countValidation(train: Digits): { fit: number; validation: number } {
-  const { fitRows, valRows } = carveValidation(train);
+  const { fitRows, valRows } = validationSplit(Array.from(train.y));
   return { fit: fitRows.length, validation: valRows.length };
+}
+
+/** Every 5th training row of each class for validation (deterministic, stratified). */
+function validationSplit(trainY: readonly number[]): Split {
+  return everyNthSplit(trainY, 5);
 }
 
 /** Mean and (population) standard deviation. */
@@ -435,20 +442,6 @@ function nearestPixels({ train, test }: Data): number {
     if (label === test.y[q]) ok++;
   }
   return ok / test.n;
-}
-
-/** Every 5th training row of each class for validation (deterministic, stratified). */
-function carveValidation(train: Digits): { fitRows: number[]; valRows: number[] } {
-  const seen = new Map<number, number>();
-  const fitRows: number[] = [];
-  const valRows: number[] = [];
-  for (let i = 0; i < train.n; i++) {
-    const c = train.y[i] as number;
-    const k = seen.get(c) ?? 0;
-    seen.set(c, k + 1);
-    (k % 5 === 4 ? valRows : fitRows).push(i);
-  }
-  return { fitRows, valRows };
 }
 
 function argmaxRows(p: Float64Array, n: number, c: number): number[] {

@@ -8,34 +8,11 @@
  */
 
 import type { HVBatch } from '../core/hv.js';
-import type { LevelKind } from '../core/levels.js';
 import { DEFAULTS } from '../defaults.js';
 import { EmbeddingEncoder } from '../encode/level.js';
 import type { Label } from '../label.js';
-import { HIL, type Readout, type RefineEpoch, type RefineOptions } from '../model/hil.js';
-import type { Keep, Schedule } from '../model/refine.js';
-
-/** Settings of {@link buildMember}. */
-export interface Recipe {
-  /** Bits per hypervector. */
-  dim: number;
-  /** Bins per feature. */
-  bins: number;
-  /** Level codebook kind. */
-  levels: LevelKind;
-  /** `'quantile'` or `'minmax'`: fit each feature's range on the data; `[lo, hi]`: one fixed range for all. */
-  range: 'quantile' | 'minmax' | readonly [number, number];
-  /** Error-correction epochs after the fit (0: none). */
-  epochs: number;
-  /** Margin of the error correction (see `RefineOptions.margin`). */
-  margin: number;
-  /** `'prototype'` (class counters, corrected) or `'nearest'` (1-NN over the stored training examples; no correction). */
-  readout: Readout;
-  /** Schedule of the error correction (see `RefineOptions.schedule`); absent: `'online'`. */
-  schedule?: Schedule;
-  /** State kept by the error correction without validation (see `RefineOptions.keep`); absent: the schedule's default. */
-  keep?: Keep;
-}
+import { HIL, type RefineEpoch, type RefineOptions } from '../model/hil.js';
+import type { Recipe } from '../model/tuning-record.js';
 
 /**
  * The cross-validated default: D = 10,000, 64 quantile bins, level codebook, 80 online correction
