@@ -16,13 +16,12 @@ import { pickRows } from '../encode/embeddings.js';
 import type { EmbeddingEncoder } from '../encode/level.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import type { Label } from '../label.js';
-import { HDGlue } from '../model/glue.js';
 import type { HIL, Readout } from '../model/hil.js';
 import type { Schedule } from '../model/refine.js';
 import type { Recipe, TuneResult, TuneScore } from '../model/tuning-record.js';
 import { assignFolds } from '../split.js';
 import { checkCount, checkOptions, describe } from '../validate.js';
-import { DEFAULT_RECIPE, fitEncoder, trainLayerAt } from './recipe.js';
+import { assembleGlue, DEFAULT_RECIPE, fitEncoder, trainLayerAt } from './recipe.js';
 
 /** One member's training embeddings for {@link tune}. */
 export interface TuneMember {
@@ -175,11 +174,13 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
           const layers = members.map((_, j) => trainLayerAt(hFit[j] as HVBatch, yFit, first.recipe, seed + j, counts));
           const valInputs = Object.fromEntries(members.map((m, j) => [m.name, xVal[j]]));
           for (const r of run) {
-            const glue = new HDGlue({ consensus: 'vote' });
-            members.forEach((m, j) => {
-              const hil = (layers[j] as Map<number, HIL>).get(r.recipe.epochs) as HIL;
-              glue.addMember(m.name, { encoder: encoders[j] as EmbeddingEncoder, hil });
-            });
+            const glue = assembleGlue(
+              members.map((m, j) => ({
+                name: m.name,
+                encoder: encoders[j] as EmbeddingEncoder,
+                hil: (layers[j] as Map<number, HIL>).get(r.recipe.epochs) as HIL,
+              })),
+            );
             r.folds.push(glue.accuracy(valInputs, yVal));
           }
         }
