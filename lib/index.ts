@@ -50,6 +50,7 @@ export {
   type ProjectionEncoderDescription,
   type ProjectionEncoderOptions,
 } from './encode/projection.js';
+export type { Encoder } from './encode/registry.js';
 export { ErrorCode, HdglueError } from './errors.js';
 export {
   encodeNpy,
@@ -62,16 +63,8 @@ export {
   writeNpy,
 } from './io/npy.js';
 export type { Label } from './label.js';
-export {
-  type Consensus,
-  type Encoder,
-  type Explanation,
-  type GlueInputs,
-  HDGlue,
-  type HDGlueOptions,
-  type LearnOptions,
-  type RecipeName,
-} from './model/glue.js';
+export type { Consensus, Explanation } from './model/consensus.js';
+export { type GlueInputs, HDGlue, type HDGlueOptions, type LearnOptions } from './model/glue.js';
 export {
   HIL,
   type HILOptions,
@@ -82,16 +75,9 @@ export {
   type RefineOptions,
 } from './model/hil.js';
 export type { Keep, Schedule } from './model/refine.js';
-export { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from './train/recipe.js';
-export {
-  assignFolds,
-  DEFAULT_GRID,
-  type TuneGrid,
-  type TuneMember,
-  type TuneOptions,
-  type TuneResult,
-  type TuneScore,
-  tune,
-} from './train/tune.js';
+export type { Recipe, RecipeName, TuneResult, TuneScore } from './model/tuning-record.js';
+export { assignFolds } from './split.js';
+export { type BuiltMember, buildMember, DEFAULT_RECIPE } from './train/recipe.js';
+export { DEFAULT_GRID, type TuneGrid, type TuneMember, type TuneOptions, tune } from './train/tune.js';
 export { TUTORIAL_SETTINGS, type TutorialMember, type TutorialOptions, tutorialGlue } from './train/tutorial.js';
 export { LIMITS, MAX_DIM } from './validate.js';

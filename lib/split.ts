@@ -1,6 +1,6 @@
 /**
- * Seeded, stratified row selection: the one place folds, validation splits and replay samples
- * are drawn from, so every caller shuffles the same way.
+ * Stratified row selection: the one place folds, validation splits and replay samples are drawn
+ * from, so every caller splits the same way.
  */
 import type { Label } from './label.js';
 import { mulberry32 } from './rng.js';
@@ -10,14 +10,8 @@ import { mulberry32 } from './rng.js';
  * through the classes in turn: the basis of stratified folds and validation splits. @internal
  */
 export function shuffledByClass(labels: readonly Label[], seed: number): number[][] {
-  const byClass = new Map<Label, number[]>();
-  labels.forEach((l, i) => {
-    const rows = byClass.get(l);
-    if (rows) rows.push(i);
-    else byClass.set(l, [i]);
-  });
   const next = mulberry32(seed);
-  const out = [...byClass.values()];
+  const out = rowsByClass(labels);
   for (const rows of out) {
     for (let i = rows.length - 1; i > 0; i--) {
       const j = Math.floor(next() * (i + 1));
@@ -25,6 +19,39 @@ export function shuffledByClass(labels: readonly Label[], seed: number): number[
     }
   }
   return out;
+}
+
+/** Row indices of a split: the rows to fit on and the rows held out, each in row order. */
+export interface Split {
+  fitRows: number[];
+  valRows: number[];
+}
+
+/**
+ * A seeded stratified hold-out: `fraction` of each class's rows (rounded, and at least one row of
+ * a class is always kept for fitting), chosen by {@link shuffledByClass}; the rest for fitting.
+ * A fraction of 0 holds nothing out.
+ */
+export function stratifiedSplit(labels: readonly Label[], fraction: number, seed: number): Split {
+  if (fraction === 0) return { fitRows: labels.map((_, i) => i), valRows: [] };
+  const val = new Set<number>();
+  for (const rows of shuffledByClass(labels, seed)) {
+    const k = Math.min(rows.length - 1, Math.round(fraction * rows.length));
+    for (const r of rows.slice(0, k)) val.add(r);
+  }
+  return splitRows(labels.length, val);
+}
+
+/**
+ * A deterministic stratified hold-out without a seed: each class's `nth`, `2 * nth`, ... row (in
+ * row order) held out, the rest for fitting.
+ */
+export function everyNthSplit(labels: readonly Label[], nth: number): Split {
+  const val = new Set<number>();
+  for (const rows of rowsByClass(labels)) {
+    for (let k = nth - 1; k < rows.length; k += nth) val.add(rows[k] as number);
+  }
+  return splitRows(labels.length, val);
 }
 
 /** Stratified folds: each class's rows shuffled (seeded) and dealt round-robin. */
@@ -56,4 +83,23 @@ export function stratifiedSample(labels: readonly Label[], size: number, seed: n
     }
   }
   return out.sort((a, b) => a - b);
+}
+
+// Each class's row indices in row order, classes in first-seen order.
+function rowsByClass(labels: readonly Label[]): number[][] {
+  const byClass = new Map<Label, number[]>();
+  labels.forEach((l, i) => {
+    const rows = byClass.get(l);
+    if (rows) rows.push(i);
+    else byClass.set(l, [i]);
+  });
+  return [...byClass.values()];
+}
+
+// Rows 0..n-1 parted into those in `val` and the others, each in row order.
+function splitRows(n: number, val: ReadonlySet<number>): Split {
+  const fitRows: number[] = [];
+  const valRows: number[] = [];
+  for (let i = 0; i < n; i++) (val.has(i) ? valRows : fitRows).push(i);
+  return { fitRows, valRows };
 }

@@ -1,6 +1,6 @@
 /**
- * What a bug report needs: which backend and instruction set run here, which binary loaded, the
- * package version.
+ * What a bug report needs to know of the running library: which backend and instruction set it
+ * runs on, which binary loaded, and the package version.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -11,11 +11,13 @@ import { LEVEL_KINDS, type LevelKind } from '../core/levels.js';
 import { pickRows } from '../encode/embeddings.js';
 import { ErrorCode, HdglueError } from '../errors.js';
 import type { Label } from '../label.js';
-import { HDGlue, type RecipeName } from '../model/glue.js';
+import type { HDGlue } from '../model/glue.js';
 import type { Readout } from '../model/hil.js';
 import type { Schedule } from '../model/refine.js';
-import { buildMember, DEFAULT_RECIPE, type Recipe, refineOptionsOf } from '../train/recipe.js';
-import { shuffledByClass, type TuneGrid, type TuneResult, tune } from '../train/tune.js';
+import type { Recipe, RecipeName, TuneResult } from '../model/tuning-record.js';
+import { stratifiedSplit } from '../split.js';
+import { type BuiltMember, buildGlue, DEFAULT_RECIPE } from '../train/recipe.js';
+import { type TuneGrid, tune } from '../train/tune.js';
 import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';
 import { UsageError } from './errors.js';
 import { heldOutGroups } from './held-out.js';
@@ -225,40 +227,25 @@ function trainGlue(
   seed: number,
   measure: boolean,
 ): { glue: HDGlue; report: Record<string, MemberReport>; jointTrainAccuracy?: number } {
-  const glue = new HDGlue({ consensus, seed });
-  const report: Record<string, MemberReport> = {};
+  const { glue, members: built } = buildGlue(members, labels, recipe, {
+    consensus,
+    seed,
+    rows,
+    validationRows: valRows,
+  });
   const y = rows.map((r) => labels[r] as Label);
+  const report: Record<string, MemberReport> = {};
   members.forEach((m, i) => {
-    const x = pickRows(m.x, m.features, rows);
-    const validation = valRows.length
-      ? { x: pickRows(m.x, m.features, valRows), labels: valRows.map((r) => labels[r] as Label) }
-      : undefined;
-    // Under concat, glue.fit below trains the HILs and the joint layer, so members get no
-    // correction pass of their own here (it would be thrown away). Members get seeds of their
-    // own so that their codebooks are independent.
-    const own = consensus === 'concat' ? { ...recipe, epochs: 0 } : recipe;
-    const built = buildMember(x, m.features, y, own, seed + i, validation);
-    glue.addMember(m.name, { encoder: built.encoder, hil: built.hil });
+    const b = built[i] as BuiltMember;
     report[m.name] = {
       features: m.features,
-      epochs: built.epochs.length,
-      ...(measure && consensus !== 'concat' ? { trainAccuracy: built.hil.accuracy(built.hvs, y) } : {}),
+      epochs: b.epochs.length,
+      // Under concat the glue's fit refit each member's layer on these very rows (b.hvs).
+      ...(measure ? { trainAccuracy: b.hil.accuracy(b.hvs, y) } : {}),
     };
   });
-  if (consensus !== 'concat') return { glue, report };
-  // The joint layer over all members' bits is trained by the glue's own fit (no early stop:
-  // --validation rows only measure it).
+  if (!measure || consensus !== 'concat') return { glue, report };
   const fitInputs = Object.fromEntries(members.map((m) => [m.name, pickRows(m.x, m.features, rows)]));
-  const refine = recipe.epochs > 0 ? { refine: refineOptionsOf(recipe) } : {};
-  glue.fit(fitInputs, y, refine);
-  if (!measure) return { glue, report };
-  for (const m of members) {
-    const member = glue.member(m.name);
-    (report[m.name] as MemberReport).trainAccuracy = member.hil.accuracy(
-      member.encoder.encodeBatch(fitInputs[m.name] as Float32Array | Float64Array),
-      y,
-    );
-  }
   return { glue, report, jointTrainAccuracy: glue.accuracy(fitInputs, y) };
 }
 
@@ -474,27 +461,4 @@ function checkOutPath(path: string): void {
     st = undefined;
   }
   if (st && !st.isFile()) throw new UsageError(`--out ${path}: exists and is not a regular file`);
-}
-
-/**
- * A fraction of each class's rows for validation, chosen by a seeded shuffle (at least one row
- * of a class is always kept for fitting); the rest, in their original order, for fitting.
- */
-export function stratifiedSplit(
-  labels: readonly Label[],
-  fraction: number,
-  seed: number,
-): { fitRows: number[]; valRows: number[] } {
-  if (fraction === 0) return { fitRows: labels.map((_, i) => i), valRows: [] };
-  const val = new Set<number>();
-  for (const rows of shuffledByClass(labels, seed)) {
-    const k = Math.min(rows.length - 1, Math.round(fraction * rows.length));
-    for (const r of rows.slice(0, k)) val.add(r);
-  }
-  const fitRows: number[] = [];
-  const valRows: number[] = [];
-  labels.forEach((_, i) => {
-    (val.has(i) ? valRows : fitRows).push(i);
-  });
-  return { fitRows, valRows };
 }

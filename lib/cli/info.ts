@@ -1,6 +1,6 @@
 /** `hdglue info [MODEL.hdg]`: the backend in use, and a saved model's members, classes and sizes. */
 import { statSync } from 'node:fs';
-import { backendInfo } from '../index.js';
+import { backendInfo } from '../backend/info.js';
 import { loadModel } from './model.js';
 import { CV_CAVEAT, type Out } from './util.js';
 

@@ -13,15 +13,17 @@
 
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { backendInfo } from '../backend/info.js';
 import type { HVBatch } from '../core/hv.js';
 import type { LevelKind } from '../core/levels.js';
 import { pickRows } from '../encode/embeddings.js';
 import type { EmbeddingEncoder } from '../encode/level.js';
-import { backendInfo } from '../index.js';
 import type { Label } from '../label.js';
-import { HDGlue } from '../model/glue.js';
+import type { HDGlue } from '../model/glue.js';
 import { HIL } from '../model/hil.js';
-import { type BuiltMember, buildMember, DEFAULT_RECIPE, type Recipe } from '../train/recipe.js';
+import type { Recipe } from '../model/tuning-record.js';
+import { everyNthSplit, type Split } from '../split.js';
+import { assembleGlue, type BuiltMember, buildGlue, buildMember, DEFAULT_RECIPE } from '../train/recipe.js';
 import { tune } from '../train/tune.js';
 import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';
 import { type Digits, loadDigits, loadSplit, subset } from './digits.js';
@@ -232,23 +234,23 @@ async function runSeed(
 ): Promise<{ run: SeedRun; advanced?: Advanced }> {
   const N = o.networks;
   const { train, test } = data;
-  const { fitRows, valRows } = carveValidation(train);
   const trainY = Array.from(train.y);
   const testY = Array.from(test.y);
+  const { fitRows, valRows } = validationSplit(trainY);
   const names = nets.map((_, i) => `mlp${i}`);
   // With ONNX, each seed's networks are exported to their own directory (kept if one was named).
   const onnx = typeof o.onnx === 'string' ? join(o.onnx, `seed${base}`) : o.onnx;
   const { trainEmb, testEmb, probs } = await networkOutputs(nets, names, train, test, onnx);
-  const members: BuiltMember[] = trainEmb.map((e, i) => buildMember(e as Float64Array, 128, trainY, recipe, base + i));
+  // The glue of the first N networks (network i's codebooks seeded base + i), and the last
+  // network's member, built alike, to be added at run time.
+  const firstN = names.slice(0, N).map((name, i) => ({ name, x: trainEmb[i] as Float64Array, features: 128 }));
+  const { glue, members: glued } = buildGlue(firstN, trainY, recipe, { seed: base });
+  const members = [...glued, buildMember(trainEmb[N] as Float64Array, 128, trainY, recipe, base + N)];
   const testHvs = members.map((m, i) => m.encoder.encodeBatch(testEmb[i] as Float64Array));
   const inputs = (k: number, emb = testEmb) => Object.fromEntries(names.slice(0, k).map((n, i) => [n, emb[i]]));
-  const glueOf = (ms: readonly { encoder: EmbeddingEncoder; hil: HIL }[], k = ms.length) => {
-    const g = new HDGlue();
-    for (let i = 0; i < k; i++) g.addMember(names[i] as string, { encoder: ms[i]!.encoder, hil: ms[i]!.hil });
-    return g;
-  };
+  const glueOf = (ms: readonly { encoder: EmbeddingEncoder; hil: HIL }[], k = ms.length) =>
+    assembleGlue(ms.slice(0, k).map((m, i) => ({ name: names[i] as string, encoder: m.encoder, hil: m.hil })));
 
-  const glue = glueOf(members, N);
   const glueAcc = glue.accuracy(inputs(N), testY);
   const networks = nets.slice(0, N).map((_, i) => ({
     name: names[i] as string,
@@ -266,11 +268,7 @@ async function runSeed(
 
   // The tutorial as written (lib/train/tutorial.ts, the same construction `hdglue fit --recipe
   // tutorial` uses), on the tanh range [-1, 1] its bins span.
-  const tut = tutorialGlue(
-    trainEmb.slice(0, N).map((x, i) => ({ name: names[i] as string, x, features: 128 })),
-    trainY,
-    { dim: o.dim, range: [-1, 1] },
-  );
+  const tut = tutorialGlue(firstN, trainY, { dim: o.dim, range: [-1, 1] });
   const tut0 = tut.member(names[0] as string);
   const tutorial = {
     hil: accuracy(tut0.hil.predict(tut0.encoder.encodeBatch(testEmb[0] as Float64Array), { mode: 'tutorial' }), testY),
@@ -292,21 +290,17 @@ async function runSeed(
   if (o.cv && withAdvanced) {
     // The default glue's CV on the training rows, with these networks fixed: the same procedure
     // `tune` uses to choose the default, here for that one recipe.
-    const cv = tune(
-      trainEmb.slice(0, N).map((x, i) => ({ name: names[i] as string, x, features: 128 })),
-      trainY,
-      {
-        seed: base,
-        base: recipe,
-        grid: {
-          dim: [recipe.dim],
-          bins: [recipe.bins],
-          margin: [recipe.margin],
-          epochs: [recipe.epochs],
-          readout: [recipe.readout],
-        },
+    const cv = tune(firstN, trainY, {
+      seed: base,
+      base: recipe,
+      grid: {
+        dim: [recipe.dim],
+        bins: [recipe.bins],
+        margin: [recipe.margin],
+        epochs: [recipe.epochs],
+        readout: [recipe.readout],
       },
-    );
+    });
     run.glueCV = cv.cv;
   }
   if (!withAdvanced) return { run };
@@ -332,12 +326,8 @@ async function runSeed(
   // Weighted consensus: HILs fit on the fitting rows, weights from each member's accuracy on the
   // validation rows (which those HILs never saw; the networks did, as in the tutorial).
   const rows = (emb: Float64Array, r: readonly number[]) => pickRows(emb, 128, r);
-  const fitY = fitRows.map((r) => trainY[r] as number);
   const valY = valRows.map((r) => trainY[r] as number);
-  const wMembers = nets
-    .slice(0, N)
-    .map((_, i) => buildMember(rows(trainEmb[i] as Float64Array, fitRows), 128, fitY, recipe, base + i));
-  const wGlue = glueOf(wMembers);
+  const wGlue = buildGlue(firstN, trainY, recipe, { seed: base, rows: fitRows }).glue;
   const equal = wGlue.accuracy(inputs(N), testY);
   const weights = wGlue.fitWeights(
     inputs(
@@ -352,19 +342,9 @@ async function runSeed(
   const h = o.holdOut;
   const known = trainY.flatMap((y, r) => (y === h ? [] : [r]));
   const heldRows = trainY.flatMap((y, r) => (y === h ? [r] : []));
-  // Members trained without the held-out digit (built twice: once for partialFit, once for learn).
-  const withoutDigit = () =>
-    nets.slice(0, N).map((_, i) =>
-      buildMember(
-        rows(trainEmb[i] as Float64Array, known),
-        128,
-        known.map((r) => trainY[r] as number),
-        recipe,
-        base + i,
-      ),
-    );
-  const hMembers = withoutDigit();
-  const hGlue = glueOf(hMembers);
+  // Glues trained without the held-out digit (built twice: once for partialFit, once for learn).
+  const withoutDigit = () => buildGlue(firstN, trainY, recipe, { seed: base, rows: known });
+  const { glue: hGlue, members: hMembers } = withoutDigit();
   const digitRows = testY.flatMap((y, r) => (y === h ? [r] : []));
   const score = (g: HDGlue) => {
     const p = g.predict(inputs(N));
@@ -381,7 +361,7 @@ async function runSeed(
   const after = score(hGlue);
   // glue.learn: the same partialFit, then a short online correction over the new rows and a
   // seeded stratified replay of as many old rows (given; the glue stores none).
-  const lGlue = glueOf(withoutDigit());
+  const lGlue = withoutDigit().glue;
   lGlue.learn(
     Object.fromEntries(names.slice(0, N).map((n, i) => [n, rows(trainEmb[i] as Float64Array, heldRows)])),
     heldRows.map(() => h),
@@ -406,10 +386,15 @@ async function runSeed(
   return { run, advanced: { addMember, newClass, weighted, removeMember, errorCorrection } };
 }
 
-/** Sizes of the fitting and validation parts of the training rows (see carveValidation). */
+/** Sizes of the fitting and validation parts of the training rows (see validationSplit). */
 function countValidation(train: Digits): { fit: number; validation: number } {
-  const { fitRows, valRows } = carveValidation(train);
+  const { fitRows, valRows } = validationSplit(Array.from(train.y));
   return { fit: fitRows.length, validation: valRows.length };
+}
+
+/** Every 5th training row of each class for validation (deterministic, stratified). */
+function validationSplit(trainY: readonly number[]): Split {
+  return everyNthSplit(trainY, 5);
 }
 
 /** Mean and (population) standard deviation. */
@@ -435,20 +420,6 @@ function nearestPixels({ train, test }: Data): number {
     if (label === test.y[q]) ok++;
   }
   return ok / test.n;
-}
-
-/** Every 5th training row of each class for validation (deterministic, stratified). */
-function carveValidation(train: Digits): { fitRows: number[]; valRows: number[] } {
-  const seen = new Map<number, number>();
-  const fitRows: number[] = [];
-  const valRows: number[] = [];
-  for (let i = 0; i < train.n; i++) {
-    const c = train.y[i] as number;
-    const k = seen.get(c) ?? 0;
-    seen.set(c, k + 1);
-    (k % 5 === 4 ? valRows : fitRows).push(i);
-  }
-  return { fitRows, valRows };
 }
 
 function argmaxRows(p: Float64Array, n: number, c: number): number[] {

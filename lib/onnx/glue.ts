@@ -6,7 +6,8 @@
  */
 import { ErrorCode, HdglueError, typeError } from '../errors.js';
 import type { Label } from '../label.js';
-import { type Consensus, type GlueInputs, HDGlue } from '../model/glue.js';
+import type { Consensus } from '../model/consensus.js';
+import { type GlueInputs, HDGlue } from '../model/glue.js';
 import type { PredictOptions, RefineOptions } from '../model/hil.js';
 import { describe } from '../validate.js';
 import { OnnxMember } from './member.js';

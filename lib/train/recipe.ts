@@ -1,41 +1,22 @@
 /**
  * The recipe the demo and `hdglue fit` use to turn one network's training embeddings into a
  * glue member: an {@link EmbeddingEncoder} with ranges fitted on the data, an {@link HIL} fitted
- * on the encoded examples, then margin error correction.
+ * on the encoded examples, then margin error correction; and the one way a glue is put together
+ * from such members ({@link buildGlue}, {@link assembleGlue}).
  *
  * The default values are the winner of 5-fold cross-validation on training rows of two data sets
  * (see {@link DEFAULT_RECIPE}); no test split took part in the choice.
  */
 
 import type { HVBatch } from '../core/hv.js';
-import type { LevelKind } from '../core/levels.js';
 import { DEFAULTS } from '../defaults.js';
+import { pickRows } from '../encode/embeddings.js';
 import { EmbeddingEncoder } from '../encode/level.js';
+import type { Encoder } from '../encode/registry.js';
 import type { Label } from '../label.js';
-import { HIL, type Readout, type RefineEpoch, type RefineOptions } from '../model/hil.js';
-import type { Keep, Schedule } from '../model/refine.js';
-
-/** Settings of {@link buildMember}. */
-export interface Recipe {
-  /** Bits per hypervector. */
-  dim: number;
-  /** Bins per feature. */
-  bins: number;
-  /** Level codebook kind. */
-  levels: LevelKind;
-  /** `'quantile'` or `'minmax'`: fit each feature's range on the data; `[lo, hi]`: one fixed range for all. */
-  range: 'quantile' | 'minmax' | readonly [number, number];
-  /** Error-correction epochs after the fit (0: none). */
-  epochs: number;
-  /** Margin of the error correction (see `RefineOptions.margin`). */
-  margin: number;
-  /** `'prototype'` (class counters, corrected) or `'nearest'` (1-NN over the stored training examples; no correction). */
-  readout: Readout;
-  /** Schedule of the error correction (see `RefineOptions.schedule`); absent: `'online'`. */
-  schedule?: Schedule;
-  /** State kept by the error correction without validation (see `RefineOptions.keep`); absent: the schedule's default. */
-  keep?: Keep;
-}
+import { HDGlue, type HDGlueOptions } from '../model/glue.js';
+import { HIL, type RefineEpoch, type RefineOptions } from '../model/hil.js';
+import type { Recipe } from '../model/tuning-record.js';
 
 /**
  * The cross-validated default: D = 10,000, 64 quantile bins, level codebook, 80 online correction
@@ -74,6 +55,71 @@ export function buildMember(
   const val = validation ? { hvs: encoder.encodeBatch(validation.x), labels: validation.labels } : undefined;
   const { hil, epochs } = trainLayer(hvs, labels, recipe, seed, val);
   return { encoder, hil, hvs, epochs };
+}
+
+/** One member's embeddings for {@link buildGlue}: `features` values per row, row-major. */
+export interface MemberEmbeddings {
+  name: string;
+  x: Float32Array | Float64Array;
+  features: number;
+}
+
+/** Options of {@link buildGlue}. */
+export interface BuildGlueOptions {
+  /** `'vote'` (default) or `'concat'`. */
+  consensus?: 'vote' | 'concat';
+  /** The glue's seed; member `i` (its codebooks and layer) gets `seed + i`. Default 0. */
+  seed?: number;
+  /** Rows of the embeddings and labels to fit on; default all, as given. */
+  rows?: readonly number[];
+  /** Rows that stop each member's error correction early (vote only: concat's glue fit does not stop early). */
+  validationRows?: readonly number[];
+}
+
+/**
+ * A glue of the recipe's members over their training embeddings: each member built by
+ * {@link buildMember} (in order, member `i` seeded `seed + i` so that members' codebooks are
+ * independent) and added; under `'concat'` the members get no correction of their own, then the
+ * glue's fit trains every member's layer and the joint layer with the recipe's correction.
+ * `members` is what building each gave, with the layer the glue now holds.
+ */
+export function buildGlue(
+  members: readonly MemberEmbeddings[],
+  labels: readonly Label[],
+  recipe: Readonly<Recipe>,
+  options: BuildGlueOptions = {},
+): { glue: HDGlue; members: BuiltMember[] } {
+  const { consensus = 'vote', seed = 0, rows, validationRows } = options;
+  const fitX = (m: MemberEmbeddings) => (rows ? pickRows(m.x, m.features, rows) : m.x);
+  const y = rows ? rows.map((r) => labels[r] as Label) : labels;
+  // Under concat the glue's fit below trains the layers again: a correction here would be lost.
+  const own = consensus === 'concat' ? { ...recipe, epochs: 0 } : recipe;
+  const val = consensus === 'vote' && validationRows?.length ? validationRows : undefined;
+  const yVal = val?.map((r) => labels[r] as Label);
+  const glue = new HDGlue({ consensus, seed });
+  const built = members.map((m, i) => {
+    const validation = val ? { x: pickRows(m.x, m.features, val), labels: yVal as Label[] } : undefined;
+    const b = buildMember(fitX(m), m.features, y, own, seed + i, validation);
+    glue.addMember(m.name, { encoder: b.encoder, hil: b.hil });
+    return b;
+  });
+  if (consensus !== 'concat') return { glue, members: built };
+  const inputs = Object.fromEntries(members.map((m) => [m.name, fitX(m)]));
+  glue.fit(inputs, y, recipe.epochs > 0 ? { refine: refineOptionsOf(recipe) } : {});
+  return {
+    glue,
+    members: built.map((b, i) => ({ ...b, hil: glue.member((members[i] as MemberEmbeddings).name).hil })),
+  };
+}
+
+/** A glue of members already built (an encoder and a trained layer each), in the order given. */
+export function assembleGlue(
+  members: readonly { name: string; encoder: Encoder; hil: HIL }[],
+  options?: HDGlueOptions,
+): HDGlue {
+  const glue = new HDGlue(options);
+  for (const m of members) glue.addMember(m.name, { encoder: m.encoder, hil: m.hil });
+  return glue;
 }
 
 /** The recipe's encoder for one member, its ranges fitted on `x` when the recipe says so. */

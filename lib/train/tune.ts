@@ -16,12 +16,12 @@ import { pickRows } from '../encode/embeddings.js';
 import type { EmbeddingEncoder } from '../encode/level.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import type { Label } from '../label.js';
-import { HDGlue } from '../model/glue.js';
 import type { HIL, Readout } from '../model/hil.js';
 import type { Schedule } from '../model/refine.js';
+import type { Recipe, TuneResult, TuneScore } from '../model/tuning-record.js';
 import { assignFolds } from '../split.js';
 import { checkCount, checkOptions, describe } from '../validate.js';
-import { DEFAULT_RECIPE, fitEncoder, type Recipe, trainLayerAt } from './recipe.js';
+import { assembleGlue, DEFAULT_RECIPE, fitEncoder, trainLayerAt } from './recipe.js';
 
 /** One member's training embeddings for {@link tune}. */
 export interface TuneMember {
@@ -89,31 +89,6 @@ export interface TuneOptions {
   base?: Partial<Recipe>;
   /** Called as each candidate is scored on each fold, with the evaluations done and their total (candidates x folds). */
   onProgress?: (done: number, total: number) => void;
-}
-
-/** One candidate's cross-validation result. */
-export interface TuneScore {
-  recipe: Recipe;
-  consensus: 'vote' | 'concat';
-  /** Mean accuracy over the folds. */
-  mean: number;
-  /** Standard deviation over the folds. */
-  std: number;
-  /** Accuracy on each held-out fold. */
-  folds: number[];
-}
-
-/** What {@link tune} chose and why; JSON-serializable (it is stored in model files). */
-export interface TuneResult {
-  recipe: Recipe;
-  consensus: 'vote' | 'concat';
-  /** The winner's mean CV accuracy. */
-  cv: number;
-  folds: number;
-  seed: number;
-  rows: number;
-  /** Every candidate, best first. */
-  scores: TuneScore[];
 }
 
 /**
@@ -199,11 +174,13 @@ export function tune(members: readonly TuneMember[], labels: readonly Label[], o
           const layers = members.map((_, j) => trainLayerAt(hFit[j] as HVBatch, yFit, first.recipe, seed + j, counts));
           const valInputs = Object.fromEntries(members.map((m, j) => [m.name, xVal[j]]));
           for (const r of run) {
-            const glue = new HDGlue({ consensus: 'vote' });
-            members.forEach((m, j) => {
-              const hil = (layers[j] as Map<number, HIL>).get(r.recipe.epochs) as HIL;
-              glue.addMember(m.name, { encoder: encoders[j] as EmbeddingEncoder, hil });
-            });
+            const glue = assembleGlue(
+              members.map((m, j) => ({
+                name: m.name,
+                encoder: encoders[j] as EmbeddingEncoder,
+                hil: (layers[j] as Map<number, HIL>).get(r.recipe.epochs) as HIL,
+              })),
+            );
             r.folds.push(glue.accuracy(valInputs, yVal));
           }
         }
