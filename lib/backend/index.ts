@@ -4,81 +4,20 @@
  * backend is used with exactly one `process.emitWarning` carrying a code.
  * @internal
  */
-import { ErrorCode, HdglueError, typeError } from '../errors.js';
-import { bin, encodeLevels, project } from './js/encode.js';
-import { jsKernels as coreKernels } from './js/kernels.js';
+import { ErrorCode, HdglueError } from '../errors.js';
+import { jsBackend } from './js/backend.js';
 import { loadNative, platformTuple } from './native.js';
-import type { Backend, Kernels } from './types.js';
+import type { Backend } from './types.js';
+
+// Re-exported so lib/core, the tests and the benchmarks keep taking them from the backend's entry.
+export { detachedError, RESIZABLE_MESSAGE } from './async-errors.js';
+export { jsBackend } from './js/backend.js';
 
 const ISA_NAMES = ['scalar', 'avx2', 'avx512', 'neon'];
-
-const jsKernels: Kernels = { ...coreKernels, bin, encodeLevels, project };
-
-/** The TypeScript backend: the kernels, with async twins that yield once before running. */
-export const jsBackend: Backend = {
-  ...jsKernels,
-  name: 'js',
-  isa: 'js',
-  detectedIsa: 'js',
-  threads: 1,
-  availableIsas: ['js'],
-  hamming1xNAsync: (...a) => deferred(a, () => jsKernels.hamming1xN(...a)),
-  hammingMxNAsync: (...a) => deferred(a, () => jsKernels.hammingMxN(...a)),
-  topKAsync: (...a) => deferred(a, () => jsKernels.topK(...a)),
-  bundleAsync: (...a) => deferred(a, () => jsKernels.bundle(...a)),
-  accAddAsync: (...a) => deferred(a, () => jsKernels.accAdd(...a)),
-  dotCountersAsync: (...a) => deferred(a, () => jsKernels.dotCounters(...a)),
-  // The encoders read their input when called, as the addon does (it copies it before queueing):
-  // a caller's later writes change neither backend's result.
-  encodeLevelsAsync: (...a) => {
-    const now: typeof a = [...a];
-    now[0] = a[0].slice();
-    return deferred(a, () => jsKernels.encodeLevels(...now));
-  },
-  projectAsync: (...a) => {
-    const now: typeof a = [...a];
-    now[0] = a[0].slice();
-    return deferred(a, () => jsKernels.project(...now));
-  },
-};
-
-// A promise that settles on a later turn, like the native worker's, so callers cannot come to
-// rely on synchronous completion. As on the native side, an array that was detached, transferred
-// or resized in between fails the call with ERR_HDGLUE_DETACHED instead of giving garbage.
-function deferred<T>(args: readonly unknown[], work: () => T): Promise<T> {
-  const views = args.filter((a): a is ArrayBufferView => ArrayBuffer.isView(a));
-  // The native addon must refuse these (a shrink decommits memory its worker reads); this
-  // backend refuses them too, with the same error, so behaviour does not depend on the backend.
-  if (views.some((v) => (v.buffer as { resizable?: boolean }).resizable === true)) throw typeError(RESIZABLE_MESSAGE);
-  const sizes = views.map((v) => v.byteLength);
-  return new Promise((resolve, reject) => {
-    setImmediate(() => {
-      try {
-        if (views.some((v, i) => v.byteLength !== sizes[i])) throw detachedError();
-        resolve(work());
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
 
 // npm 11 runs a dependency's install script only while its allowScripts policy lets it (with a
 // notice for unreviewed packages, not at all for denied ones or under strict-allow-scripts).
 const ALLOW = 'on npm 11+, first allow its install script: npm install-scripts approve hdglue';
-/** The error of an array detached, transferred or resized under an async call (as the addon words it). @internal */
-export function detachedError(): Error & { code: ErrorCode } {
-  return Object.assign(
-    new Error(
-      'an array passed to an async hdglue call was detached, transferred or resized before the call finished; its results are discarded',
-    ),
-    { code: ErrorCode.DETACHED },
-  );
-}
-
-/** Word for word the addon's kResizableMessage (native/addon/worker.h). @internal */
-export const RESIZABLE_MESSAGE =
-  'an array passed to an async hdglue call is a view of a resizable ArrayBuffer, which could shrink under the running call; pass a copy (for example .slice())';
 
 let chosen: Backend | undefined;
 let loadError: unknown;

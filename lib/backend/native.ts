@@ -7,16 +7,23 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Backend, Kernels } from './types.js';
+import {
+  ASYNC_KERNEL_NAMES,
+  type AsyncKernels,
+  asyncName,
+  type Backend,
+  KERNEL_NAMES,
+  type KernelName,
+  type Kernels,
+} from './types.js';
 
-/** The raw addon's surface: the kernels plus its own report. Never exported from the package. */
-interface RawAddon
-  extends Kernels,
-    Omit<
-      Backend,
-      'name' | 'isa' | 'detectedIsa' | 'threads' | 'availableIsas' | 'binary' | 'napiVersion' | keyof Kernels
-    > {
-  info(): { isa: string; detected: string; available: string[]; napiVersion: number; threads: number };
+/** The raw addon's report of itself (its `info()`). */
+interface AddonInfo {
+  isa: string;
+  detected: string;
+  available: string[];
+  napiVersion: number;
+  threads: number;
 }
 
 /** Package root: this file is dist/backend/native.js (or lib/backend/native.ts under vitest). */
@@ -45,8 +52,11 @@ export function loadNative(): NativeLoad {
     // user reports a crash.
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     const binary = nodeGypBuild.resolve(packageRoot);
-    const raw = require(binary) as RawAddon;
-    const info = raw.info();
+    const raw = require(binary) as Record<string, unknown>;
+    const kernels = kernelsOf(raw, binary);
+    const info = (raw.info as () => AddonInfo)();
+    // Spread into a literal, which V8 keeps in fast mode; kernelsOf's keyed stores alone leave
+    // a dictionary-mode object, slower to look kernels up in.
     const backend: Backend = {
       name: 'native',
       isa: info.isa,
@@ -55,34 +65,33 @@ export function loadNative(): NativeLoad {
       availableIsas: info.available,
       binary,
       napiVersion: info.napiVersion,
-      randomHV: raw.randomHV,
-      bind: raw.bind,
-      hamming1xN: raw.hamming1xN,
-      hammingMxN: raw.hammingMxN,
-      topK: raw.topK,
-      bundle: raw.bundle,
-      bundleWeighted: raw.bundleWeighted,
-      accAdd: raw.accAdd,
-      threshold: raw.threshold,
-      dotCounters: raw.dotCounters,
-      permute: raw.permute,
-      dotsOne: raw.dotsOne,
-      rowAdd: raw.rowAdd,
-      refineOnline: raw.refineOnline,
-      bin: raw.bin,
-      encodeLevels: raw.encodeLevels,
-      project: raw.project,
-      encodeLevelsAsync: raw.encodeLevelsAsync,
-      projectAsync: raw.projectAsync,
-      hamming1xNAsync: raw.hamming1xNAsync,
-      hammingMxNAsync: raw.hammingMxNAsync,
-      topKAsync: raw.topKAsync,
-      bundleAsync: raw.bundleAsync,
-      accAddAsync: raw.accAddAsync,
-      dotCountersAsync: raw.dotCountersAsync,
+      ...kernels,
     };
     return { ok: true, backend };
   } catch (error) {
     return { ok: false, error };
   }
+}
+
+/**
+ * The kernels and their async twins of a raw addon object, taken by the lists of types.ts. A
+ * binary that lacks one (say, built from other sources than this package's) is refused with an
+ * error naming the key, which the loader turns into the one fallback warning like any binary
+ * that does not load, rather than a TypeError at the first call of the missing kernel.
+ * @internal
+ */
+export function kernelsOf(raw: Record<string, unknown>, binary: string): Pick<Kernels, KernelName> & AsyncKernels {
+  const out: Record<string, unknown> = {};
+  const take = (key: string) => {
+    const f = raw[key];
+    if (typeof f !== 'function') {
+      throw new Error(
+        `the binary ${binary} lacks the kernel ${key}, so it was built from other sources than this hdglue`,
+      );
+    }
+    out[key] = f;
+  };
+  for (const name of KERNEL_NAMES) take(name);
+  for (const name of ASYNC_KERNEL_NAMES) take(asyncName(name));
+  return out as Pick<Kernels, KernelName> & AsyncKernels;
 }

@@ -124,42 +124,65 @@ export interface Kernels {
   ): number;
 }
 
-/** The kernels of lib/backend/js/kernels.ts; the encoders (lib/backend/js/encode.ts) are built on them. @internal */
-export type CoreKernels = Omit<Kernels, 'bin' | 'encodeLevels' | 'project'>;
+/**
+ * Every kernel of {@link Kernels}, once: the native backend is built by taking exactly these
+ * from the raw addon (a binary without one fails to load). The compiler checks the list against
+ * the interface both ways: a name not in {@link Kernels} does not type-check here, and one left
+ * out makes the loader's `Pick<Kernels, KernelName>` short of a {@link Kernels} (lib/backend/native.ts).
+ */
+export const KERNEL_NAMES = [
+  'randomHV',
+  'bind',
+  'hamming1xN',
+  'hammingMxN',
+  'topK',
+  'bundle',
+  'bundleWeighted',
+  'accAdd',
+  'threshold',
+  'dotCounters',
+  'dotsOne',
+  'rowAdd',
+  'refineOnline',
+  'permute',
+  'bin',
+  'encodeLevels',
+  'project',
+] as const satisfies readonly (keyof Kernels)[];
 
-/** Async twins of the batch kernels: same arguments, resolved once outputs are written. */
-export interface AsyncKernels {
-  hamming1xNAsync(q: Uint32Array, batch: Uint32Array, n: number, words: number, out: Uint32Array): Promise<void>;
-  hammingMxNAsync(a: Uint32Array, m: number, b: Uint32Array, n: number, words: number, out: Uint32Array): Promise<void>;
-  topKAsync(
-    queries: Uint32Array,
-    m: number,
-    batch: Uint32Array,
-    n: number,
-    words: number,
-    k: number,
-    outIdx: Uint32Array,
-    outDist: Uint32Array,
-  ): Promise<void>;
-  bundleAsync(batch: Uint32Array, k: number, words: number, tie: Uint32Array | null, out: Uint32Array): Promise<void>;
-  accAddAsync(
-    counters: Int32Array,
-    dim: number,
-    batch: Uint32Array,
-    n: number,
-    weights: Int32Array | null,
-  ): Promise<void>;
-  dotCountersAsync(
-    hvs: Uint32Array,
-    n: number,
-    counters: Int32Array,
-    m: number,
-    dim: number,
-    out: Float64Array,
-  ): Promise<void>;
-  encodeLevelsAsync(...args: Parameters<Kernels['encodeLevels']>): Promise<number>;
-  projectAsync(...args: Parameters<Kernels['project']>): Promise<number>;
+/** The name of a kernel. */
+export type KernelName = (typeof KERNEL_NAMES)[number];
+
+/**
+ * The kernels that also have an async twin, `<name>Async`: the batch kernels, which can run long
+ * enough to be worth moving off the main thread.
+ */
+export const ASYNC_KERNEL_NAMES = [
+  'hamming1xN',
+  'hammingMxN',
+  'topK',
+  'bundle',
+  'accAdd',
+  'dotCounters',
+  'encodeLevels',
+  'project',
+] as const satisfies readonly KernelName[];
+
+/** The name of a kernel with an async twin. */
+export type AsyncKernelName = (typeof ASYNC_KERNEL_NAMES)[number];
+
+/** The key of a kernel's async twin. */
+export function asyncName<K extends AsyncKernelName>(name: K): `${K}Async` {
+  return `${name}Async`;
 }
+
+/**
+ * Async twins of the batch kernels: `<name>Async` takes the same arguments as `<name>` and
+ * resolves to its result once every output is written.
+ */
+export type AsyncKernels = {
+  [K in AsyncKernelName as `${K}Async`]: (...args: Parameters<Kernels[K]>) => Promise<ReturnType<Kernels[K]>>;
+};
 
 /** A loaded backend: kernels plus what it reports about itself. */
 export interface Backend extends Kernels, AsyncKernels {

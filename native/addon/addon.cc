@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "args.h"
+#include "codes.h"
 #include "hdglue.h"
 #include "worker.h"
 
@@ -56,7 +57,7 @@ Napi::Value UseIsa(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   int lvl = hdg_isa_parse(name.c_str());
   const hdg_kernels_t* kt = lvl < 0 ? nullptr : hdg_kernels_for((hdg_isa_t)lvl);
-  if (!kt) throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE", "level " + name + " is not available on this CPU");
+  if (!kt) throw_range(env, code::kOutOfRange, "level " + name + " is not available on this CPU");
   Instance* inst = env.GetInstanceData<Instance>();
   inst->kt = kt;
   inst->isa = (hdg_isa_t)lvl;
@@ -67,7 +68,7 @@ Napi::Value UseIsa(const Napi::CallbackInfo& info) {
 // benchmarks that measure one core and all of them in one process.
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   size_t t = count(info, 0, "threads", 64);
-  if (t == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "threads must be in [1, 64]");
+  if (t == 0) throw_range(info.Env(), code::kOutOfRange, "threads must be in [1, 64]");
   info.Env().GetInstanceData<Instance>()->threads = (unsigned)t;
   return info.Env().Undefined();
 }
@@ -77,7 +78,7 @@ Napi::Value RandomHV(const Napi::CallbackInfo& info) {
   if (!info[0].IsBigInt()) throw_type(env, "seed must be a bigint");
   bool lossless = false;
   uint64_t seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE", "seed must be in [0, 2^64)");
+  if (!lossless) throw_range(env, code::kOutOfRange, "seed must be in [0, 2^64)");
   auto name = typed<uint8_t>(info, 1, "name");
   uint32_t dim = dimension(info, 2);
   auto out = typed<uint32_t>(info, 3, "out");
@@ -132,7 +133,7 @@ Work PrepHammingMxN(const Napi::CallbackInfo& info) {
   auto out = typed<uint32_t>(info, 5, "out");
   need_rows(info, a.ElementLength(), m, words, "a");
   need_rows(info, b.ElementLength(), n, words, "b");
-  if (n && m > out.ElementLength() / n) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
+  if (n && m > out.ElementLength() / n) throw_range(info.Env(), code::kShape, "out is too short");
   no_overlap(info, out, {a, b}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   unsigned t = threads(info.Env());
@@ -154,12 +155,12 @@ Work PrepTopK(const Napi::CallbackInfo& info) {
   size_t k = count(info, 5, "k");
   auto idx = typed<uint32_t>(info, 6, "outIdx");
   auto dist = typed<uint32_t>(info, 7, "outDist");
-  if (k > n) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "k must not exceed the batch count");
+  if (k > n) throw_range(info.Env(), code::kOutOfRange, "k must not exceed the batch count");
   need_rows(info, q.ElementLength(), m, words, "queries");
   need_rows(info, batch.ElementLength(), n, words, "batch");
   need_len(info, idx.ElementLength(), m, k, "outIdx");
   need_len(info, dist.ElementLength(), m, k, "outDist");
-  if (overlaps(idx, dist)) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "outIdx and outDist must not overlap");
+  if (overlaps(idx, dist)) throw_range(info.Env(), code::kShape, "outIdx and outDist must not overlap");
   no_overlap(info, idx, {q, batch}, "outIdx");
   no_overlap(info, dist, {q, batch}, "outDist");
   const hdg_kernels_t* kt = kernels(info.Env());
@@ -254,7 +255,7 @@ Work PrepDotCounters(const Napi::CallbackInfo& info) {
   auto out = typed<double>(info, 5, "out");
   need_rows(info, hvs.ElementLength(), n, hdg_words(dim), "hvs");
   need_len(info, counters.ElementLength(), m, dim, "counters");
-  if (m && n > out.ElementLength() / m) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "out is too short");
+  if (m && n > out.ElementLength() / m) throw_range(info.Env(), code::kShape, "out is too short");
   no_overlap(info, out, {hvs, counters}, "out");
   const hdg_kernels_t* kt = kernels(info.Env());
   const uint64_t* hp = reinterpret_cast<const uint64_t*>(hvs.Data());
@@ -316,7 +317,7 @@ Napi::Value RowAdd(const Napi::CallbackInfo& info) {
   auto hv = typed<uint32_t>(info, 2, "hv");
   if (!info[3].IsNumber()) throw_type(info.Env(), "w must be a number");
   double w = info[3].As<Napi::Number>().DoubleValue();
-  if (w != 1 && w != -1) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "w must be 1 or -1");
+  if (w != 1 && w != -1) throw_range(info.Env(), code::kOutOfRange, "w must be 1 or -1");
   need_len(info, counters.ElementLength(), 1, dim, "counters");
   need_rows(info, hv.ElementLength(), 1, hdg_words(dim), "hv");
   no_overlap(info, counters, {hv}, "counters");
@@ -340,7 +341,7 @@ Work PrepRefineOnline(const Napi::CallbackInfo& info) {
   auto norms2 = typed<double>(info, 8, "norms2");
   if (!info[9].IsNumber()) throw_type(env, "margin must be a number");
   double margin = info[9].As<Napi::Number>().DoubleValue();
-  if (margin != margin) throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE", "margin must not be NaN");
+  if (margin != margin) throw_range(env, code::kOutOfRange, "margin must not be NaN");
   size_t adapt = count(info, 10, "adapt", 1);
   auto stats = typed<double>(info, 11, "stats");
   need_rows(info, hvs.ElementLength(), n, hdg_words(dim), "hvs");
@@ -356,12 +357,12 @@ Work PrepRefineOnline(const Napi::CallbackInfo& info) {
   const uint32_t* op = order.Data();
   for (size_t e = 0; e < cnt; e++)
     if (op[e] >= n)
-      throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE",
+      throw_range(env, code::kOutOfRange,
                   "order[" + std::to_string(e) + "] = " + std::to_string(op[e]) + " is not a row index below n = " +
                       std::to_string(n));
   for (size_t i = 0; i < n; i++)
     if (tp[i] < 0 || (size_t)tp[i] >= m)
-      throw_range(env, "ERR_HDGLUE_OUT_OF_RANGE",
+      throw_range(env, code::kOutOfRange,
                   "truth[" + std::to_string(i) + "] = " + std::to_string(tp[i]) + " is not a class index below m = " +
                       std::to_string(m));
   const hdg_kernels_t* kt = kernels(env);
@@ -386,7 +387,7 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   if (!info[3].IsNumber()) throw_type(info.Env(), "k must be a number");
   double kd = info[3].As<Napi::Number>().DoubleValue();
   if (!(std::fabs(kd) <= 9007199254740991.0) || std::floor(kd) != kd)
-    throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "k must be a safe integer");
+    throw_range(info.Env(), code::kOutOfRange, "k must be a safe integer");
   auto out = typed<uint32_t>(info, 4, "out");
   size_t words = hdg_words(dim);
   need_rows(info, in.ElementLength(), n, words, "input");
@@ -471,7 +472,7 @@ void own_copy(const Napi::CallbackInfo& info, Floats& x, size_t n, size_t featur
   size_t bytes = n * features * (x.f64 ? 8 : 4);
   if (!x.copy.allocate((bytes + 7) / 8)) {
     Napi::Error e = Napi::Error::New(info.Env(), "hdglue: out of memory while copying the embeddings");
-    e.Set("code", Napi::String::New(info.Env(), "ERR_HDGLUE_OUT_OF_MEMORY"));
+    e.Set("code", Napi::String::New(info.Env(), code::kOutOfMemory));
     throw e;
   }
   if (bytes) std::memcpy(x.copy.data(), x.data, bytes);
@@ -509,12 +510,12 @@ template <bool Own>
 Work PrepEncodeLevels(const Napi::CallbackInfo& info) {
   size_t n = count(info, 1, "n");
   size_t features = count(info, 2, "features", 65536);
-  if (features == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "features must be at least 1");
+  if (features == 0) throw_range(info.Env(), code::kOutOfRange, "features must be at least 1");
   Floats x = floats(info, 0, n, features);
   auto lo = typed<double>(info, 3, "lo");
   auto hi = typed<double>(info, 4, "hi");
   size_t bins = count(info, 5, "bins", 65536);
-  if (bins == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "bins must be at least 1");
+  if (bins == 0) throw_range(info.Env(), code::kOutOfRange, "bins must be at least 1");
   auto levels = typed<uint32_t>(info, 6, "levels");
   size_t nlevels = count(info, 7, "levelCount", 65536);
   auto positions = typed<uint32_t>(info, 8, "positions");
@@ -522,7 +523,7 @@ Work PrepEncodeLevels(const Napi::CallbackInfo& info) {
   size_t words = hdg_words(dim);
   auto tie = optional_typed<uint32_t>(info, 10, "tie", 2 * words);
   auto out = typed<uint32_t>(info, 11, "out");
-  if (nlevels < bins) throw_range(info.Env(), "ERR_HDGLUE_SHAPE", "the level codebook has fewer rows than bins");
+  if (nlevels < bins) throw_range(info.Env(), code::kShape, "the level codebook has fewer rows than bins");
   need_len(info, lo.ElementLength(), 1, features, "lo");
   need_len(info, hi.ElementLength(), 1, features, "hi");
   need_rows(info, levels.ElementLength(), nlevels, words, "levels");
@@ -557,7 +558,7 @@ template <bool Own>
 Work PrepProject(const Napi::CallbackInfo& info) {
   size_t n = count(info, 1, "n");
   size_t features = count(info, 2, "features", 65536);
-  if (features == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "features must be at least 1");
+  if (features == 0) throw_range(info.Env(), code::kOutOfRange, "features must be at least 1");
   Floats x = floats(info, 0, n, features);
   auto mult = typed<double>(info, 3, "mult");
   auto proj = typed<uint32_t>(info, 4, "projection");
@@ -593,9 +594,9 @@ Napi::Value Bin(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < 3; i++)
     if (!info[i].IsNumber()) throw_type(info.Env(), "bin(value, lo, hi, bins) takes numbers");
   size_t bins = count(info, 3, "bins", 65536);
-  if (bins == 0) throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", "bins must be at least 1");
+  if (bins == 0) throw_range(info.Env(), code::kOutOfRange, "bins must be at least 1");
   double v = info[0].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(v)) throw_range(info.Env(), "ERR_HDGLUE_NOT_FINITE", "value must be finite");
+  if (!std::isfinite(v)) throw_range(info.Env(), code::kNotFinite, "value must be finite");
   return Napi::Number::New(info.Env(), hdg_bin(v, info[1].As<Napi::Number>().DoubleValue(),
                                                info[2].As<Napi::Number>().DoubleValue(), (uint32_t)bins));
 }
@@ -607,7 +608,7 @@ Napi::Value Sync(const Napi::CallbackInfo& info) {
     r = Prep(info)();
   } catch (const std::runtime_error& e) {
     Napi::Error err = Napi::Error::New(info.Env(), e.what());
-    err.Set("code", Napi::String::New(info.Env(), "ERR_HDGLUE_OUT_OF_MEMORY"));
+    err.Set("code", Napi::String::New(info.Env(), code::kOutOfMemory));
     throw err;
   }
   return r != r ? info.Env().Undefined() : Napi::Number::New(info.Env(), r);

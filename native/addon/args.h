@@ -1,6 +1,6 @@
 // Argument checks at the N-API boundary: every type, length and shape is verified before any
 // data pointer is read, and failures become TypeError / RangeError carrying a stable `code`
-// (the same codes lib/errors.ts uses). lib/core/ops.ts validates first with identical messages;
+// (codes.h, generated from lib/errors.ts). lib/core/ops.ts validates first with identical messages;
 // these checks are what keeps a direct caller of the raw addon from reading out of bounds.
 #ifndef HDGLUE_ADDON_ARGS_H
 #define HDGLUE_ADDON_ARGS_H
@@ -12,13 +12,14 @@
 #include <initializer_list>
 #include <string>
 
+#include "codes.h"
 #include "hdglue.h"
 
 namespace hdg_addon {
 
 [[noreturn]] inline void throw_type(Napi::Env env, const std::string& msg) {
   Napi::Error e = Napi::TypeError::New(env, msg);
-  e.Set("code", Napi::String::New(env, "ERR_HDGLUE_INVALID_TYPE"));
+  e.Set("code", Napi::String::New(env, code::kInvalidType));
   throw e;
 }
 
@@ -100,7 +101,7 @@ Typed<T> optional_typed(const Napi::CallbackInfo& info, size_t i, const char* wh
   if (info[i].IsNull() || info[i].IsUndefined()) return Typed<T>();
   auto a = typed<T>(info, i, what);
   if (a.ElementLength() < need)
-    throw_range(info.Env(), "ERR_HDGLUE_SHAPE", std::string(what) + " is too short");
+    throw_range(info.Env(), code::kShape, std::string(what) + " is too short");
   return a;
 }
 
@@ -116,7 +117,7 @@ inline void no_overlap(const Napi::CallbackInfo& info, const Span& out, std::ini
                        const char* what) {
   for (const Span& in : inputs)
     if (overlaps(out, in))
-      throw_range(info.Env(), "ERR_HDGLUE_SHAPE", std::string(what) + " must not overlap an input");
+      throw_range(info.Env(), code::kShape, std::string(what) + " must not overlap an input");
 }
 
 // A non-negative integer count or size no larger than `max`.
@@ -125,7 +126,7 @@ inline size_t count(const Napi::CallbackInfo& info, size_t i, const char* what, 
   if (!v.IsNumber()) throw_type(info.Env(), std::string(what) + " must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d > max || std::floor(d) != d)
-    throw_range(info.Env(), "ERR_HDGLUE_OUT_OF_RANGE", std::string(what) + " must be an integer in [0, " +
+    throw_range(info.Env(), code::kOutOfRange, std::string(what) + " must be an integer in [0, " +
                                                            std::to_string((uint64_t)max) + "]");
   return (size_t)d;
 }
@@ -135,13 +136,13 @@ inline uint32_t dimension(const Napi::CallbackInfo& info, size_t i) {
   if (!v.IsNumber()) throw_type(info.Env(), "dim must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 1) || d > HDG_MAX_DIM || std::floor(d) != d)
-    throw_range(info.Env(), "ERR_HDGLUE_INVALID_DIM", "dim must be an integer in [1, 16777216]");
+    throw_range(info.Env(), code::kInvalidDim, "dim must be an integer in [1, 16777216]");
   return (uint32_t)d;
 }
 
 inline size_t words_arg(const Napi::CallbackInfo& info, size_t i) {
   size_t w = count(info, i, "words", (double)hdg_words(HDG_MAX_DIM));
-  if (w == 0) throw_range(info.Env(), "ERR_HDGLUE_INVALID_DIM", "words must be at least 1");
+  if (w == 0) throw_range(info.Env(), code::kInvalidDim, "words must be at least 1");
   return w;
 }
 
@@ -149,12 +150,12 @@ inline size_t words_arg(const Napi::CallbackInfo& info, size_t i) {
 // the check free of overflow for any row count.
 inline void need_rows(const Napi::CallbackInfo& info, size_t length, size_t rows, size_t words, const char* what) {
   if (rows > length / (2 * words))
-    throw_range(info.Env(), "ERR_HDGLUE_SHAPE", std::string(what) + " is too short for the given rows and words");
+    throw_range(info.Env(), code::kShape, std::string(what) + " is too short for the given rows and words");
 }
 
 inline void need_len(const Napi::CallbackInfo& info, size_t length, size_t rows, size_t per_row, const char* what) {
   if (per_row != 0 && rows > length / per_row)
-    throw_range(info.Env(), "ERR_HDGLUE_SHAPE", std::string(what) + " is too short");
+    throw_range(info.Env(), code::kShape, std::string(what) + " is too short");
 }
 
 }  // namespace hdg_addon

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "codes.h"
+
 namespace hdg_addon {
 
 // A job's result: resolved as a number, or as undefined when NaN (the kernels with no result).
@@ -59,7 +61,7 @@ class KernelWorker : public Napi::AsyncWorker {
     if (detached) {
       Napi::Error e = Napi::Error::New(env, "an array passed to an async hdglue call was detached, transferred or "
                                             "resized before the call finished; its results are discarded");
-      e.Set("code", Napi::String::New(env, "ERR_HDGLUE_DETACHED"));
+      e.Set("code", Napi::String::New(env, code::kDetached));
       deferred_.Reject(e.Value());
       return;
     }
@@ -70,7 +72,7 @@ class KernelWorker : public Napi::AsyncWorker {
     pins_.clear();
     // The only failure a job reports is a failed allocation (see encoder_result in addon.cc).
     Napi::Error err = e;
-    err.Set("code", Napi::String::New(Env(), "ERR_HDGLUE_OUT_OF_MEMORY"));
+    err.Set("code", Napi::String::New(Env(), code::kOutOfMemory));
     deferred_.Reject(err.Value());
   }
 
@@ -92,7 +94,7 @@ inline void refuse_resizable(const Napi::CallbackInfo& info) {
     Napi::Value r = info[i].As<Napi::TypedArray>().ArrayBuffer().Get("resizable");
     if (r.IsBoolean() && r.As<Napi::Boolean>().Value()) {
       Napi::Error e = Napi::TypeError::New(info.Env(), kResizableMessage);
-      e.Set("code", Napi::String::New(info.Env(), "ERR_HDGLUE_INVALID_TYPE"));
+      e.Set("code", Napi::String::New(info.Env(), code::kInvalidType));
       throw e;
     }
   }

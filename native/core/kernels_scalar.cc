@@ -1,7 +1,7 @@
 // Portable reference kernels. Every ISA variant is tested against these bit for bit, and the
 // TypeScript backend mirrors them, so they favour obvious correctness over speed where the two
 // conflict (they are still bit-sliced, never per-bit integer counting, for the bundle).
-#include "kernels_scalar.h"
+#include "kernels.h"
 
 #include "bin_one.h"
 #include "load.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/kernels_scalar.h"
+#include "../core/kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
@@ -17,16 +17,10 @@
 
 namespace {
 
-#define HDG_TABLE(isa) \
-  hdg_kernels_t { hdg::bind_##isa,     hdg::hamming_1xn_##isa,  hdg::hamming_mxn_##isa,   hdg::bundle_##isa, \
-                  hdg::acc_add_##isa,  hdg::threshold_##isa,    hdg::dot_counters_##isa,  \
-                  hdg::encode_levels_##isa, hdg::bin_rows_##isa, hdg::dots_one_##isa, hdg::row_add_##isa, \
-                  hdg::dots_i16_##isa, hdg::row_add_i16_##isa }
-
-const hdg_kernels_t kScalar = HDG_TABLE(scalar);
+const hdg_kernels_t kScalar = HDG_KERNEL_TABLE(scalar);
 #if HDG_X86
-const hdg_kernels_t kAvx2 = HDG_TABLE(avx2);
-const hdg_kernels_t kAvx512 = HDG_TABLE(avx512);
+const hdg_kernels_t kAvx2 = HDG_KERNEL_TABLE(avx2);
+const hdg_kernels_t kAvx512 = HDG_KERNEL_TABLE(avx512);
 
 uint64_t xgetbv0() {
   uint32_t lo, hi;
@@ -35,7 +29,7 @@ uint64_t xgetbv0() {
 }
 #endif
 #if HDG_ARM64
-const hdg_kernels_t kNeon = HDG_TABLE(neon);
+const hdg_kernels_t kNeon = HDG_KERNEL_TABLE(neon);
 #endif
 
 hdg_isa_t detect() {

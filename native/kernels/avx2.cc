@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../core/bin_one.h"
-#include "../core/kernels_scalar.h"
+#include "../core/kernels.h"
 #include "../core/load.h"
 #include "target.h"
 

@@ -5,7 +5,7 @@
 #include <immintrin.h>
 
 #include "../core/bin_one.h"
-#include "../core/kernels_scalar.h"
+#include "../core/kernels.h"
 #include "../core/load.h"
 #include "target.h"
 

@@ -7,7 +7,7 @@
 // a uint64_t* from JavaScript may be only 4-byte aligned, and telling the compiler otherwise
 // through a 64-bit element type would be undefined behaviour even though the hardware accepts it.
 #include "../core/bin_one.h"
-#include "../core/kernels_scalar.h"
+#include "../core/kernels.h"
 
 #if defined(__aarch64__)
 

@@ -4,7 +4,7 @@
  * native build is compiled not to), then the same kernels as the rest of the backend.
  * @internal
  */
-import { jsKernels } from './kernels.js';
+import { accAdd, threshold } from './counters.js';
 
 /** numpy's clip(digitize(v, linspace(lo, hi, bins + 1)) - 1, 0, bins - 1) for a finite v (see hdg_bin). */
 export function bin(v: number, lo: number, hi: number, bins: number): number {
@@ -191,8 +191,8 @@ export function project(
   for (let r = 0; r < n; r++) {
     for (let f = 0; f < features; f++) q[f] = quantize(x[r * features + f] as number, mult[f] as number);
     counters.fill(0);
-    jsKernels.accAdd(counters, dim, proj, features, q);
-    jsKernels.threshold(counters, 1, dim, tie, out.subarray(r * len, (r + 1) * len));
+    accAdd(counters, dim, proj, features, q);
+    threshold(counters, 1, dim, tie, out.subarray(r * len, (r + 1) * len));
   }
   return -1;
 }
