@@ -1,5 +1,5 @@
 /**
- * jsKernels against a naive per-bit oracle that shares no code with lib/backend/js/kernels.ts: bits are
+ * jsKernels against a naive per-bit oracle that shares no code with lib/backend/js/: bits are
  * unpacked to one byte each, counts are plain integers, wrap-around uses BigInt.asIntN. Inputs
  * cover the cases that break bit-sliced code: D not a multiple of 32 or 64, counts of 0, 1, 2,
  * even and odd, all ties, counters near +-2^31, duplicate rows for the top-k index rule.
