@@ -1,15 +1,15 @@
 // HIL cosine scores against the reference formula, bit for bit. HIL.scores computes the
 // integer dot products from bit planes of the counters and one Hamming matrix instead of
-// dotCounters (lib/model/hil.ts, Planes); these tests hold it to dotCounters(...) / (sqrt(dim) * norm)
+// dotCounters (lib/model/planes.ts); these tests hold it to dotCounters(...) / (sqrt(dim) * norm)
 // exactly, on whichever backend the environment selects (npm test runs this file on native and
 // again with HDGLUE_BACKEND=js).
 import { describe, expect, it } from 'vitest';
 import { backend } from '../lib/backend/index.js';
 import { HIL, HVBatch, type Label, randomHV } from '../lib/index.js';
-import { setGramLimit, setOnlineEngine } from '../lib/model/hil.js';
+import { setGramLimit, setOnlineEngine } from '../lib/model/refine.js';
 import { prng, randomRows } from './helpers.js';
 
-// Enough queries that the layer builds its planes on the first call (lib/model/hil.ts builds them
+// Enough queries that the layer builds its planes on the first call (lib/model/planes.ts builds them
 // once 256 queries have been scored since the last change); single queries afterwards reuse them.
 const BATCH = 300;
 

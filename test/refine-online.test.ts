@@ -1,12 +1,12 @@
-// The online schedule of HIL.refine (lib/model/refine.ts) against a plain reference written here: one
+// The online schedule of HIL.refine (lib/model/refine-online.ts) against a plain reference written here: one
 // row at a time in epochOrder's order, dots from dotCounters, cosine scores, the margin rule,
 // immediate updates. npm test runs this file on the native backend and with HDGLUE_BACKEND=js,
 // and both engines (dual Gram, primal driver) must give the reference's counters exactly.
 import { describe, expect, it } from 'vitest';
 import { backend } from '../lib/backend/index.js';
 import { ErrorCode, HIL, HVBatch, type Label, randomHV } from '../lib/index.js';
-import { setOnlineEngine } from '../lib/model/hil.js';
-import { epochOrder } from '../lib/model/refine.js';
+import { setOnlineEngine } from '../lib/model/refine.js';
+import { epochOrder } from '../lib/model/refine-online.js';
 import { expectCode, prng } from './helpers.js';
 
 function dataset(dim: number, classes: number, perClass: number, noise: number, seed: number) {
