@@ -65,7 +65,7 @@ export interface LearnOptions {
   seed?: number;
 }
 
-/** The consensus over networks; see the module description. */
+/** The consensus over members; see the module description. */
 export class HDGlue {
   /** Default consensus. */
   readonly consensus: Consensus;

@@ -1,5 +1,5 @@
 /**
- * The Hyperdimensional Inference Layer (HIL): one network's classifier in hypervector form.
+ * The Hyperdimensional Inference Layer (HIL): one member's classifier in hypervector form.
  * Each class has a signed int32 counter per bit (a class accumulator: +1 where an example's bit
  * is 0, -1 where it is 1), and its prototype is the sign of those counters. Learning only ever
  * adds or subtracts whole examples, so every change can be undone exactly.
@@ -52,7 +52,7 @@ export type { RefineEpoch, RefineOptions } from './refine.js';
 /** Rows gathered per accumulator call when adding examples to a class (bounds the copy at any n). */
 const ADD_CHUNK = 4096;
 
-/** One network's classifier over hypervectors; see the module description. */
+/** One member's classifier over hypervectors; see the module description. */
 export class HIL {
   /** Bits per hypervector. */
   readonly dim: number;
