@@ -23,8 +23,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const h = await import(join(root, 'dist/index.js'));
-const { tune, assignFolds, DEFAULT_GRID, WIDE_GRID } = await import(join(root, 'dist/train/tune.js'));
-const { stratifiedSample } = await import(join(root, 'dist/split.js'));
+const { tune, DEFAULT_GRID, WIDE_GRID } = await import(join(root, 'dist/train/tune.js'));
+const { assignFolds, stratifiedSample } = await import(join(root, 'dist/split.js'));
 const { trainNetworks } = await import(join(root, 'dist/demo/train.js'));
 const { loadDigits, loadSplit, subset } = await import(join(root, 'dist/demo/digits.js'));
 const L = await import(join(root, 'dist/demo/large.js'));

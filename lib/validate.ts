@@ -156,6 +156,15 @@ export function checkOptions<T extends object>(options: T | undefined): Partial<
 }
 
 /**
+ * Options renamed before the first release (there are no aliases): an old name is refused with
+ * its new one rather than silently ignored, which from JavaScript would change what a call does.
+ */
+export function refuseRenamed(options: object, renamed: Readonly<Record<string, string>>): void {
+  for (const [old, now] of Object.entries(renamed))
+    if (Object.hasOwn(options, old)) throw typeError(`option '${old}' is now called '${now}'`);
+}
+
+/**
  * Storage of `rows` packed rows, re-checked on every use: its length (the buffer may have been
  * detached, transferred or resized since construction) and its zero padding (the array is
  * writable, and a stray bit above `dim` would corrupt distances and counter indexing).

@@ -192,6 +192,9 @@ describe('EmbeddingEncoder', () => {
     const text = JSON.stringify(enc);
     const back = EmbeddingEncoder.fromJSON(text);
     expect(back.toJSON()).toEqual(enc.toJSON());
+    // A description without bins is refused, not filled from the (changeable) constructor default.
+    const { bins: _, ...noBins } = enc.toJSON();
+    expect(() => EmbeddingEncoder.fromJSON(noBins as never)).toThrow(/bins is missing/);
     expect(back.encodeBatch(x, 4).equals(enc.encodeBatch(x, 4))).toBe(true);
     const seeded = new EmbeddingEncoder({ features: 3, dim: 512, seed: 2n ** 63n + 5n });
     expect(EmbeddingEncoder.fromJSON(JSON.parse(JSON.stringify(seeded))).seed).toBe(2n ** 63n + 5n);

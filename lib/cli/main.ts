@@ -3,8 +3,10 @@
  * (an unknown or misspelt flag is an error, not ignored). A user's mistake prints one line and
  * exits with 2; `--verbose` adds the stack. See lib/cli/errors.ts.
  */
+
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULTS } from '../defaults.js';
 import { demoCommand } from './demo.js';
 import { describeError, EXIT_BUG, EXIT_USER, isUserError, UsageError } from './errors.js';
 import { evalCommand } from './eval.js';
@@ -21,8 +23,8 @@ commands:
            [--seeds 3] [--no-cv] [--epochs 100 (MLP training)] [--json] [--plot FILE.svg|FILE.png]
            [--onnx (run the networks from exported ONNX files) [--onnx-dir DIR (keep them)]]
   fit      --member NAME=EMB.npy [--member ...] --labels LABELS.npy --out MODEL.hdg
-           [--dim 10000] [--bins 16] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
-           [--consensus vote|concat] [--epochs 40] [--margin 0.1] [--schedule online|batch] [--readout prototype|nearest]
+           [--dim ${DEFAULTS.dim}] [--bins ${DEFAULTS.bins}] [--levels level|random|circular] [--range fit|minmax|--range=lo,hi]
+           [--consensus vote|concat] [--epochs ${DEFAULTS.epochs}] [--margin ${DEFAULTS.margin}] [--schedule online|batch] [--readout prototype|nearest]
            [--seed 0]
            [--validation FRACTION] [--cv K (choose D, bins, readout, epochs, margin by K-fold CV)] [--json]
            --recipe tutorial: the tutorial's algebra as written (100 random-level bins, one bundled

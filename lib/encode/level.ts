@@ -195,6 +195,9 @@ export class EmbeddingEncoder extends BatchEncoder {
   static fromJSON(description: EmbeddingEncoderDescription | string): EmbeddingEncoder {
     const o = parseDescription(description, 'hdglue.EmbeddingEncoder');
     if (!Array.isArray(o.lo) || !Array.isArray(o.hi)) throw badDescription('lo and hi must be arrays');
+    // Every description ever written names its bins; the constructor's default (which follows the
+    // default recipe and has changed) must not decide what a stored encoder was.
+    if (o.bins === undefined) throw badDescription('bins is missing');
     try {
       return new EmbeddingEncoder({
         features: o.features as number,

@@ -17,7 +17,8 @@ import { encodeModel, readModelFile } from '../io/model-file.js';
 import type { Label } from '../label.js';
 import { checkOptions, LIMITS, SEED_STRING } from '../validate.js';
 import type { Consensus, JointLayer } from './consensus.js';
-import { HIL, type HILHeader } from './hil.js';
+import { HIL } from './hil.js';
+import type { HILHeader } from './hil-codec.js';
 import { isRecipeName, isTuneResult, type RecipeName, type TuneResult } from './tuning-record.js';
 
 /** Options of `HDGlue.load`. */

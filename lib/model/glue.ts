@@ -14,7 +14,7 @@ import { type Encoder, isEncoder } from '../encode/registry.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import type { Label } from '../label.js';
 import { stratifiedSample } from '../split.js';
-import { checkCount, checkLimit, checkOptions, checkSeed, describe, LIMITS } from '../validate.js';
+import { checkCount, checkLimit, checkOptions, checkSeed, describe, LIMITS, refuseRenamed } from '../validate.js';
 import { type LoadOptions, readGlue, writeGlue } from './codec.js';
 import {
   type Ballot,
@@ -65,6 +65,9 @@ export interface LearnOptions {
   seed?: number;
 }
 
+// Option names of this class before the vocabulary became member and consensus.
+const RENAMED = { strategy: 'consensus' } as const;
+
 /** The consensus over members; see the module description. */
 export class HDGlue {
   /** Default consensus. */
@@ -91,6 +94,7 @@ export class HDGlue {
   /** @param options - see {@link HDGlueOptions} */
   constructor(options?: HDGlueOptions) {
     const o = checkOptions(options);
+    refuseRenamed(o, RENAMED);
     this.consensus = checkConsensus(o.consensus ?? 'vote');
     this.seed = checkSeed(o.seed ?? 0);
     this.tie = o.tie ?? 'tiebreak';
@@ -304,12 +308,14 @@ export class HDGlue {
   /** Consensus labels for a batch; members absent from `inputs` are left out. */
   predict(inputs: GlueInputs, options?: { consensus?: Consensus } & PredictOptions): Label[] {
     const o = checkOptions(options);
+    refuseRenamed(o, RENAMED);
     return this.#decide(this.#encodeAll(inputs), o);
   }
 
   /** {@link predict} with the encoding done off the event loop (on the native backend). */
   async predictAsync(inputs: GlueInputs, options?: { consensus?: Consensus } & PredictOptions): Promise<Label[]> {
     const o = checkOptions(options);
+    refuseRenamed(o, RENAMED);
     return this.#decide(await this.#encodeAllAsync(inputs, 'predictAsync'), o);
   }
 
@@ -326,6 +332,7 @@ export class HDGlue {
     options?: { consensus?: Consensus } & PredictOptions,
   ): Promise<{ labels: Label[]; members: Record<string, Label[]> }> {
     const o = checkOptions(options);
+    refuseRenamed(o, RENAMED);
     const encoded = await this.#encodeAllAsync(inputs, 'predictEachAsync');
     // A Map, not an object: a member may be named "constructor" or "toString".
     const members = new Map<string, Label[]>();

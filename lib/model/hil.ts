@@ -45,7 +45,6 @@ import { squaredNorms } from './refine-online.js';
 import { classVector, symbolicVector, tutorialScores } from './tutorial.js';
 
 // The layer's public types, declared beside the parts that use them.
-export type { HILHeader } from './hil-codec.js';
 export type { HILOptions, Metric, PredictOptions, Readout } from './hil-options.js';
 export type { RefineEpoch, RefineOptions } from './refine.js';
 

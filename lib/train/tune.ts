@@ -240,5 +240,3 @@ function expand(g: TuneGrid, base: Recipe): Recipe[] {
   if (out.length === 0) throw rangeError(ErrorCode.OUT_OF_RANGE, 'the grid has no candidates');
   return out;
 }
-
-export { assignFolds, shuffledByClass } from '../split.js';

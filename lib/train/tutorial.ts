@@ -15,6 +15,7 @@ import { EmbeddingEncoder } from '../encode/level.js';
 import type { Label } from '../label.js';
 import { HDGlue } from '../model/glue.js';
 import { HIL } from '../model/hil.js';
+import { checkOptions, refuseRenamed } from '../validate.js';
 
 /** The tutorial's fixed settings: 100 random-level bins, vsax's tie rule, `np.random.seed(42)`. */
 export const TUTORIAL_SETTINGS = Object.freeze({
@@ -60,6 +61,7 @@ export function tutorialGlue(
   labels: ArrayLike<Label>,
   options: TutorialOptions = {},
 ): HDGlue {
+  refuseRenamed(checkOptions(options), { networkSeed: 'memberSeed' });
   const dim = options.dim ?? 10_000;
   const seed = options.seed ?? TUTORIAL_SETTINGS.seed;
   const range = options.range ?? ([-1, 1] as const);
