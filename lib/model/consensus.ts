@@ -17,6 +17,7 @@ import { bind, bundle, concat, hammingMatrix, randomHV, type TieRule } from '../
 import { ErrorCode, HdglueError, rangeError } from '../errors.js';
 import type { Label } from '../label.js';
 import { checkLimit, LIMITS } from '../validate.js';
+import { argmax } from './argmax.js';
 import { HIL, type PredictOptions, type RefineOptions } from './hil.js';
 
 /** How the members' scores become one label. */
@@ -81,13 +82,10 @@ export function voteLabels(present: readonly Ballot[], o: PredictOptions, own?: 
     if (own)
       own.set(
         m.name,
-        Array.from({ length: n }, (_, r) => mine[argmaxOf(s.subarray(r * c, (r + 1) * c))] as Label),
+        Array.from({ length: n }, (_, r) => mine[argmax(s, r * c, c)] as Label),
       );
   }
-  return Array.from(
-    { length: n },
-    (_, r) => labels[argmaxOf(totals.subarray(r * labels.length, (r + 1) * labels.length))] as Label,
-  );
+  return Array.from({ length: n }, (_, r) => labels[argmax(totals, r * labels.length, labels.length)] as Label);
 }
 
 /**
@@ -107,8 +105,7 @@ export function explainVote(present: readonly Ballot[], missing: string[]): Expl
     own.forEach((l, k) => {
       totals[col.get(l) as number] += m.weight * (z[k] as number);
     });
-    let best = 0;
-    for (let k = 1; k < own.length; k++) if ((s[k] as number) > (s[best] as number)) best = k;
+    const best = argmax(s, 0, own.length);
     members.push({
       name: m.name,
       weight: m.weight,
@@ -118,7 +115,7 @@ export function explainVote(present: readonly Ballot[], missing: string[]): Expl
     });
     zs.push(z);
   }
-  const win = argmaxOf(totals);
+  const win = argmax(totals, 0, totals.length);
   const label = labels[win] as Label;
   // Each member's signed contribution to the winner's total, as a share of all contributions.
   const contrib = voters.map((m, i) => {
@@ -258,10 +255,4 @@ function zscoreInto(s: Float64Array, at: number, c: number, z: Float64Array): Fl
   const sd = Math.sqrt(v / c);
   for (let k = 0; k < c; k++) z[k] = sd > 0 ? ((s[at + k] as number) - mean) / sd : 0;
   return z;
-}
-
-function argmaxOf(v: Float64Array): number {
-  let best = 0;
-  for (let k = 1; k < v.length; k++) if ((v[k] as number) > (v[best] as number)) best = k;
-  return best;
 }

@@ -3,19 +3,17 @@
  * embeddings may have any width and range), its own HIL and a weight. Members can be added,
  * re-weighted and removed at run time, and a prediction uses whichever members' inputs are
  * present. How the members' scores become one label is lib/model/consensus.ts; the model file is
- * lib/model/codec.ts.
+ * lib/model/glue-codec.ts.
  */
 
 import { HVBatch } from '../core/hv.js';
 import { concat, type TieRule } from '../core/ops.js';
-import { DEFAULTS } from '../defaults.js';
 import { type Embedding, type EmbeddingMatrix, pickRows, toMatrix, toRow } from '../encode/embeddings.js';
 import { type Encoder, isEncoder } from '../encode/registry.js';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
 import type { Label } from '../label.js';
 import { stratifiedSample } from '../split.js';
 import { checkCount, checkLimit, checkOptions, checkSeed, describe, LIMITS, refuseRenamed } from '../validate.js';
-import { type LoadOptions, readGlue, writeGlue } from './codec.js';
 import {
   type Ballot,
   type Consensus,
@@ -28,7 +26,9 @@ import {
   tutorialLabels,
   voteLabels,
 } from './consensus.js';
+import { type LoadOptions, readGlue, writeGlue } from './glue-codec.js';
 import { HIL, type PredictOptions, type RefineOptions } from './hil.js';
+import { checkEpochs, checkMargin } from './refine.js';
 import type { RecipeName, TuneResult } from './tuning-record.js';
 
 /** Embeddings per member name: a batch (row-major typed array or array of rows) for each present member. */
@@ -77,7 +77,7 @@ export class HDGlue {
   /** Tie rule of the tutorial consensus. */
   readonly tie: TieRule;
   /**
-   * How the members' settings were chosen, when {@link tune} chose them (set by `hdglue fit
+   * How the members' settings were chosen, when `tune` chose them (set by `hdglue fit
    * --cv`, or by the caller): saved in the model file and read back, never used to predict.
    */
   tuning: TuneResult | undefined;
@@ -201,13 +201,7 @@ export class HDGlue {
       // The joint layer is trained over every member (in member order), so that it can predict
       // whenever all are present; a subset would make a layer the rest of the glue cannot use.
       const names = this.members();
-      const missing = names.filter((n) => !encoded.has(n));
-      if (missing.length) {
-        throw new HdglueError(
-          ErrorCode.NO_INPUT,
-          `the 'concat' consensus trains over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
-        );
-      }
+      requireAll(names, encoded, "the 'concat' consensus trains");
       joint = fitJoint(names, encoded, this.#member(names[0] as string).hil, this.seed, labels, o.refine);
     }
     for (const [name, hil] of trained) this.#member(name).hil = hil;
@@ -228,21 +222,13 @@ export class HDGlue {
   learn(inputs: GlueInputs, labels: ArrayLike<Label>, options?: LearnOptions): this {
     const o = checkOptions(options);
     // Every option is checked before anything is encoded or changed.
-    const epochs = checkCount(o.epochs ?? DEFAULTS.epochs, 'epochs', 1e6);
-    const margin = o.margin ?? DEFAULTS.margin;
-    if (typeof margin !== 'number' || !(margin >= 0 && margin <= 2))
-      throw rangeError(ErrorCode.OUT_OF_RANGE, `margin must be in [0, 2], got ${String(margin)}`);
+    const epochs = checkEpochs(o.epochs);
+    const margin = checkMargin(o.margin);
     const seed = checkCount(o.seed ?? 0, 'seed', 2 ** 31 - 1);
     const encoded = this.#encodeAll(inputs);
     // The concat layer is trained over every member: learning from some of them would leave it
     // behind the members, so that is refused, as fit() refuses it.
-    const missing = this.#joint ? this.#joint.names.filter((n) => !encoded.has(n)) : [];
-    if (missing.length) {
-      throw new HdglueError(
-        ErrorCode.NO_INPUT,
-        `the 'concat' layer learns over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
-      );
-    }
+    if (this.#joint) requireAll(this.#joint.names, encoded, "the 'concat' layer learns");
     let replay: Map<string, HVBatch> | null = null;
     let replayLabels: Label[] = [];
     if (o.replay !== undefined) {
@@ -500,4 +486,14 @@ function stackRows(a: HVBatch, b: HVBatch): HVBatch {
   out.data.set(a.data);
   out.data.set(b.data, a.data.length);
   return out;
+}
+
+// The concat layer is trained over every member: a call that names only some is refused.
+function requireAll(names: readonly string[], encoded: ReadonlyMap<string, unknown>, what: string): void {
+  const missing = names.filter((n) => !encoded.has(n));
+  if (missing.length)
+    throw new HdglueError(
+      ErrorCode.NO_INPUT,
+      `${what} over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
+    );
 }

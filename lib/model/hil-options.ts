@@ -69,7 +69,7 @@ export function checkMetric(m: unknown): Metric {
 }
 
 /** A readout name, or `ERR_HDGLUE_OUT_OF_RANGE`. @internal */
-export function checkReadout(r: unknown): Readout {
+function checkReadout(r: unknown): Readout {
   if (r === 'prototype' || r === 'nearest') return r;
   throw rangeError(ErrorCode.OUT_OF_RANGE, `readout must be 'prototype' or 'nearest', got ${String(r)}`);
 }

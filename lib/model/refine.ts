@@ -11,8 +11,6 @@
  * Both move the layer's counters in place, and both keep the same state at the end: with a
  * validation set the epoch of highest validation accuracy, else (`keep: 'best'`) the one with
  * the fewest training errors, else the last.
- *
- * @internal
  */
 import { backend } from '../backend/index.js';
 import type { Accumulators } from '../core/accumulators.js';
@@ -170,14 +168,25 @@ export function refineLayer(
   }
 }
 
+/** Epochs of a correction (default the default recipe's), checked: a count up to 1e6. @internal */
+export function checkEpochs(epochs: unknown): number {
+  return checkCount(epochs ?? DEFAULTS.epochs, 'epochs', 1e6);
+}
+
+/** Margin of a correction (default the default recipe's), checked: a number in [0, 2]. @internal */
+export function checkMargin(margin: unknown): number {
+  const m = margin ?? DEFAULTS.margin;
+  if (typeof m !== 'number' || !(m >= 0 && m <= 2))
+    throw rangeError(ErrorCode.OUT_OF_RANGE, `margin must be in [0, 2], got ${String(m)}`);
+  return m;
+}
+
 function settings(layer: RefineLayer, labels: ArrayLike<Label>, o: Partial<RefineOptions>): Settings {
-  const epochs = checkCount(o.epochs ?? DEFAULTS.epochs, 'epochs', 1e6);
+  const epochs = checkEpochs(o.epochs);
   const rule = o.rule ?? 'adapt';
   if (rule !== 'adapt' && rule !== 'tutorial')
     throw rangeError(ErrorCode.OUT_OF_RANGE, `rule must be 'adapt' or 'tutorial', got ${String(rule)}`);
-  const margin = o.margin ?? DEFAULTS.margin;
-  if (typeof margin !== 'number' || !(margin >= 0 && margin <= 2))
-    throw rangeError(ErrorCode.OUT_OF_RANGE, `margin must be in [0, 2], got ${String(margin)}`);
+  const margin = checkMargin(o.margin);
   const metric = checkMetric(o.metric ?? layer.metric);
   const schedule = o.schedule ?? (metric === 'cosine' ? 'online' : 'batch');
   if (schedule !== 'online' && schedule !== 'batch')
