@@ -16,15 +16,19 @@ export const LAYERS = [
   ['encode'],
   ['model'],
   ['train'],
-  ['onnx', 'cli', 'demo'], // applications of the library; may use each other, acyclically
+  ['onnx'], // the published `hdglue/onnx` entry: it must not need the CLI or the demo
+  ['cli', 'demo'], // applications of the library; may use each other, acyclically
 ];
+
+/** The published entry points (package.json `exports`): only re-exports, and imported by no module. */
+export const ENTRIES = ['index.ts', 'onnx/index.ts'];
 
 /** Lines a file under lib/ may have. */
 export const MAX_LINES = 500;
 
 // Static imports and re-exports (`import x from`, `import type`, `export * from`, side-effect
-// `import '...'`) and dynamic `import('...')`, relative specifiers only.
-const SPEC = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])(\.{1,2}\/[^'"]+)\1/gm;
+// `import '...'`), dynamic `import('...')` and `require('...')`, relative specifiers only.
+const SPEC = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)(['"])(\.{1,2}\/[^'"]+)\1/gm;
 
 function walk(dir) {
   const out = [];
@@ -107,8 +111,8 @@ export function checkLayers(lib) {
         problems.push(`${mod}: imports ${d}, which does not exist`);
         continue;
       }
-      if (d === 'index.ts') {
-        problems.push(`${mod}: imports the public entry index.ts (import the module that holds the name)`);
+      if (ENTRIES.includes(d)) {
+        problems.push(`${mod}: imports the public entry ${d} (import the module that holds the name)`);
         continue;
       }
       const to = layerOf(d);

@@ -54,4 +54,23 @@ describe('layers of lib/', () => {
     expect(problems).toContain('io/npy.ts: 501 lines (at most 500)');
     expect(problems).toHaveLength(4);
   });
+
+  it('sees dynamic import() and require(), the onnx entry, and onnx/ reaching into demo/', () => {
+    const lib = tree({
+      'core/ops.ts': "export async function f() {\n  return import('../model/hil.js');\n}\n",
+      'io/npy.ts': "const m = require('../train/tune.js');\nexport const N = m;\n",
+      'model/hil.ts': 'export const H = 1;\n',
+      'train/tune.ts': 'export const T = 1;\n',
+      'onnx/index.ts': "export * from './glue.js';\n",
+      'onnx/glue.ts': "import { D } from '../demo/report.js';\nexport const G = D;\n",
+      'demo/report.ts': 'export const D = 1;\n',
+      'cli/fit.ts': "import { G } from '../onnx/index.js';\nexport const F = G;\n",
+    });
+    expect(check(lib)).toEqual([
+      'cli/fit.ts: imports the public entry onnx/index.ts (import the module that holds the name)',
+      'core/ops.ts: imports model/hil.ts, a higher layer (model above core)',
+      'io/npy.ts: imports train/tune.ts, a higher layer (train above io)',
+      'onnx/glue.ts: imports demo/report.ts, a higher layer (cli/demo above onnx)',
+    ]);
+  });
 });
