@@ -28,7 +28,8 @@ const { assignFolds, stratifiedSample } = await import(join(root, 'dist/split.js
 const { trainNetworks } = await import(join(root, 'dist/demo/train.js'));
 const { loadDigits, loadSplit, subset } = await import(join(root, 'dist/demo/digits.js'));
 const L = await import(join(root, 'dist/demo/large.js'));
-const { refineOptionsOf } = await import(join(root, 'dist/train/recipe.js'));
+const E = await import(join(root, 'dist/demo/ensembles.js'));
+const { buildGlue } = await import(join(root, 'dist/train/recipe.js'));
 const { pickRows } = await import(join(root, 'dist/encode/embeddings.js'));
 
 const args = process.argv.slice(2);
@@ -87,18 +88,15 @@ const argmaxRows = (p, n, c) =>
     return b;
   });
 const acc = (pred, truth) => pred.filter((p, i) => p === truth[i]).length / truth.length;
-const majority = (probs, n) => Array.from(L.majorityVote(probs, n, 10));
-const meanProb = (probs, n) => Array.from(L.meanProbability(probs, n, 10));
+const majority = (probs, n) => Array.from(E.majorityVote(probs, n, 10));
+const meanProb = (probs, n) => Array.from(E.meanProbability(probs, n, 10));
 const namesOf = (k) => Array.from({ length: k }, (_, i) => `net${i}`);
+// The one assembly of lib/train/recipe.ts: member i seeded base + i, under concat the glue's fit
+// corrects every layer (the glue's own seed, which seeds the joint layer, is base too).
 const glueOf = (recipe, consensus, embs, widths, y, base) => {
   const names = namesOf(embs.length);
-  const g = new h.HDGlue({ consensus: consensus });
-  // Under concat, g.fit trains the member HILs and the joint layer: no member correction pass first.
-  const own = consensus === 'concat' ? { ...recipe, epochs: 0 } : recipe;
-  const built = embs.map((e, i) => h.buildMember(e, widths[i], y, own, base + i));
-  for (const [i, b] of built.entries()) g.addMember(names[i], { encoder: b.encoder, hil: b.hil });
-  if (consensus === 'concat') g.fit(inputs(embs), y, { refine: refineOptionsOf(recipe) });
-  return g;
+  const members = embs.map((x, i) => ({ name: names[i], x, features: widths[i] }));
+  return buildGlue(members, y, recipe, { consensus, seed: base }).glue;
 };
 const inputs = (embs) => Object.fromEntries(embs.map((e, i) => [namesOf(embs.length)[i], e]));
 const f32 = (x) => Float32Array.from(x);

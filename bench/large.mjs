@@ -36,6 +36,8 @@ const h = await import(join(root, 'dist/index.js'));
 const { readNpy, writeNpy } = await import(join(root, 'dist/io/npy.js'));
 const { loadFashion, splitRows, toUnit, FASHION_CLASSES } = await import(join(root, 'dist/demo/fashion.js'));
 const L = await import(join(root, 'dist/demo/large.js'));
+const E = await import(join(root, 'dist/demo/ensembles.js'));
+const R = await import(join(root, 'dist/train/recipe.js'));
 
 const args = process.argv.slice(2);
 const flag = (n) => args.includes(n);
@@ -190,8 +192,8 @@ const ensembles = {
   members: Object.fromEntries(nets.map((m) => [m.name, m.accuracy.test])),
   bestByValidation: { name: bestByVal.name, test: bestByVal.accuracy.test },
   bestOnTest: Math.max(...nets.map((m) => m.accuracy.test)),
-  majority: L.accuracyOf(L.majorityVote(probsTest, n, 10), yTest),
-  meanProbability: L.accuracyOf(L.meanProbability(probsTest, n, 10), yTest),
+  majority: L.accuracyOf(E.majorityVote(probsTest, n, 10), yTest),
+  meanProbability: L.accuracyOf(E.meanProbability(probsTest, n, 10), yTest),
 };
 
 let logistic;
@@ -240,19 +242,21 @@ if (cachedLogistic && JSON.stringify(cachedLogistic.settings) === JSON.stringify
 // 5. ===== HDGLUE HOOK: the glue figures =====
 // Everything hdglue-specific is in this function. It gets the members' embeddings for some
 // training rows and for the test rows and returns the glue's test accuracy (and each member's
-// HIL alone). It uses today's public API: buildMember with DEFAULT_RECIPE per network (its own
-// seed), HDGlue with the 'vote' consensus. When the recipe or the training schedule underneath
+// HIL alone). It uses the library's one assembly, buildGlue (lib/train/recipe.ts): DEFAULT_RECIPE per member (its own
+// seed), the 'vote' consensus. When the recipe or the training schedule underneath
 // changes, rebuild (npm run build) and rerun with --glue-only: the networks stay cached.
 // ---------------------------------------------------------------------------------------------
 function glueAccuracy(members, trainLabels, testLabels, seedBase) {
   const recipe = h.DEFAULT_RECIPE;
-  const glue = new h.HDGlue({ consensus: 'vote' });
+  const { glue, members: built } = R.buildGlue(
+    members.map((m) => ({ name: m.name, x: m.train, features: m.features })),
+    trainLabels,
+    recipe,
+    { seed: seedBase },
+  );
   const alone = {};
-  for (const [i, m] of members.entries()) {
-    const built = h.buildMember(m.train, m.features, trainLabels, recipe, seedBase + i);
-    glue.addMember(m.name, { encoder: built.encoder, hil: built.hil });
-    alone[m.name] = built.hil.accuracy(built.encoder.encodeBatch(m.test), testLabels);
-  }
+  for (const [i, m] of members.entries())
+    alone[m.name] = built[i].hil.accuracy(built[i].encoder.encodeBatch(m.test), testLabels);
   const accuracy = glue.accuracy(Object.fromEntries(members.map((m) => [m.name, m.test])), testLabels);
   return { accuracy, members: alone, recipe: { ...recipe }, consensus: 'vote' };
 }

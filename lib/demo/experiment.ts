@@ -26,7 +26,9 @@ import { everyNthSplit, type Split } from '../split.js';
 import { assembleGlue, type BuiltMember, buildGlue, buildMember, DEFAULT_RECIPE } from '../train/recipe.js';
 import { tune } from '../train/tune.js';
 import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';
+import { argmaxAt } from './argmax.js';
 import { type Digits, loadDigits, loadSplit, subset } from './digits.js';
+import { majorityVoteLowestTie, meanProbability } from './ensembles.js';
 import type { MLP } from './mlp.js';
 import { networkOutputs } from './outputs.js';
 import { trainNetworks } from './train.js';
@@ -254,12 +256,15 @@ async function runSeed(
   const glueAcc = glue.accuracy(inputs(N), testY);
   const networks = nets.slice(0, N).map((_, i) => ({
     name: names[i] as string,
-    mlp: accuracy(argmaxRows(probs[i] as Float64Array, test.n, 10), testY),
+    mlp: accuracy(
+      Array.from({ length: test.n }, (_, r) => argmaxAt(probs[i] as Float64Array, r * 10, 10)),
+      testY,
+    ),
     hil: (members[i] as BuiltMember).hil.accuracy(testHvs[i] as HVBatch, testY),
   }));
   const ensembles = (k: number) => ({
-    majority: accuracy(majorityVote(probs.slice(0, k), test.n), testY),
-    meanProbability: accuracy(meanProbability(probs.slice(0, k), test.n), testY),
+    majority: accuracy(Array.from(majorityVoteLowestTie(probs.slice(0, k), test.n, 10)), testY),
+    meanProbability: accuracy(Array.from(meanProbability(probs.slice(0, k), test.n, 10)), testY),
   });
   const curve: CurvePoint[] = [];
   for (let k = 1; k <= N + 1; k++) {
@@ -420,30 +425,6 @@ function nearestPixels({ train, test }: Data): number {
     if (label === test.y[q]) ok++;
   }
   return ok / test.n;
-}
-
-function argmaxRows(p: Float64Array, n: number, c: number): number[] {
-  return Array.from({ length: n }, (_, r) => {
-    let b = 0;
-    for (let k = 1; k < c; k++) if ((p[r * c + k] as number) > (p[r * c + b] as number)) b = k;
-    return b;
-  });
-}
-
-/** Majority of the networks' top classes; ties go to the smallest class index. */
-function majorityVote(probs: readonly Float64Array[], n: number): number[] {
-  const votes = probs.map((p) => argmaxRows(p, n, 10));
-  return Array.from({ length: n }, (_, r) => {
-    const c = new Array<number>(10).fill(0);
-    for (const v of votes) c[v[r] as number]++;
-    return c.indexOf(Math.max(...c));
-  });
-}
-
-function meanProbability(probs: readonly Float64Array[], n: number): number[] {
-  const sum = new Float64Array(n * 10);
-  for (const p of probs) for (let j = 0; j < sum.length; j++) sum[j] += p[j] as number;
-  return argmaxRows(sum, n, 10);
 }
 
 function accuracy(pred: readonly Label[], truth: readonly Label[]): number {

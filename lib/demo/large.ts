@@ -7,6 +7,7 @@
  * penalty) is made on validation rows, never on the test rows; the test rows are only scored.
  */
 import { argmaxAccuracy, argmaxAt } from './argmax.js';
+
 import { type NetSpec, Network } from './convnet.js';
 
 /** One network of the experiment: its architecture and how its training settings are searched. */
@@ -162,42 +163,6 @@ export function trainSelected(
     validation: kept.best,
     history,
   };
-}
-
-/**
- * Majority vote of the members' top classes for n rows of k classes. A tie (with three members:
- * three different votes) goes to the tied class with the largest summed probability, so the
- * rule does not favour small class indices.
- */
-export function majorityVote(probs: readonly (Float32Array | Float64Array)[], n: number, k: number): Int32Array {
-  const out = new Int32Array(n);
-  const votes = new Int32Array(k);
-  for (let r = 0; r < n; r++) {
-    votes.fill(0);
-    for (const p of probs) votes[argmaxAt(p, r * k, k)] = (votes[argmaxAt(p, r * k, k)] as number) + 1;
-    let top = 0;
-    for (let c = 0; c < k; c++) top = Math.max(top, votes[c] as number);
-    let best = -1;
-    let bestSum = Number.NEGATIVE_INFINITY;
-    for (let c = 0; c < k; c++) {
-      if (votes[c] !== top) continue;
-      let s = 0;
-      for (const p of probs) s += p[r * k + c] as number;
-      if (s > bestSum) {
-        bestSum = s;
-        best = c;
-      }
-    }
-    out[r] = best;
-  }
-  return out;
-}
-
-/** The class of largest mean probability over the members, for n rows of k classes. */
-export function meanProbability(probs: readonly (Float32Array | Float64Array)[], n: number, k: number): Int32Array {
-  const sum = new Float64Array(n * k);
-  for (const p of probs) for (let j = 0; j < sum.length; j++) sum[j] = (sum[j] as number) + (p[j] as number);
-  return Int32Array.from({ length: n }, (_, r) => argmaxAt(sum, r * k, k));
 }
 
 /** Fraction of predictions equal to the labels. */
