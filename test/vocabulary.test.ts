@@ -4,18 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import * as api from '../lib/index.js';
 import { EmbeddingEncoder, ErrorCode, HDGlue, HIL, tutorialGlue } from '../lib/index.js';
+import { expectCode } from './helpers.js';
 
-// Throws a TypeError with code ERR_HDGLUE_INVALID_TYPE whose message names the new option.
+// Refused with ERR_HDGLUE_INVALID_TYPE, the message naming the option's new name.
 function refused(fn: () => unknown, now: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(TypeError);
-  expect((caught as { code?: string }).code).toBe(ErrorCode.INVALID_TYPE);
-  expect((caught as Error).message).toContain(`'${now}'`);
+  expectCode(fn, ErrorCode.INVALID_TYPE);
+  expect(fn).toThrow(new RegExp(`is now called '${now}'`));
 }
 
 describe('renamed names', () => {
