@@ -2,7 +2,8 @@
 // computation done by hand, plus the fold assignment and the argument errors.
 import { describe, expect, it } from 'vitest';
 import { buildMember, DEFAULT_RECIPE, HDGlue, type Label } from '../lib/index.js';
-import { assignFolds, DEFAULT_GRID, tune } from '../lib/train/tune.js';
+import { assignFolds } from '../lib/split.js';
+import { DEFAULT_GRID, tune } from '../lib/train/tune.js';
 import { prng } from './helpers.js';
 
 // Three classes around different centres, two members of different widths; noisy enough that
