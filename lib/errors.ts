@@ -55,6 +55,8 @@ export const ErrorCode = {
   ONNX_MODEL: 'ERR_HDGLUE_ONNX_MODEL',
   /** onnxruntime failed while running a member's network (HdglueError); the message names the member and the file. */
   ONNX_RUN: 'ERR_HDGLUE_ONNX_RUN',
+  /** An ONNX file a model file records is missing, or its bytes no longer have the recorded SHA-256 (HdglueError); the message names the file. */
+  ONNX_CHANGED: 'ERR_HDGLUE_ONNX_CHANGED',
   /** Warning code: no native binary loaded, the TypeScript backend is in use. */
   FALLBACK: 'HDGLUE_FALLBACK_TO_JS',
 } as const;

@@ -74,6 +74,7 @@ export {
   type RefineEpoch,
   type RefineOptions,
 } from './model/hil.js';
+export type { OnnxSourceSpec } from './model/onnx-source.js';
 export type { Keep, Schedule } from './model/refine.js';
 export type { Recipe, RecipeName, TuneResult, TuneScore } from './model/tuning-record.js';
 export { assignFolds } from './split.js';

@@ -13,6 +13,7 @@ import { loadDigits, subset } from '../lib/demo/digits.js';
 import { MLP } from '../lib/demo/mlp.js';
 import { MLP_OUTPUTS, mlpToOnnx } from '../lib/demo/onnx-export.js';
 import { writeNpy } from '../lib/io/npy.js';
+import { HDGlue } from '../lib/model/glue.js';
 import { OnnxMember } from '../lib/onnx/index.js';
 
 const root = join(import.meta.dirname, '..');
@@ -132,8 +133,12 @@ describe('hdglue fit / predict / eval with ONNX members', () => {
       '--json',
     );
     expect(fitNpy.code, fitNpy.stderr).toBe(0);
-    // The same model file, byte for byte.
-    expect(readFileSync(f('onnx.hdg')).equals(readFileSync(f('npy.hdg')))).toBe(true);
+    // The same model file, byte for byte, but for the record of the networks (lib/model/onnx-source.ts).
+    const recorded = HDGlue.load(f('onnx.hdg'));
+    expect(Object.keys(recorded.onnxSources ?? {})).toEqual(['a', 'b']);
+    recorded.onnxSources = undefined;
+    recorded.save(f('onnx-unrecorded.hdg'));
+    expect(readFileSync(f('onnx-unrecorded.hdg')).equals(readFileSync(f('npy.hdg')))).toBe(true);
 
     const predOnnx = run('predict', '--model', 'onnx.hdg', ...onnx('test'), '--json');
     const predMixed = run('predict', '--model', 'onnx.hdg', ...mixed('test'), '--json');

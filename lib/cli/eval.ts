@@ -24,7 +24,7 @@ export async function evalCommand(f: EvalFlags, out: Out): Promise<void> {
   if (!f.model) throw new UsageError('eval needs --model MODEL.hdg');
   if (!f.labels) throw new UsageError('eval needs --labels LABELS.npy');
   const glue = loadModel(f.model);
-  const members = await readAllMembers(f.member ?? [], f.input ?? []);
+  const members = await readAllMembers(f.member ?? [], f.input ?? [], { glue, path: f.model });
   const truth = readLabels(f.labels);
   const n = checkRows(members, { path: f.labels, values: truth });
   const classes = glue.labels();

@@ -22,7 +22,7 @@ import { TUTORIAL_SETTINGS, tutorialGlue } from '../train/tutorial.js';
 import { UsageError } from './errors.js';
 import { heldOutGroups } from './held-out.js';
 import { checkRows, type MemberInput, readLabels } from './inputs.js';
-import { readAllMembers } from './members.js';
+import { onnxSourcesFor, readAllMembers } from './members.js';
 import { CV_CAVEAT, HELD_OUT_CAVEAT, intFlag, numberFlag, type Out } from './util.js';
 
 /** Flags of `hdglue fit` (strings as parsed). */
@@ -128,6 +128,8 @@ export async function fitCommand(f: FitFlags, out: Out): Promise<void> {
         valRows.map((r) => labels[r] as Label),
       )
     : undefined;
+  // The model records its networks (relative to itself), so predict and eval need only --model.
+  glue.onnxSources = await onnxSourcesFor(members, f.out);
   glue.save(f.out);
   const result = {
     model: f.out,
@@ -345,6 +347,7 @@ async function fitTutorial(f: FitFlags, labelsPath: string, outPath: string, out
         valRows.map((r) => labels[r] as Label),
       )
     : undefined;
+  glue.onnxSources = await onnxSourcesFor(members, outPath);
   glue.save(outPath);
   const result = {
     model: outPath,

@@ -1,4 +1,7 @@
-/** `hdglue info [MODEL.hdg]`: the backend in use, and a saved model's members, classes and sizes. */
+/**
+ * `hdglue info [MODEL.hdg]`: the backend in use, and a saved model's members (with the ONNX file
+ * each network member was fitted from, as the model records it), classes and sizes.
+ */
 import { statSync } from 'node:fs';
 import { backendInfo } from '../backend/info.js';
 import { loadModel } from './model.js';
@@ -18,6 +21,7 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
   const glue = loadModel(model);
   const members = glue.members().map((name) => {
     const m = glue.member(name);
+    const source = glue.onnxSources?.[name];
     const enc = m.encoder.toJSON() as unknown as Record<string, unknown>;
     return {
       name,
@@ -31,6 +35,8 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
       examples: m.hil.counts.reduce((a, b) => a + b, 0),
       // Counters, plus the nearest readout's stored rows and their class indices.
       bytes: m.hil.classes * m.hil.dim * 4 + m.hil.stored * (8 * Math.ceil(m.hil.dim / 64) + 4),
+      // The record as stored: the file is not opened (info needs no onnxruntime).
+      ...(source ? { source } : {}),
     };
   });
   const classes = glue.labels();
@@ -71,6 +77,12 @@ export function infoCommand(model: string | undefined, f: { json?: boolean }, ou
     out.log(
       `  ${m.name}: weight ${m.weight}, ${enc}; HIL ${m.classes} classes from ${m.examples} examples (${m.bytes} bytes)`,
     );
+    const s = m.source;
+    if (s) {
+      out.log(
+        `    network: ${s.path} (sha256 ${s.sha256.slice(0, 12)}), input ${JSON.stringify(s.input.name)} [${s.input.shape.join(', ')}], output ${JSON.stringify(s.output)}`,
+      );
+    }
   }
   const joint = glue.joint;
   if (joint)

@@ -6,6 +6,7 @@
 import { ErrorCode, HdglueError } from '../errors.js';
 import { type NpyArray, readNpy } from '../io/npy.js';
 import type { Label } from '../label.js';
+import type { OnnxMember } from '../onnx/member.js';
 import { UsageError } from './errors.js';
 
 /** One member's embeddings as read from its file. */
@@ -15,6 +16,8 @@ export interface MemberInput {
   x: Float32Array | Float64Array;
   rows: number;
   features: number;
+  /** The network that computed them, for an ONNX member (closed; `fit` records its source). */
+  onnx?: OnnxMember;
 }
 
 /** `NAME=PATH` of a `--member` flag. */

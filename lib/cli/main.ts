@@ -39,6 +39,9 @@ labels: 1-D integer or string .npy. Every command takes --verbose (stack traces)
 networks as members (fit, predict, eval): --member NAME=MODEL.onnx:OUTPUT --input NAME=INPUTS.npy
 runs the ONNX model on the inputs (rows first, any shape the model takes) with onnxruntime-node
 (npm install onnxruntime-node) and reads OUTPUT as the embedding; mix freely with .npy members.
+fit records each network in the model (its path relative to the model, its sha256): predict and
+eval then run it from --input NAME=INPUTS.npy alone (a changed or missing file is refused; a
+--member flag for that name overrides the record).
 `;
 
 const COMMON = { verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;

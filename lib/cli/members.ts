@@ -1,12 +1,18 @@
 /**
  * The CLI's members, of either kind: `--member NAME=EMB.npy` (precomputed embeddings, read by
  * lib/cli/inputs.ts) or `--member NAME=MODEL.onnx:OUTPUT` with `--input NAME=INPUTS.npy` (the
- * network run by onnxruntime-node on the inputs, read at OUTPUT). Either way the commands get
- * embeddings, so fit, predict and eval treat both kinds alike. hdglue/onnx is imported only when
- * an ONNX member is given, so the CLI runs without onnxruntime-node otherwise.
+ * network run by onnxruntime-node on the inputs, read at OUTPUT). With a model whose file records
+ * its ONNX members (`hdglue fit` writes that), `--input NAME=INPUTS.npy` alone runs the recorded
+ * network, checked against its SHA-256; a `--member` flag for that name overrides the record.
+ * Either way the commands get embeddings, so fit, predict and eval treat both kinds alike.
+ * hdglue/onnx is imported only when an ONNX member is used, so the CLI runs without
+ * onnxruntime-node otherwise.
  */
 import { ErrorCode, HdglueError } from '../errors.js';
 import { readNpy } from '../io/npy.js';
+import type { HDGlue } from '../model/glue.js';
+import type { OnnxSourceSpec } from '../model/onnx-source.js';
+import type { OnnxMember } from '../onnx/member.js';
 import type { TensorInput } from '../onnx/tensor.js';
 import { UsageError } from './errors.js';
 import { type MemberInput, parseMemberSpec, readMember } from './inputs.js';
@@ -26,17 +32,31 @@ export function parseOnnxSpec(path: string): { model: string; output: string } |
   return { model: path.slice(0, at + 5), output };
 }
 
+/** A loaded model and its file, whose recorded ONNX members `--input` alone may run. */
+export interface RecordedModel {
+  glue: HDGlue;
+  path: string;
+}
+
 /**
  * Every `--member`, in order, as embeddings: `.npy` members read directly, ONNX members run on
- * their `--input`. Each ONNX member needs exactly one `--input NAME=FILE.npy`, and only ONNX
- * members take one.
+ * their `--input`; then each `--input` of a member given no `--member`, run through the network
+ * `model` records for it. Each ONNX member needs exactly one `--input NAME=FILE.npy`, and only
+ * ONNX members take one.
  */
 export async function readAllMembers(
   memberSpecs: readonly string[],
   inputSpecs: readonly string[],
+  model?: RecordedModel,
 ): Promise<MemberInput[]> {
-  if (memberSpecs.length === 0)
-    throw new UsageError('give at least one --member NAME=FILE.npy or NAME=MODEL.onnx:OUTPUT');
+  const recorded = model?.glue.onnxSources ?? {};
+  if (memberSpecs.length === 0 && (inputSpecs.length === 0 || !Object.keys(recorded).length)) {
+    throw new UsageError(
+      Object.keys(recorded).length
+        ? `give at least one --member NAME=FILE.npy or NAME=MODEL.onnx:OUTPUT, or --input NAME=INPUTS.npy for a network ${model?.path} records (${Object.keys(recorded).join(', ')})`
+        : 'give at least one --member NAME=FILE.npy or NAME=MODEL.onnx:OUTPUT',
+    );
+  }
   const specs = memberSpecs.map((s) => ({ spec: s, ...parseMemberSpec(s) }));
   specs.forEach((s, i) => {
     if (specs.findIndex((t) => t.name === s.name) !== i)
@@ -51,8 +71,18 @@ export async function readAllMembers(
     inputs.set(name, s.slice(at + 1));
   }
   const onnx = new Set(specs.filter((s) => parseOnnxSpec(s.path)).map((s) => s.name));
+  // Members run from the model's record: an --input and no --member (which would override it).
+  const fromRecord: string[] = [];
   for (const name of inputs.keys()) {
-    if (!specs.some((s) => s.name === name)) throw new UsageError(`--input ${name}: there is no --member ${name}`);
+    if (!specs.some((s) => s.name === name)) {
+      if (Object.hasOwn(recorded, name)) {
+        fromRecord.push(name);
+        continue;
+      }
+      throw new UsageError(
+        `--input ${name}: there is no --member ${name}${model ? ` and ${model.path} records no ONNX file for ${name}` : ''}`,
+      );
+    }
     if (!onnx.has(name)) {
       throw new UsageError(
         `--input ${name}: member ${name} is a .npy of embeddings; only MODEL.onnx:OUTPUT members take inputs`,
@@ -66,11 +96,34 @@ export async function readAllMembers(
   const out: MemberInput[] = [];
   for (const s of specs) {
     const onnxSpec = onnx.has(s.name) ? parseOnnxSpec(s.path) : undefined;
-    out.push(
-      onnxSpec
-        ? await runMember(s.name, onnxSpec.model, onnxSpec.output, inputs.get(s.name) as string)
-        : readMember(s.name, s.path),
-    );
+    if (!onnxSpec) {
+      out.push(readMember(s.name, s.path));
+      continue;
+    }
+    const load = async () => {
+      const { OnnxMember } = await import('../onnx/member.js');
+      return OnnxMember.load(onnxSpec.model, { output: onnxSpec.output, name: s.name });
+    };
+    out.push(await runMember(s.name, load, inputs.get(s.name) as string));
+  }
+  for (const name of fromRecord) {
+    const { glue, path } = model as RecordedModel;
+    const load = async () => {
+      const { onnxMembersOf } = await import('../onnx/sources.js');
+      try {
+        return (await onnxMembersOf(glue, path, { members: [name] }))[name] as OnnxMember;
+      } catch (e) {
+        const err = e as { code?: string; message?: string };
+        // The record is out of date: say how to go on without refitting.
+        if (err.code !== ErrorCode.ONNX_CHANGED) throw e;
+        throw new HdglueError(
+          ErrorCode.ONNX_CHANGED,
+          `${err.message}; refit the model, or run another file with --member ${name}=MODEL.onnx:OUTPUT`,
+          { cause: e },
+        );
+      }
+    };
+    out.push(await runMember(name, load, inputs.get(name) as string));
   }
   for (const m of out) checkFinite(m);
   return out;
@@ -93,7 +146,23 @@ function checkFinite(m: MemberInput): void {
   }
 }
 
-async function runMember(name: string, model: string, output: string, inputPath: string): Promise<MemberInput> {
+/**
+ * The sources of the ONNX members among `members`, to record in a model file saved at
+ * `modelPath` (see `HDGlue.onnxSources`); undefined when every member is a `.npy`.
+ */
+export async function onnxSourcesFor(
+  members: readonly MemberInput[],
+  modelPath: string,
+): Promise<Record<string, OnnxSourceSpec> | undefined> {
+  const onnx = members.filter((m) => m.onnx);
+  if (onnx.length === 0) return undefined;
+  const { onnxSourceOf } = await import('../onnx/sources.js');
+  return Object.fromEntries(onnx.map((m) => [m.name, onnxSourceOf(m.onnx as OnnxMember, modelPath)]));
+}
+
+// One ONNX member's embeddings: its inputs read (and checked) first, then the network loaded by
+// `load` and run on them, and closed.
+async function runMember(name: string, load: () => Promise<OnnxMember>, inputPath: string): Promise<MemberInput> {
   const a = readNpy(inputPath);
   if (a.dtype === 'unicode' || a.dtype === 'bytes' || a.dtype === 'bool' || a.dtype === 'uint64') {
     throw new HdglueError(
@@ -111,8 +180,7 @@ async function runMember(name: string, model: string, output: string, inputPath:
     a.data instanceof Int16Array || a.data instanceof Uint16Array || a.data instanceof Uint32Array
       ? Float64Array.from(a.data)
       : (a.data as TensorInput['data']);
-  const { OnnxMember } = await import('../onnx/member.js');
-  const member = await OnnxMember.load(model, { output, name });
+  const member = await load();
   try {
     const x = await member.embed({ data, dims: a.shape }).catch((e: { code?: string; message?: string }) => {
       // The shape is the input file's: say which file, besides the member and the model.
@@ -121,7 +189,14 @@ async function runMember(name: string, model: string, output: string, inputPath:
       throw e;
     });
     const rows = a.shape[0] as number;
-    return { name, path: `${model}:${output} on ${inputPath}`, x, rows, features: x.length / rows };
+    return {
+      name,
+      path: `${member.path}:${member.output} on ${inputPath}`,
+      x,
+      rows,
+      features: x.length / rows,
+      onnx: member,
+    };
   } finally {
     await member.close();
   }

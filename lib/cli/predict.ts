@@ -1,4 +1,7 @@
-/** `hdglue predict`: labels for members' embeddings from a saved model, as CSV or JSON. */
+/**
+ * `hdglue predict`: labels from a saved model for members' embeddings, or for raw inputs of the
+ * networks it records or `--member` names, as CSV or JSON.
+ */
 import { writeFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { checkRows } from './inputs.js';
@@ -20,7 +23,7 @@ export async function predictCommand(f: PredictFlags, out: Out): Promise<void> {
   if (!f.model) throw new UsageError('predict needs --model MODEL.hdg');
   if (f.out && f.json) throw new UsageError('give --out FILE.csv or --json, not both');
   const glue = loadModel(f.model);
-  const members = await readAllMembers(f.member ?? [], f.input ?? []);
+  const members = await readAllMembers(f.member ?? [], f.input ?? [], { glue, path: f.model });
   checkRows(members);
   const labels = await glue.predictAsync(inputsFor(glue, members, f.model));
   if (f.json) {

@@ -256,3 +256,13 @@ function zscoreInto(s: Float64Array, at: number, c: number, z: Float64Array): Fl
   for (let k = 0; k < c; k++) z[k] = sd > 0 ? ((s[at + k] as number) - mean) / sd : 0;
   return z;
 }
+
+/** The concat layer is trained over every member: a call that names only some is refused. @internal */
+export function requireAll(names: readonly string[], encoded: ReadonlyMap<string, unknown>, what: string): void {
+  const missing = names.filter((n) => !encoded.has(n));
+  if (missing.length)
+    throw new HdglueError(
+      ErrorCode.NO_INPUT,
+      `${what} over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
+    );
+}

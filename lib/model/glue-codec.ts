@@ -11,14 +11,15 @@
 
 import type { TieRule } from '../core/ops.js';
 import { type Encoder, encoderFromJSON } from '../encode/registry.js';
-import { ErrorCode, HdglueError } from '../errors.js';
+import { ErrorCode, HdglueError, typeError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { encodeModel, readModelFile } from '../io/model-file.js';
 import type { Label } from '../label.js';
-import { checkOptions, LIMITS, SEED_STRING } from '../validate.js';
+import { checkOptions, describe, LIMITS, SEED_STRING } from '../validate.js';
 import type { Consensus, JointLayer } from './consensus.js';
 import { HIL } from './hil.js';
 import type { HILHeader } from './hil-codec.js';
+import { copyOnnxSource, type OnnxSourceSpec, onnxSourceProblem } from './onnx-source.js';
 import { isRecipeName, isTuneResult, type RecipeName, type TuneResult } from './tuning-record.js';
 
 /** Options of `HDGlue.load`. */
@@ -47,12 +48,15 @@ export interface StoredGlue {
   /** In the glue's member order. */
   members: readonly StoredMember[];
   joint: JointLayer | null;
+  /** Each ONNX member's source, by member name; undefined or empty: none. */
+  onnxSources: Record<string, OnnxSourceSpec> | undefined;
 }
 
 /** The glue a file is read into, seen through the calls reading needs (HDGlue has them all). */
 export interface GlueTarget {
   tuning: TuneResult | undefined;
   recipe: RecipeName | undefined;
+  onnxSources: Record<string, OnnxSourceSpec> | undefined;
   addMember(name: string, member: { encoder: Encoder; hil: HIL; weight: number }): unknown;
   members(): string[];
   member(name: string): { readonly encoder: Encoder };
@@ -64,6 +68,10 @@ export function writeGlue(path: string, glue: StoredGlue): void {
   const members = glue.members.map((m) => ({ m, model: m.hil.toModel() }));
   // The concat layer, if trained, is one more section after the members'.
   const joint = glue.joint ? { names: glue.joint.names, model: glue.joint.hil.toModel() } : null;
+  const onnx = onnxRecord(
+    glue.onnxSources,
+    glue.members.map((m) => m.name),
+  );
   const header = {
     kind: 'hdglue.HDGlue',
     // The old key, on purpose: model files stay byte-identical.
@@ -79,6 +87,8 @@ export function writeGlue(path: string, glue: StoredGlue): void {
       hil: model.header,
     })),
     ...(joint ? { joint: { names: joint.names, hil: joint.model.header } } : {}),
+    // Last and only when there is one, so files without ONNX members keep their bytes.
+    ...(onnx ? { onnx } : {}),
   };
   const sections = members.map((x) => x.model.section);
   if (joint) sections.push(joint.model.section);
@@ -108,6 +118,7 @@ export function readGlue<G extends GlueTarget>(
     tie?: TieRule;
     members?: { name: string; weight: number; encoder: { kind?: string }; hil: HILHeader }[];
     joint?: { names?: unknown; hil?: HILHeader };
+    onnx?: unknown;
   };
   const bad = (why: string) => new HdglueError(ErrorCode.MODEL_FILE, `not a valid hdglue glue file: ${why}`);
   if (h === null || typeof h !== 'object' || h.kind !== 'hdglue.HDGlue') throw bad(`kind ${String(h?.kind)}`);
@@ -173,7 +184,46 @@ export function readGlue<G extends GlueTarget>(
     if (!isRecipeName(h.recipe)) throw bad(`unknown recipe ${JSON.stringify(String(h.recipe).slice(0, 40))}`);
     glue.recipe = h.recipe;
   }
+  if (h.onnx !== undefined) {
+    const o = h.onnx as Record<string, unknown> | null;
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw bad('the ONNX sources are not an object');
+    const members = glue.members();
+    const sources: Record<string, OnnxSourceSpec> = {};
+    for (const [name, spec] of Object.entries(o)) {
+      if (!members.includes(name)) throw bad(`an ONNX source names ${JSON.stringify(name)}, which is not a member`);
+      const why = onnxSourceProblem(spec);
+      if (why) throw bad(`the ONNX source of member ${JSON.stringify(name)} ${why}`);
+      sources[name] = copyOnnxSource(spec as OnnxSourceSpec);
+    }
+    glue.onnxSources = Object.keys(sources).length ? sources : undefined;
+  }
   return glue;
+}
+
+/**
+ * The header's record of ONNX sources: each entry checked (a glue must not write a file it
+ * would refuse to read) and copied, in member order; undefined when there is none.
+ */
+function onnxRecord(
+  sources: Record<string, OnnxSourceSpec> | undefined,
+  members: readonly string[],
+): Record<string, OnnxSourceSpec> | undefined {
+  if (sources === undefined) return undefined;
+  if (sources === null || typeof sources !== 'object')
+    throw typeError(`onnxSources must map member names to sources, got ${describe(sources)}`);
+  for (const name of Object.keys(sources)) {
+    if (!members.includes(name))
+      throw new HdglueError(
+        ErrorCode.UNKNOWN_MEMBER,
+        `onnxSources names ${JSON.stringify(name)}, which is not a member (members: ${members.map((n) => JSON.stringify(n)).join(', ') || 'none'})`,
+      );
+    const why = onnxSourceProblem(sources[name]);
+    if (why) throw typeError(`onnxSources: the source of member ${JSON.stringify(name)} ${why}`);
+  }
+  const entries = members
+    .filter((n) => Object.hasOwn(sources, n))
+    .map((n) => [n, copyOnnxSource(sources[n] as OnnxSourceSpec)]);
+  return entries.length ? Object.fromEntries(entries) : undefined;
 }
 
 // A size field of a file as a count of bytes or rows: non-negative or nothing, so that a

@@ -23,11 +23,13 @@ import {
   explainVote,
   fitJoint,
   type JointLayer,
+  requireAll,
   tutorialLabels,
   voteLabels,
 } from './consensus.js';
 import { type LoadOptions, readGlue, writeGlue } from './glue-codec.js';
 import { HIL, type PredictOptions, type RefineOptions } from './hil.js';
+import { type OnnxSourceSpec, withoutSource } from './onnx-source.js';
 import { checkEpochs, checkMargin } from './refine.js';
 import type { RecipeName, TuneResult } from './tuning-record.js';
 
@@ -86,6 +88,12 @@ export class HDGlue {
    * saved in the model file and read back so `hdglue info` can say it, never used to predict.
    */
   recipe: RecipeName | undefined;
+  /**
+   * Each ONNX member's network by member name (file relative to the model, SHA-256, output,
+   * input), as `hdglue fit` records it: saved and loaded with the glue, so `hdglue/onnx` rebuilds
+   * the members from the model file alone; never used to predict. removeMember drops an entry.
+   */
+  onnxSources: Record<string, OnnxSourceSpec> | undefined;
   #members = new Map<string, Member>();
   // The 'concat' consensus's one HIL over the members' concatenated hypervectors, in `names`
   // order; trained by fit() when the glue's consensus is 'concat', dropped when members change.
@@ -163,6 +171,7 @@ export class HDGlue {
   removeMember(name: string): this {
     this.#member(name);
     this.#members.delete(name);
+    this.onnxSources = withoutSource(this.onnxSources, name);
     this.#joint = null;
     return this;
   }
@@ -367,7 +376,7 @@ export class HDGlue {
     return explainVote(this.#ballots(encoded), missing);
   }
 
-  /** Write the glue (members, encoders, weights, HIL counters) to a model file, atomically. */
+  /** Write the glue (members, encoders, weights, HIL counters, {@link onnxSources}) to a model file, atomically. */
   save(path: string): void {
     writeGlue(path, {
       consensus: this.consensus,
@@ -377,6 +386,7 @@ export class HDGlue {
       recipe: this.recipe,
       members: [...this.#members].map(([name, m]) => ({ name, ...m })),
       joint: this.#joint,
+      onnxSources: this.onnxSources,
     });
   }
 
@@ -486,14 +496,4 @@ function stackRows(a: HVBatch, b: HVBatch): HVBatch {
   out.data.set(a.data);
   out.data.set(b.data, a.data.length);
   return out;
-}
-
-// The concat layer is trained over every member: a call that names only some is refused.
-function requireAll(names: readonly string[], encoded: ReadonlyMap<string, unknown>, what: string): void {
-  const missing = names.filter((n) => !encoded.has(n));
-  if (missing.length)
-    throw new HdglueError(
-      ErrorCode.NO_INPUT,
-      `${what} over every member; missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
-    );
 }

@@ -8,9 +8,12 @@ import { ErrorCode, HdglueError, typeError } from '../errors.js';
 import type { Label } from '../label.js';
 import type { Consensus } from '../model/consensus.js';
 import { type GlueInputs, HDGlue } from '../model/glue.js';
+import type { LoadOptions } from '../model/glue-codec.js';
 import type { PredictOptions, RefineOptions } from '../model/hil.js';
+import type { OnnxSourceSpec } from '../model/onnx-source.js';
 import { describe } from '../validate.js';
 import { OnnxMember } from './member.js';
+import { type OnnxSourcesOptions, onnxMembersOf, onnxSourceOf } from './sources.js';
 import type { RawInput } from './tensor.js';
 
 /**
@@ -122,6 +125,38 @@ export class OnnxGlue {
     let ok = 0;
     for (let i = 0; i < p.length; i++) if (p[i] === labels[i]) ok++;
     return ok / p.length;
+  }
+
+  /**
+   * Save the glue to a model file that records each ONNX member's source (its file relative to
+   * the model's directory, SHA-256, output and input; see `HDGlue.onnxSources`), so that
+   * {@link OnnxGlue.fromModel} can rebuild this glue from the model file alone. Members without
+   * a source are recorded as embeddings members; sources of names that are not members of the
+   * glue are left out.
+   */
+  save(path: string): void {
+    const members = new Set(this.glue.members());
+    const sources: Record<string, OnnxSourceSpec> = {};
+    for (const [name, m] of this.#sources) if (members.has(name)) sources[name] = onnxSourceOf(m, path);
+    this.glue.onnxSources = Object.keys(sources).length ? sources : undefined;
+    this.glue.save(path);
+  }
+
+  /**
+   * Load a glue model file and the ONNX members it records (see `onnxMembersOf`): each network
+   * is found relative to the model file and must have the recorded SHA-256, else
+   * `ERR_HDGLUE_ONNX_CHANGED` names the file. Members the file records no source for take
+   * embeddings. `options`: the glue's {@link LoadOptions}, and `batchSize` and `threads` for
+   * every ONNX member.
+   */
+  static async fromModel(path: string, options?: LoadOptions & Omit<OnnxSourcesOptions, 'members'>): Promise<OnnxGlue> {
+    const { batchSize, threads, ...load } = options ?? {};
+    const glue = HDGlue.load(path, load);
+    const members = await onnxMembersOf(glue, path, {
+      ...(batchSize === undefined ? {} : { batchSize }),
+      ...(threads === undefined ? {} : { threads }),
+    });
+    return new OnnxGlue(members, glue);
   }
 
   /** Close every ONNX source (their sessions are released; the glue is kept). */

@@ -3,6 +3,7 @@
  * worker thread, read at one named output (the signal just before classification) to give the
  * embeddings hdglue encodes. Every error names the member and the file.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { ErrorCode, HdglueError, rangeError, typeError } from '../errors.js';
@@ -23,6 +24,12 @@ export interface OnnxMemberOptions {
   name?: string;
   /** onnxruntime's intra-op threads for this session; default onnxruntime's own (the cores). */
   threads?: number;
+  /**
+   * The SHA-256 the file's bytes must have (64 hex digits), as a model file records it: a file
+   * that is missing or whose bytes differ is refused with `ERR_HDGLUE_ONNX_CHANGED`. The hash is
+   * taken of the very bytes handed to onnxruntime, so a file replaced meanwhile cannot slip in.
+   */
+  sha256?: string;
 }
 
 /** One network of a glue, run from its ONNX file. Create with {@link OnnxMember.load}. */
@@ -45,6 +52,8 @@ export class OnnxMember {
   readonly batchSize: number;
   /** Every graph output of the model. */
   readonly outputs: readonly string[];
+  /** SHA-256 of the bytes loaded, 64 lowercase hex digits (what a model file records). */
+  readonly sha256: string;
   #session: number | undefined;
   #features: number | undefined;
 
@@ -56,8 +65,10 @@ export class OnnxMember {
     output: ValueInfo,
     outputs: string[],
     batchSize: number,
+    sha256: string,
   ) {
     this.path = path;
+    this.sha256 = sha256;
     this.name = name;
     this.#session = session;
     this.input = input.name;
@@ -82,8 +93,9 @@ export class OnnxMember {
   /**
    * Open an ONNX file in onnxruntime (on the ONNX worker thread) and check that it has the named
    * output and one input hdglue can feed. Rejects with `ERR_HDGLUE_ONNX_RUNTIME_MISSING` when
-   * onnxruntime-node is not installed (the message says how to install it) and with
-   * `ERR_HDGLUE_ONNX_MODEL` for a missing, corrupt or unsuitable file.
+   * onnxruntime-node is not installed (the message says how to install it), with
+   * `ERR_HDGLUE_ONNX_MODEL` for a missing, corrupt or unsuitable file, and, when
+   * `options.sha256` is given, with `ERR_HDGLUE_ONNX_CHANGED` for a missing file or other bytes.
    */
   static async load(path: string, options: OnnxMemberOptions): Promise<OnnxMember> {
     if (typeof path !== 'string' || path === '') throw typeError(`path must be a file name, got ${describe(path)}`);
@@ -108,13 +120,26 @@ export class OnnxMember {
         `${label}: threads must be an integer from 1 to 256, got ${describe(o.threads)}`,
       );
     }
+    if (o.sha256 !== undefined && !(typeof o.sha256 === 'string' && /^[0-9a-fA-F]{64}$/.test(o.sha256))) {
+      throw typeError(`${label}: options.sha256 must be 64 hex digits, got ${describe(o.sha256)}`);
+    }
+    const expected = o.sha256?.toLowerCase();
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
-      throw new HdglueError(ErrorCode.ONNX_MODEL, `${label}: cannot read the ONNX file: ${why}`, { cause: e });
+      // A recorded file that vanished is a changed source, not a bad argument.
+      const code = expected !== undefined && err.code === 'ENOENT' ? ErrorCode.ONNX_CHANGED : ErrorCode.ONNX_MODEL;
+      throw new HdglueError(code, `${label}: cannot read the ONNX file: ${why}`, { cause: e });
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (expected !== undefined && sha256 !== expected) {
+      throw new HdglueError(
+        ErrorCode.ONNX_CHANGED,
+        `${label}: the ONNX file has changed: its SHA-256 is ${sha256.slice(0, 12)}..., ${expected.slice(0, 12)}... was expected`,
+      );
     }
     const session = newSession();
     let reply: Awaited<ReturnType<typeof call>>;
@@ -179,6 +204,7 @@ export class OnnxMember {
         out,
         outputs.map((v) => v.name),
         batchSize,
+        sha256,
       );
     } catch (e) {
       await call({ op: 'release', session }).catch(() => {});

@@ -79,6 +79,9 @@ inline constexpr const char kOnnxModel[] = "ERR_HDGLUE_ONNX_MODEL";
 // onnxruntime failed while running a member's network (HdglueError); the message names the member and the file.
 inline constexpr const char kOnnxRun[] = "ERR_HDGLUE_ONNX_RUN";
 
+// An ONNX file a model file records is missing, or its bytes no longer have the recorded SHA-256 (HdglueError); the message names the file.
+inline constexpr const char kOnnxChanged[] = "ERR_HDGLUE_ONNX_CHANGED";
+
 // Warning code: no native binary loaded, the TypeScript backend is in use.
 inline constexpr const char kFallback[] = "HDGLUE_FALLBACK_TO_JS";
 
