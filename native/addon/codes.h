@@ -79,6 +79,15 @@ inline constexpr const char kOnnxModel[] = "ERR_HDGLUE_ONNX_MODEL";
 // onnxruntime failed while running a member's network (HdglueError); the message names the member and the file.
 inline constexpr const char kOnnxRun[] = "ERR_HDGLUE_ONNX_RUN";
 
+// A micro-batcher's queue has no room for a request's rows (its `maxQueue`): the request is refused, not queued (HdglueError); retry later or shed load.
+inline constexpr const char kQueueFull[] = "ERR_HDGLUE_QUEUE_FULL";
+
+// A request's AbortSignal fired before its result was delivered (HdglueError named AbortError; `cause` is the signal's reason).
+inline constexpr const char kAborted[] = "ERR_HDGLUE_ABORTED";
+
+// A request was submitted to a micro-batcher after `close()` (HdglueError).
+inline constexpr const char kClosed[] = "ERR_HDGLUE_CLOSED";
+
 // Warning code: no native binary loaded, the TypeScript backend is in use.
 inline constexpr const char kFallback[] = "HDGLUE_FALLBACK_TO_JS";
 
