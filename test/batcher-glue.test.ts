@@ -228,6 +228,7 @@ describe('glueBatcher: requests the glue refuses', () => {
     expect(() => glueBatcher(glue, { metric: 'l2' as Metric })).toThrow(
       expect.objectContaining({ code: 'ERR_HDGLUE_OUT_OF_RANGE' }),
     );
+    expect(() => glueBatcher(glue, { strategy: 'concat' } as never)).toThrow(/is now called 'consensus'/);
     expect(() => glueBatcher(glue, { maxBatch: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_HDGLUE_OUT_OF_RANGE' }),
     );

@@ -10,7 +10,7 @@ import type { Label } from '../label.js';
 import { type Consensus, checkConsensus } from '../model/consensus.js';
 import { HDGlue } from '../model/glue.js';
 import { checkMetric, type Metric } from '../model/hil-options.js';
-import { checkOptions, describe, LIMITS } from '../validate.js';
+import { checkOptions, describe, LIMITS, refuseRenamed } from '../validate.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { MicroBatcherOptions } from './options.js';
 import type { RowMatrix } from './rows.js';
@@ -42,6 +42,8 @@ export interface GlueBatcherOptions extends MicroBatcherOptions {
 export function glueBatcher(glue: HDGlue, options?: GlueBatcherOptions): MicroBatcher<Label> {
   if (!(glue instanceof HDGlue)) throw typeError(`glue must be an HDGlue, got ${describe(glue)}`);
   const o = checkOptions(options);
+  // The glue's old name for consensus is refused here as in predict, never silently ignored.
+  refuseRenamed(o, { strategy: 'consensus' });
   // Checked now: a bad consensus or metric is the caller's error here, not every batch's.
   const predict: { consensus?: Consensus; metric?: Metric } = {};
   if (o.consensus !== undefined) predict.consensus = checkConsensus(o.consensus);
