@@ -57,6 +57,12 @@ export const ErrorCode = {
   ONNX_RUN: 'ERR_HDGLUE_ONNX_RUN',
   /** An ONNX file a model file records is missing, or its bytes no longer have the recorded SHA-256 (HdglueError); the message names the file. */
   ONNX_CHANGED: 'ERR_HDGLUE_ONNX_CHANGED',
+  /** A micro-batcher's queue has no room for a request's rows (its `maxQueue`): the request is refused, not queued (HdglueError); retry later or shed load. */
+  QUEUE_FULL: 'ERR_HDGLUE_QUEUE_FULL',
+  /** A request's AbortSignal fired before its result was delivered (HdglueError named AbortError; `cause` is the signal's reason). */
+  ABORTED: 'ERR_HDGLUE_ABORTED',
+  /** A request was submitted to a micro-batcher after `close()` (HdglueError). */
+  CLOSED: 'ERR_HDGLUE_CLOSED',
   /** Warning code: no native binary loaded, the TypeScript backend is in use. */
   FALLBACK: 'HDGLUE_FALLBACK_TO_JS',
 } as const;

@@ -6,11 +6,16 @@
  * {@link Accumulators}, the item memory {@link Codebook}, level codebooks); the encoders that turn
  * network embeddings into hypervectors ({@link EmbeddingEncoder}, {@link ProjectionEncoder}); the
  * models ({@link HIL}, {@link HDGlue}); training ({@link buildMember}, {@link tune},
- * {@link tutorialGlue}); `.npy` files; errors with stable codes.
+ * {@link tutorialGlue}); micro-batching of concurrent predictions ({@link glueBatcher}, and the
+ * glue-free {@link MicroBatcher}); `.npy` files; errors with stable codes.
  * @packageDocumentation
  */
 
 export { type BackendInfo, backendInfo } from './backend/info.js';
+export { type GlueBatcherOptions, glueBatcher } from './batch/glue-batcher.js';
+export { type BatchRun, MicroBatcher, type RowFormat } from './batch/micro-batcher.js';
+export type { BatchInfo, BatchRequestOptions, BatchStats, MicroBatcherOptions } from './batch/options.js';
+export type { BatchDtype, RowMatrix, Widths } from './batch/rows.js';
 export { type AccumulateOptions, Accumulators, type ThresholdOptions } from './core/accumulators.js';
 export { Codebook, type CodebookDescription, type Nearest } from './core/codebook.js';
 export { HVBatch, Hypervector } from './core/hv.js';

@@ -70,7 +70,20 @@ describe('layers of lib/', () => {
       'cli/fit.ts: imports the public entry onnx/index.ts (import the module that holds the name)',
       'core/ops.ts: imports model/hil.ts, a higher layer (model above core)',
       'io/npy.ts: imports train/tune.ts, a higher layer (train above io)',
-      'onnx/glue.ts: imports demo/report.ts, a higher layer (cli/demo above onnx)',
+      'onnx/glue.ts: imports demo/report.ts, a higher layer (cli/demo/serve above onnx)',
     ]);
+  });
+
+  it('batch/ sits between train/ and onnx/, serve/ beside cli/ and demo/', () => {
+    const lib = tree({
+      'train/recipe.ts': 'export const R = 1;\n',
+      'batch/batcher.ts':
+        "import { R } from '../train/recipe.js';\nimport { O } from '../onnx/glue.js';\nexport const B = R + O;\n",
+      'onnx/glue.ts': 'export const O = 1;\n',
+      'serve/app.ts':
+        "import { B } from '../batch/batcher.js';\nimport { C } from '../cli/main.js';\nexport const S = B + C;\n",
+      'cli/main.ts': 'export const C = 1;\n',
+    });
+    expect(check(lib)).toEqual(['batch/batcher.ts: imports onnx/glue.ts, a higher layer (onnx above batch)']);
   });
 });
