@@ -55,6 +55,16 @@ export const ErrorCode = {
   ONNX_MODEL: 'ERR_HDGLUE_ONNX_MODEL',
   /** onnxruntime failed while running a member's network (HdglueError); the message names the member and the file. */
   ONNX_RUN: 'ERR_HDGLUE_ONNX_RUN',
+  /** A request to a queue that is full (the micro-batcher's, or `hdglue serve`'s): try again later (HdglueError). */
+  QUEUE_FULL: 'ERR_HDGLUE_QUEUE_FULL',
+  /** A queued request was aborted by its AbortSignal before its batch ran (HdglueError, named 'AbortError'). */
+  ABORTED: 'ERR_HDGLUE_ABORTED',
+  /** A request was made after close() (of a batcher, or of `hdglue serve` while it drains) (HdglueError). */
+  CLOSED: 'ERR_HDGLUE_CLOSED',
+  /** An HTTP request to `hdglue serve` is malformed: not JSON, not the documented shape, an unknown route or content type (HdglueError). */
+  BAD_REQUEST: 'ERR_HDGLUE_BAD_REQUEST',
+  /** `hdglue serve` failed on a request for a reason that is not the request's (a bug; the server logs it and keeps serving). */
+  INTERNAL: 'ERR_HDGLUE_INTERNAL',
   /** Warning code: no native binary loaded, the TypeScript backend is in use. */
   FALLBACK: 'HDGLUE_FALLBACK_TO_JS',
 } as const;

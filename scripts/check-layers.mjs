@@ -17,7 +17,7 @@ export const LAYERS = [
   ['model'],
   ['train'],
   ['onnx'], // the published `hdglue/onnx` entry: it must not need the CLI or the demo
-  ['cli', 'demo'], // applications of the library; may use each other, acyclically
+  ['cli', 'demo', 'serve'], // applications of the library; may use each other, acyclically
 ];
 
 /** The published entry points (package.json `exports`): only re-exports, and imported by no module. */

@@ -70,7 +70,7 @@ describe('layers of lib/', () => {
       'cli/fit.ts: imports the public entry onnx/index.ts (import the module that holds the name)',
       'core/ops.ts: imports model/hil.ts, a higher layer (model above core)',
       'io/npy.ts: imports train/tune.ts, a higher layer (train above io)',
-      'onnx/glue.ts: imports demo/report.ts, a higher layer (cli/demo above onnx)',
+      'onnx/glue.ts: imports demo/report.ts, a higher layer (cli/demo/serve above onnx)',
     ]);
   });
 });

@@ -79,6 +79,21 @@ inline constexpr const char kOnnxModel[] = "ERR_HDGLUE_ONNX_MODEL";
 // onnxruntime failed while running a member's network (HdglueError); the message names the member and the file.
 inline constexpr const char kOnnxRun[] = "ERR_HDGLUE_ONNX_RUN";
 
+// A request to a queue that is full (the micro-batcher's, or `hdglue serve`'s): try again later (HdglueError).
+inline constexpr const char kQueueFull[] = "ERR_HDGLUE_QUEUE_FULL";
+
+// A queued request was aborted by its AbortSignal before its batch ran (HdglueError, named 'AbortError').
+inline constexpr const char kAborted[] = "ERR_HDGLUE_ABORTED";
+
+// A request was made after close() (of a batcher, or of `hdglue serve` while it drains) (HdglueError).
+inline constexpr const char kClosed[] = "ERR_HDGLUE_CLOSED";
+
+// An HTTP request to `hdglue serve` is malformed: not JSON, not the documented shape, an unknown route or content type (HdglueError).
+inline constexpr const char kBadRequest[] = "ERR_HDGLUE_BAD_REQUEST";
+
+// `hdglue serve` failed on a request for a reason that is not the request's (a bug; the server logs it and keeps serving).
+inline constexpr const char kInternal[] = "ERR_HDGLUE_INTERNAL";
+
 // Warning code: no native binary loaded, the TypeScript backend is in use.
 inline constexpr const char kFallback[] = "HDGLUE_FALLBACK_TO_JS";
 
