@@ -71,11 +71,27 @@ export function createMetrics(queueDepth: () => number): ServerMetrics {
       this.set(queueDepth());
     },
   });
+  // Children per label set, made once: prom-client hashes the labels on every call otherwise,
+  // a cost paid by every request. Routes are the few patterns (or 'unmatched') and statuses the
+  // few the server sends, so both maps stay small.
+  const requestChildren = new Map<string, Counter.Internal>();
+  const durationChildren = new Map<string, Histogram.Internal<'route'>>();
   return {
     registry,
     request(route, status, seconds) {
-      requests.inc({ route, status: String(status) });
-      duration.observe({ route }, seconds);
+      const key = `${route} ${status}`;
+      let c = requestChildren.get(key);
+      if (!c) {
+        c = requests.labels({ route, status: String(status) });
+        requestChildren.set(key, c);
+      }
+      c.inc();
+      let h = durationChildren.get(route);
+      if (!h) {
+        h = duration.labels({ route });
+        durationChildren.set(route, h);
+      }
+      h.observe(seconds);
     },
     batch(rows) {
       batchSize.observe(rows);

@@ -4,13 +4,16 @@
  * `GET /metrics` (Prometheus text). No route takes a file name: the model is the one the server
  * was started with, re-read only on SIGHUP.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Label } from '../label.js';
 import type { GlueInputs } from '../model/glue.js';
 import { BINARY_TYPES, badRequest, type PredictRequest, parseBinaryRequest, parseJsonRequest } from './body.js';
 import { type Extras, extras } from './explain.js';
+import { CLIENT_GONE } from './http-errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServedModel } from './model.js';
+import type { PredictCallOptions } from './predictor.js';
 import type { ModelHolder } from './reload.js';
 
 /** The answer of `POST /v1/predict`. */
@@ -27,13 +30,11 @@ export function registerRoutes(app: FastifyInstance, holder: ModelHolder, metric
     const model = holder.acquire();
     try {
       const req = parse(request.body, request.headers['content-type'], request.query, model);
-      // The client may go away while its rows wait for a batch: then they are dropped, not computed.
-      const gone = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableEnded) gone.abort();
-      });
       const embeddings: GlueInputs = model.onnx ? await model.onnx.embed(req.inputs, req.rows) : req.inputs;
-      const labels = await model.predictor.predict(embeddings, req.rows, { signal: gone.signal });
+      const labels = await model.predictor.predict(embeddings, req.rows, goneSignal(reply.raw));
+      // Computed for a client that left meanwhile: nobody reads the answer and onResponse will
+      // not run, so it is counted here.
+      if (request.raw.socket?.destroyed) metrics.request('/v1/predict', CLIENT_GONE, reply.elapsedTime / 1000);
       const extra = extras(model.glue, embeddings as Record<string, Float32Array>, req.rows, req);
       return { labels, ...extra };
     } finally {
@@ -55,6 +56,30 @@ export function registerRoutes(app: FastifyInstance, holder: ModelHolder, metric
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+}
+
+/**
+ * Options whose `signal` fires when the client goes away (its rows, if still queued, are then
+ * dropped rather than computed). Made on first read: an AbortController costs a few
+ * microseconds, and a predictor that starts the call at once never reads it.
+ */
+function goneSignal(res: ServerResponse): PredictCallOptions {
+  let gone: AbortController | undefined;
+  return {
+    get signal() {
+      if (!gone) {
+        const c = new AbortController();
+        gone = c;
+        if (res.closed && !res.writableEnded) c.abort();
+        else {
+          res.once('close', () => {
+            if (!res.writableEnded) c.abort();
+          });
+        }
+      }
+      return gone.signal;
+    },
+  };
 }
 
 function parse(body: unknown, contentType: string | undefined, query: unknown, model: ServedModel): PredictRequest {
