@@ -5,7 +5,7 @@
 // a code, the server healthy after and its memory bounded).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,16 @@ describe('hdglue serve (child process)', () => {
     expect(corrupt.stdout).toBe('');
     expect(corrupt.stderr.trim().split('\n')).toHaveLength(1);
     expect(corrupt.stderr).toContain(bad);
+    // A port in use is the caller's to fix: one line, exit 2.
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = String((busy.address() as AddressInfo).port);
+    const taken = spawnSync(process.execPath, [bin, 'serve', '--model', pathA, '--port', port, '--batch', BATCH], {
+      encoding: 'utf8',
+    });
+    busy.close();
+    expect(taken.status).toBe(2);
+    expect(taken.stderr).toMatch(/^hdglue: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
   });
 
   it('SIGHUP swaps in a new model file; a corrupt one keeps the old model and logs one line', async () => {

@@ -3,7 +3,7 @@
  * `listening on http://HOST:PORT` as its first line on stdout, then runs until SIGTERM or SIGINT
  * (drain, exit 0); SIGHUP re-reads the model file.
  */
-import { startServer } from '../serve/lifecycle.js';
+import { type RunningServer, startServer } from '../serve/lifecycle.js';
 import { batchingAvailable, PREDICTOR_DEFAULTS } from '../serve/predictor.js';
 import { UsageError } from './errors.js';
 import { intFlag, type Out } from './util.js';
@@ -19,6 +19,8 @@ export interface ServeFlags {
   'max-queue'?: string;
   'body-limit'?: string;
 }
+
+const LISTEN_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'ENOTFOUND', 'EAI_AGAIN', 'EAFNOSUPPORT']);
 
 // Past the drain's own deadline (9 s), the process leaves whatever still holds it: an orchestrator
 // sends SIGKILL at 10 s.
@@ -41,17 +43,28 @@ export async function serveCommand(f: ServeFlags, out: Out): Promise<void> {
   process.env.HDGLUE_THREADS ??= '1';
   const host = f.host ?? '127.0.0.1';
   if (host.trim() === '') throw new UsageError('--host must name an address');
-  const server = await startServer({
-    model: f.model,
-    host,
-    port: intFlag(f.port, '--port', 8080, 0, 65535),
-    batch: f.batch !== 'off',
-    maxBatch: intFlag(f['max-batch'], '--max-batch', PREDICTOR_DEFAULTS.maxBatch, 1, 65536),
-    maxWaitMs: intFlag(f['max-wait-ms'], '--max-wait-ms', PREDICTOR_DEFAULTS.maxWaitMs, 0, 1000),
-    maxQueue: intFlag(f['max-queue'], '--max-queue', PREDICTOR_DEFAULTS.maxQueue, 1, 2 ** 24),
-    bodyLimit: intFlag(f['body-limit'], '--body-limit', 8 * 1024 * 1024, 1024, 2 ** 30),
-    log: (line) => out.err(line),
-  });
+  const port = intFlag(f.port, '--port', 8080, 0, 65535);
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      model: f.model,
+      host,
+      port,
+      batch: f.batch !== 'off',
+      maxBatch: intFlag(f['max-batch'], '--max-batch', PREDICTOR_DEFAULTS.maxBatch, 1, 65536),
+      maxWaitMs: intFlag(f['max-wait-ms'], '--max-wait-ms', PREDICTOR_DEFAULTS.maxWaitMs, 0, 1000),
+      maxQueue: intFlag(f['max-queue'], '--max-queue', PREDICTOR_DEFAULTS.maxQueue, 1, 2 ** 24),
+      bodyLimit: intFlag(f['body-limit'], '--body-limit', 8 * 1024 * 1024, 1024, 2 ** 30),
+      log: (line) => out.err(line),
+    });
+  } catch (e) {
+    // Not being able to listen is the caller's to fix (a port in use, an address not here).
+    const code = (e as { code?: unknown })?.code;
+    if (typeof code === 'string' && LISTEN_CODES.has(code)) {
+      throw new UsageError(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
+    }
+    throw e;
+  }
   out.log(`listening on ${server.url}`);
   process.once('SIGTERM', exitDeadline);
   process.once('SIGINT', exitDeadline);

@@ -74,7 +74,7 @@ export function createApp(options: AppOptions): App {
   app.addHook('onRequest', (_req, reply, done) => {
     counts.received++;
     if (draining) {
-      // fastify adds `Connection: close` to requests routed while it closes.
+      reply.header('connection', 'close');
       sendError(reply, {
         status: 503,
         code: ErrorCode.CLOSED,
