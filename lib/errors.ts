@@ -63,6 +63,10 @@ export const ErrorCode = {
   ABORTED: 'ERR_HDGLUE_ABORTED',
   /** A request was submitted to a micro-batcher after `close()` (HdglueError). */
   CLOSED: 'ERR_HDGLUE_CLOSED',
+  /** An HTTP request to `hdglue serve` is malformed: not JSON, not the documented shape, an unknown route or content type (HdglueError). */
+  BAD_REQUEST: 'ERR_HDGLUE_BAD_REQUEST',
+  /** `hdglue serve` failed on a request for a reason that is not the request's (a bug; the server logs it and keeps serving). */
+  INTERNAL: 'ERR_HDGLUE_INTERNAL',
   /** Warning code: no native binary loaded, the TypeScript backend is in use. */
   FALLBACK: 'HDGLUE_FALLBACK_TO_JS',
 } as const;

@@ -1,5 +1,5 @@
 /**
- * The `hdglue` command line: `demo`, `fit`, `predict`, `eval`, `info`. Flags are parsed strictly
+ * The `hdglue` command line: `demo`, `fit`, `predict`, `eval`, `info`, `serve`. Flags are parsed strictly
  * (an unknown or misspelt flag is an error, not ignored). A user's mistake prints one line and
  * exits with 2; `--verbose` adds the stack. See lib/cli/errors.ts.
  */
@@ -13,6 +13,7 @@ import { evalCommand } from './eval.js';
 import { fitCommand } from './fit.js';
 import { infoCommand } from './info.js';
 import { predictCommand } from './predict.js';
+import { serveCommand } from './serve.js';
 import type { Out } from './util.js';
 
 const USAGE = `usage: hdglue <command> [options]
@@ -33,6 +34,9 @@ commands:
   predict  --model MODEL.hdg --member NAME=EMB.npy [--member ...] [--out preds.csv | --json]
   eval     --model MODEL.hdg --member NAME=EMB.npy [--member ...] --labels LABELS.npy [--json]
   info     [MODEL.hdg] [--json]   backend in use; a model's members, classes and sizes
+  serve    --model MODEL.hdg [--host 127.0.0.1] [--port 8080 (0: a free one)] [--batch on|off]
+           [--max-batch 256] [--max-wait-ms 2] [--max-queue 4096 (rows)] [--body-limit 8388608 (bytes)]
+           HTTP: POST /v1/predict, GET /healthz, GET /metrics; SIGHUP reloads the model, SIGTERM drains
 
 embeddings: 2-D float32/float64 .npy (C order, rows aligned across members);
 labels: 1-D integer or string .npy. Every command takes --verbose (stack traces) and --help.
@@ -85,6 +89,16 @@ const SPECS = {
   predict: { model: str, member: many, input: many, out: str, json: flag },
   eval: { model: str, member: many, input: many, labels: str, json: flag },
   info: { json: flag },
+  serve: {
+    model: str,
+    host: str,
+    port: str,
+    batch: str,
+    'max-batch': str,
+    'max-wait-ms': str,
+    'max-queue': str,
+    'body-limit': str,
+  },
 } as const;
 
 /** Run the CLI with `argv` (without node and the script); resolves to the exit code. */
@@ -122,6 +136,7 @@ export async function main(argv: readonly string[], out: Out = processOut()): Pr
     else if (name === 'fit') await fitCommand(v, out);
     else if (name === 'predict') await predictCommand(v, out);
     else if (name === 'eval') await evalCommand(v, out);
+    else if (name === 'serve') await serveCommand(v, out);
     else {
       if (parsed.positionals.length > 1) throw new UsageError('info takes at most one model file');
       infoCommand(parsed.positionals[0], v, out);

@@ -91,6 +91,12 @@ inline constexpr const char kAborted[] = "ERR_HDGLUE_ABORTED";
 // A request was submitted to a micro-batcher after `close()` (HdglueError).
 inline constexpr const char kClosed[] = "ERR_HDGLUE_CLOSED";
 
+// An HTTP request to `hdglue serve` is malformed: not JSON, not the documented shape, an unknown route or content type (HdglueError).
+inline constexpr const char kBadRequest[] = "ERR_HDGLUE_BAD_REQUEST";
+
+// `hdglue serve` failed on a request for a reason that is not the request's (a bug; the server logs it and keeps serving).
+inline constexpr const char kInternal[] = "ERR_HDGLUE_INTERNAL";
+
 // Warning code: no native binary loaded, the TypeScript backend is in use.
 inline constexpr const char kFallback[] = "HDGLUE_FALLBACK_TO_JS";
 
