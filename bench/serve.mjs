@@ -8,7 +8,7 @@
 //     64-row requests at 16; then /healthz latency while 256 connections saturate the server.
 // Targets, as ratios of this run: single-row at 64 connections with batching >= 0.5 x const
 // req/s; 64-row requests >= 0.5 x in-process rows/s; /healthz p99 < 50 ms under saturation.
-//   npm run bench:serve [-- --batch on|off|both] [-- --duration 3] [-- --json FILE]
+//   npm run bench:serve [-- --batch on|off|both] [-- --max-wait-ms MS] [-- --duration 3] [-- --json FILE]
 // The servers and the in-process run are child processes (bin/hdglue.mjs over dist/); autocannon
 // runs here. The model: the default recipe (D = 10,000) on data/digits.csv, two 32-feature members.
 import { spawn } from 'node:child_process';
@@ -135,6 +135,7 @@ async function parent() {
         '0',
         '--batch',
         mode,
+        ...(opt('--max-wait-ms', '') === '' ? [] : ['--max-wait-ms', opt('--max-wait-ms', '')]),
       ]);
     } catch (e) {
       console.log(`serve --batch ${mode}: did not start: ${e.message}`);
