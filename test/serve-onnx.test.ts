@@ -1,7 +1,8 @@
 // The server's ONNX hook: a member backed by a network takes raw input rows (nested in the
 // network's row shape, flat, or as a .npy), which the front end runs through the network before
 // the glue; answers equal the glue's on the embeddings OnnxMember computes itself. The loader is
-// passed in here; once model files record their ONNX members, the server builds it from them.
+// passed in for most cases; the last ones serve a model file that records its network, as
+// `hdglue serve --model` does with nothing else given.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { encodeOnnx, type OnnxGraph } from '../lib/demo/onnx-writer.js';
 import { encodeNpy } from '../lib/io/npy.js';
 import { HDGlue } from '../lib/model/glue.js';
 import { OnnxMember } from '../lib/onnx/member.js';
+import { onnxSourceOf } from '../lib/onnx/sources.js';
 import { onnxFrontEnd } from '../lib/serve/model.js';
 import { buildMember, DEFAULT_RECIPE } from '../lib/train/recipe.js';
 import { prng } from './helpers.js';
@@ -134,5 +136,50 @@ describe('serving a glue with an ONNX member', () => {
       expect(r.statusCode).toBe(400);
       expect(r.json().error.code).toBe(code);
     }
+  });
+});
+
+describe('serving a self-contained model (the network recorded in the model file)', () => {
+  it('builds the network from the record, with batching on, and answers as the glue does', async () => {
+    const recorded = join(dir, 'recorded.hdg');
+    const cnn = await OnnxMember.load(cnnPath, { output: 'features' });
+    const copy = HDGlue.load(modelPath);
+    copy.onnxSources = { cnn: onnxSourceOf(cnn, recorded) };
+    await cnn.close();
+    copy.save(recorded);
+    const { app } = await appFor(recorded, { batch: true });
+    const rows = 12;
+    const r = await app.fastify.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      headers: json,
+      payload: JSON.stringify({
+        inputs: {
+          cnn: Array.from({ length: rows }, (_, q) => image(q)),
+          other: Array.from({ length: rows }, (_, q) => Array.from(other.subarray(q * 4, q * 4 + 4))),
+        },
+      }),
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().labels).toEqual(
+      glue.predict({ cnn: embeddings.subarray(0, rows * 6), other: other.subarray(0, rows * 4) }),
+    );
+  });
+
+  it('refuses to start on a recorded network whose bytes changed, naming the file', async () => {
+    const moved = join(dir, 'moved');
+    const { mkdirSync, copyFileSync, appendFileSync } = await import('node:fs');
+    mkdirSync(moved, { recursive: true });
+    copyFileSync(cnnPath, join(moved, 'cnn.onnx'));
+    const cnn = await OnnxMember.load(join(moved, 'cnn.onnx'), { output: 'features' });
+    const copy = HDGlue.load(modelPath);
+    copy.onnxSources = { cnn: onnxSourceOf(cnn, join(moved, 'model.hdg')) };
+    await cnn.close();
+    copy.save(join(moved, 'model.hdg'));
+    appendFileSync(join(moved, 'cnn.onnx'), Buffer.from([0]));
+    await expect(appFor(join(moved, 'model.hdg'), { batch: true })).rejects.toMatchObject({
+      code: 'ERR_HDGLUE_ONNX_CHANGED',
+      message: expect.stringContaining('cnn.onnx'),
+    });
   });
 });
