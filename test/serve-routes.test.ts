@@ -225,6 +225,15 @@ describe('bad requests', () => {
     expect(r.json().error.code).toBe('ERR_HDGLUE_LIMIT');
   });
 
+  it('rows that claim more values than the body can hold are 400, refused before any allocation', async () => {
+    const { app } = await appFor(modelPath, { bodyLimit: 4096 });
+    // 600 empty rows fit in 4 KiB of body but claim 600 x 32 values, more than 4 KiB can spell.
+    const r = await post(app, `{"inputs": {"top": [${Array(600).fill('[]').join(',')}]}}`);
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error.code).toBe('ERR_HDGLUE_SHAPE');
+    expect(r.json().error.message).toMatch(/cannot fit/);
+  });
+
   it('unknown routes and methods are 404 with a code', async () => {
     const { app } = await appFor(modelPath);
     for (const [method, url] of [

@@ -414,8 +414,8 @@ export class MicroBatcher<R> {
         hook(info);
       } catch (e) {
         // A metrics hook's bug must not wedge the queue or fail callers; it is not hidden either.
-        queueMicrotask(() => {
-          throw e;
+        process.emitWarning(`hdglue: a MicroBatcher onBatch hook threw: ${(e as Error)?.message ?? String(e)}`, {
+          code: 'HDGLUE_ONBATCH_THREW',
         });
       }
     }

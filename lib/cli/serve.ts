@@ -24,7 +24,7 @@ const LISTEN_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'ENOTFOUN
 
 // Past the drain's own deadline (9 s), the process leaves whatever still holds it: an orchestrator
 // sends SIGKILL at 10 s.
-const EXIT_DEADLINE_MS = 9_800;
+const EXIT_DEADLINE_MS = 9_000;
 
 /** Run `hdglue serve` until it is stopped by a signal. */
 export async function serveCommand(f: ServeFlags, out: Out): Promise<void> {

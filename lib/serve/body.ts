@@ -45,7 +45,11 @@ export function badRequest(message: string): HdglueError {
 }
 
 /** Check a parsed JSON body against the model's members. */
-export function parseJsonRequest(body: unknown, members: ReadonlyMap<string, MemberShape>): PredictRequest {
+export function parseJsonRequest(
+  body: unknown,
+  members: ReadonlyMap<string, MemberShape>,
+  maxValues = MAX_JSON_VALUES,
+): PredictRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest(`the body must be a JSON object {"inputs": {...}}, got ${describe(body)}`);
   }
@@ -64,7 +68,7 @@ export function parseJsonRequest(body: unknown, members: ReadonlyMap<string, Mem
   let first = '';
   for (const [name, value] of Object.entries(given as Record<string, unknown>)) {
     const shape = memberShape(members, name);
-    const x = jsonRows(value, shape, name);
+    const x = jsonRows(value, shape, name, maxValues);
     const n = x.length / shape.features;
     if (rows < 0) {
       rows = n;
@@ -150,12 +154,23 @@ function memberShape(members: ReadonlyMap<string, MemberShape>, name: string): M
   return shape;
 }
 
+// The most values a JSON body within the largest allowed limit (1 GiB) can hold; the server passes
+// its own limit's (every number takes at least two bytes of body).
+const MAX_JSON_VALUES = 2 ** 29;
+
 // One member's JSON rows as flat float32: an array of rows, each nested in the member's row shape
 // (or flat, for a multi-dimensional ONNX input).
-function jsonRows(value: unknown, shape: MemberShape, name: string): Float32Array {
+function jsonRows(value: unknown, shape: MemberShape, name: string, maxValues: number): Float32Array {
   if (!Array.isArray(value)) throw typeError(`inputs.${name} must be an array of rows, got ${describe(value)}`);
   if (value.length === 0) throw rangeError(ErrorCode.SHAPE, `inputs.${name} has no rows`);
   const f = shape.features;
+  // Every JSON number takes at least two bytes of body: more values than that is no real request,
+  // and refusing it first keeps a body of empty rows from reserving rows x width floats.
+  if (value.length * f > maxValues)
+    throw rangeError(
+      ErrorCode.SHAPE,
+      `inputs.${name}: ${value.length} rows of ${f} values cannot fit in a request body`,
+    );
   const out = new Float32Array(value.length * f);
   for (let r = 0; r < value.length; r++) {
     const row: unknown = value[r];

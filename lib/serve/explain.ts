@@ -13,7 +13,7 @@ import type { HDGlue } from '../model/glue.js';
  * Rows a request asking for scores or explanations may have: explain() scores one row at a time
  * on the event loop, so an unbounded batch would stall every other request.
  */
-export const MAX_EXPLAIN_ROWS = 1024;
+export const MAX_EXPLAIN_ROWS = 64;
 
 /** One member's part of a row's explanation. */
 export interface MemberExplanation {

@@ -74,8 +74,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const stopped = new Promise<ShutdownReport>((resolve) => {
     resolveStopped = resolve;
   });
-  const onHup = () => void h.reload();
-  const onTerm = () => void shutdown();
+  // A rejection here would be unhandled and end the process: it is logged instead.
+  const onHup = () =>
+    void h.reload().catch((e: unknown) => log(`reload failed: ${(e as Error)?.message ?? String(e)}`));
+  const onTerm = () =>
+    void shutdown().catch((e: unknown) => log(`shutdown failed: ${(e as Error)?.message ?? String(e)}`));
   const drainMs = options.drainMs ?? 9_000;
 
   function shutdown(): Promise<ShutdownReport> {

@@ -45,7 +45,7 @@ export interface PredictorOptions {
   maxQueue?: number;
 }
 
-/** Defaults of {@link PredictorOptions}, the batcher's own (docs/ serve contract). */
+/** Defaults of {@link PredictorOptions}: the batcher's, except a 2 ms wait (the library's is 0; the server measured more throughput at 64 connections with 2, see bench/RESULTS.md). */
 export const PREDICTOR_DEFAULTS = { maxBatch: 256, maxWaitMs: 2, maxQueue: 4096 } as const;
 
 /**

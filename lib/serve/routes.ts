@@ -24,12 +24,15 @@ export interface PredictAnswer extends Extras {
 
 /** Add the routes to `app`. */
 export function registerRoutes(app: FastifyInstance, holder: ModelHolder, metrics: ServerMetrics): void {
+  // Every JSON number takes at least two bytes: a request claiming more values than the body
+  // limit can hold is refused before anything is allocated for it.
+  const maxValues = Math.floor((app.initialConfig.bodyLimit ?? 2 ** 30) / 2);
   app.post('/v1/predict', async (request, reply): Promise<PredictAnswer> => {
     // The model is pinned for the whole request: a reload meanwhile swaps it for the next
     // requests, and this one finishes on the model it started with.
     const model = holder.acquire();
     try {
-      const req = parse(request.body, request.headers['content-type'], request.query, model);
+      const req = parse(request.body, request.headers['content-type'], request.query, model, maxValues);
       const embeddings: GlueInputs = model.onnx ? await model.onnx.embed(req.inputs, req.rows) : req.inputs;
       const labels = await model.predictor.predict(embeddings, req.rows, goneSignal(reply.raw));
       // Computed for a client that left meanwhile: nobody reads the answer and onResponse will
@@ -82,7 +85,13 @@ function goneSignal(res: ServerResponse): PredictCallOptions {
   };
 }
 
-function parse(body: unknown, contentType: string | undefined, query: unknown, model: ServedModel): PredictRequest {
+function parse(
+  body: unknown,
+  contentType: string | undefined,
+  query: unknown,
+  model: ServedModel,
+  maxValues: number,
+): PredictRequest {
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   const binary = BINARY_TYPES[type as keyof typeof BINARY_TYPES];
   if (binary) return parseBinaryRequest(body as Uint8Array, binary, query, model.members);
@@ -90,5 +99,5 @@ function parse(body: unknown, contentType: string | undefined, query: unknown, m
   if (query !== null && typeof query === 'object' && Object.keys(query).length > 0) {
     throw badRequest('a JSON body takes no query parameters: put scores and explain in the body');
   }
-  return parseJsonRequest(body, model.members);
+  return parseJsonRequest(body, model.members, maxValues);
 }
