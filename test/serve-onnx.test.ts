@@ -108,6 +108,27 @@ describe('serving a glue with an ONNX member', () => {
     expect(health.json().members).toEqual(['cnn', 'other']);
   });
 
+  it('counts rows in the networks against --max-queue: a flood gets 503, the rest are answered', async () => {
+    const { app } = await appFor(modelPath, { onnx: loader, maxQueue: 4 });
+    const body = JSON.stringify({ inputs: { cnn: Array.from({ length: 3 }, (_, r) => image(r)) } });
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        app.fastify.inject({ method: 'POST', url: '/v1/predict', headers: json, payload: body }),
+      ),
+    );
+    const codes = answers.map((a) => a.statusCode);
+    expect(codes).toContain(200);
+    expect(codes).toContain(503);
+    for (const a of answers.filter((x) => x.statusCode === 503)) {
+      expect(a.json().error.code).toBe('ERR_HDGLUE_QUEUE_FULL');
+      expect(a.headers['retry-after']).toBeDefined();
+    }
+    // Refused at the networks, before their rows reach the predictor's own queue.
+    expect(answers.some((a) => a.statusCode === 503 && /networks/.test(a.json().error.message))).toBe(true);
+    const again = await app.fastify.inject({ method: 'POST', url: '/v1/predict', headers: json, payload: body });
+    expect(again.statusCode).toBe(200);
+  });
+
   it('refuses raw rows of the wrong shape with a code', async () => {
     const { app } = await appFor(modelPath, { onnx: loader });
     const cases: [unknown, string][] = [

@@ -4,8 +4,10 @@
  * started before keep the old one (they pinned it with `acquire`), which closes once they are
  * done; a file that does not load leaves the old model serving and is reported in one line.
  */
+
 import type { ServerMetrics } from './metrics.js';
 import { loadServedModel, type ServedModel, type ServedModelOptions } from './model.js';
+import { PREDICTOR_DEFAULTS } from './predictor.js';
 
 /** What {@link ModelHolder.reload} did. */
 export type ReloadResult = { ok: true; model: ServedModel } | { ok: false; error: unknown };
@@ -61,6 +63,11 @@ export class ModelHolder {
   }
 
   /** Rows accepted and not yet answered, over every live model. */
+  /** Rows the server accepts and has not answered before it refuses more (`--max-queue`). */
+  get maxQueue(): number {
+    return this.#options.maxQueue ?? PREDICTOR_DEFAULTS.maxQueue;
+  }
+
   get queueDepth(): number {
     let n = 0;
     for (const m of this.#live) n += m.predictor.queueDepth;

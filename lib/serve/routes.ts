@@ -4,8 +4,10 @@
  * `GET /metrics` (Prometheus text). No route takes a file name: the model is the one the server
  * was started with, re-read only on SIGHUP.
  */
+
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { ErrorCode, HdglueError } from '../errors.js';
 import type { Label } from '../label.js';
 import type { GlueInputs } from '../model/glue.js';
 import { BINARY_TYPES, badRequest, type PredictRequest, parseBinaryRequest, parseJsonRequest } from './body.js';
@@ -27,13 +29,29 @@ export function registerRoutes(app: FastifyInstance, holder: ModelHolder, metric
   // Every JSON number takes at least two bytes: a request claiming more values than the body
   // limit can hold is refused before anything is allocated for it.
   const maxValues = Math.floor((app.initialConfig.bodyLimit ?? 2 ** 30) / 2);
+  // The networks of ONNX-backed members run before the predictor's queue: their rows are counted
+  // against the same limit, so a flood is refused with 503 there too instead of piling up.
+  let embedding = 0;
+  const embedAdmitted = async (onnx: NonNullable<ServedModel['onnx']>, req: PredictRequest): Promise<GlueInputs> => {
+    if (embedding > 0 && embedding + holder.queueDepth + req.rows > holder.maxQueue)
+      throw new HdglueError(
+        ErrorCode.QUEUE_FULL,
+        `${embedding} rows are being run through the networks: the queue is full (--max-queue ${holder.maxQueue}); try again later`,
+      );
+    embedding += req.rows;
+    try {
+      return await onnx.embed(req.inputs, req.rows);
+    } finally {
+      embedding -= req.rows;
+    }
+  };
   app.post('/v1/predict', async (request, reply): Promise<PredictAnswer> => {
     // The model is pinned for the whole request: a reload meanwhile swaps it for the next
     // requests, and this one finishes on the model it started with.
     const model = holder.acquire();
     try {
       const req = parse(request.body, request.headers['content-type'], request.query, model, maxValues);
-      const embeddings: GlueInputs = model.onnx ? await model.onnx.embed(req.inputs, req.rows) : req.inputs;
+      const embeddings: GlueInputs = model.onnx ? await embedAdmitted(model.onnx, req) : req.inputs;
       const labels = await model.predictor.predict(embeddings, req.rows, goneSignal(reply.raw));
       // Computed for a client that left meanwhile: nobody reads the answer and onResponse will
       // not run, so it is counted here.
