@@ -7,7 +7,7 @@ import { ErrorCode, HdglueError } from '../errors.js';
 import { HDGlue } from '../model/glue.js';
 import type { MemberInput } from './inputs.js';
 
-/** Read a glue model file; errors name the file. */
+/** Read a glue model file; errors name the file (the library's messages do not always, and a log must). */
 export function loadModel(path: string): HDGlue {
   try {
     return HDGlue.load(path);

@@ -5,9 +5,9 @@
  * predictor only once the last request that started on it has finished, so requests in flight
  * finish on the model they started with.
  */
+import { loadModel } from '../cli/model.js';
 import { ErrorCode, HdglueError } from '../errors.js';
-import type { GlueInputs } from '../model/glue.js';
-import { HDGlue } from '../model/glue.js';
+import type { GlueInputs, HDGlue } from '../model/glue.js';
 import type { OnnxMember } from '../onnx/member.js';
 import { onnxMembersOf } from '../onnx/sources.js';
 import { type BatcherFactory, createPredictor, type Predictor, type PredictorOptions } from './predictor.js';
@@ -163,7 +163,7 @@ export class ServedModel {
  * rejects with the library's error (naming the file) and builds nothing.
  */
 export async function loadServedModel(path: string, options: ServedModelOptions): Promise<ServedModel> {
-  const glue = loadGlue(path);
+  const glue = loadModel(path);
   if (glue.members().length === 0) {
     throw new HdglueError(ErrorCode.MODEL_FILE, `${path}: the model has no members, so it cannot predict`);
   }
@@ -176,17 +176,4 @@ export async function loadServedModel(path: string, options: ServedModelOptions)
     throw e;
   }
   return new ServedModel(path, glue, onnx, predictor);
-}
-
-function loadGlue(path: string): HDGlue {
-  try {
-    return HDGlue.load(path);
-  } catch (e) {
-    const err = e as { code?: string; message?: string };
-    // The library's messages do not always name the file; a server's log must.
-    if (typeof err.code === 'string' && err.code.startsWith('ERR_HDGLUE_') && !err.message?.includes(path)) {
-      throw new HdglueError(err.code as HdglueError['code'], `${path}: ${err.message}`, { cause: e });
-    }
-    throw e;
-  }
 }
