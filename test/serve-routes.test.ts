@@ -3,7 +3,7 @@
 // lib/batch is wired in, on), and every bad request is a 4xx with a stable code.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../lib/io/npy.js';
 import type { HDGlue } from '../lib/model/glue.js';
@@ -253,7 +253,7 @@ describe('GET /healthz and /metrics', () => {
     const { app } = await appFor(modelPath);
     const h = await app.fastify.inject({ method: 'GET', url: '/healthz' });
     expect(h.statusCode).toBe(200);
-    expect(h.json()).toMatchObject({ status: 'ok', model: modelPath, members: ['top', 'bottom'] });
+    expect(h.json()).toMatchObject({ status: 'ok', model: basename(modelPath), members: ['top', 'bottom'] });
     await post(app, { inputs: { top: jsonRows(test.top, 0, 7), bottom: jsonRows(test.bottom, 0, 7) } });
     await post(app, { inputs: { top: 'x' } });
     const m = await app.fastify.inject({ method: 'GET', url: '/metrics' });

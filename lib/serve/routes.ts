@@ -6,6 +6,7 @@
  */
 
 import type { ServerResponse } from 'node:http';
+import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode, HdglueError } from '../errors.js';
 import type { Label } from '../label.js';
@@ -67,7 +68,8 @@ export function registerRoutes(app: FastifyInstance, holder: ModelHolder, metric
     const m = holder.current;
     return {
       status: 'ok',
-      model: m.path,
+      // The file name only: an absolute path tells a client on another machine about this one's disk.
+      model: basename(m.path),
       members: [...m.members.keys()],
       loadedAt: new Date(m.loadedAt).toISOString(),
     };
