@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HDGlue } from '../lib/model/glue.js';
-import { batchingAvailable } from '../lib/serve/predictor.js';
 import { prng } from './helpers.js';
 import { digitsMembers, jsonRows, servedGlue } from './serve-fixtures.js';
 
@@ -19,7 +18,8 @@ const bin = join(root, 'bin', 'hdglue.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'hdglue-serve-process-'));
 const pathA = join(dir, 'a.hdg');
 const pathB = join(dir, 'b.hdg');
-const BATCH = batchingAvailable() ? 'on' : 'off';
+// The server's default mode: coalescing through lib/batch's glueBatcher.
+const BATCH = 'on';
 let glueA: HDGlue;
 const test = digitsMembers(16, 1300);
 const children: ChildProcess[] = [];

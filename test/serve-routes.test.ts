@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../lib/io/npy.js';
 import type { HDGlue } from '../lib/model/glue.js';
 import type { App } from '../lib/serve/app.js';
-import { batchingAvailable } from '../lib/serve/predictor.js';
 import { appFor, closeApps, digitsMembers, jsonRows, servedGlue } from './serve-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hdglue-serve-routes-'));
@@ -27,7 +26,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const MODES = batchingAvailable() ? [false, true] : [false];
+const MODES = [false, true];
 
 function post(app: App, payload: unknown, headers: Record<string, string> = {}, url = '/v1/predict') {
   const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);

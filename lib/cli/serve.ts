@@ -4,7 +4,7 @@
  * (drain, exit 0); SIGHUP re-reads the model file.
  */
 import { type RunningServer, startServer } from '../serve/lifecycle.js';
-import { batchingAvailable, PREDICTOR_DEFAULTS } from '../serve/predictor.js';
+import { PREDICTOR_DEFAULTS } from '../serve/predictor.js';
 import { UsageError } from './errors.js';
 import { intFlag, type Out } from './util.js';
 
@@ -31,9 +31,6 @@ export async function serveCommand(f: ServeFlags, out: Out): Promise<void> {
   if (!f.model) throw new UsageError('serve needs --model MODEL.hdg');
   if (f.batch !== undefined && f.batch !== 'on' && f.batch !== 'off') {
     throw new UsageError(`--batch takes on or off, got ${JSON.stringify(f.batch)}`);
-  }
-  if (f.batch !== 'off' && !batchingAvailable()) {
-    throw new UsageError('batching needs lib/batch, which this build does not have yet: run with --batch off');
   }
   // A server's parallelism is across requests (libuv's pool encodes them), while the scoring
   // scans run on the event loop: splitting each of those over threads costs a fork and join per

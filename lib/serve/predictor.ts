@@ -67,7 +67,7 @@ export type BatcherFactory = (
 
 // lib/batch's glueBatcher behind the server's narrower interface: the batcher reports each
 // batch as { rows, requests, waitMs, runMs }; the batch-size metric wants the rows.
-const DEFAULT_BATCHER: BatcherFactory | undefined = (glue, o) => {
+const DEFAULT_BATCHER: BatcherFactory = (glue, o) => {
   const b = glueBatcher(glue, o);
   let report: ((rows: number) => void) | undefined;
   return {
@@ -86,11 +86,6 @@ const DEFAULT_BATCHER: BatcherFactory | undefined = (glue, o) => {
   };
 };
 
-/** Whether batching can be switched on in this build (lib/batch is wired in). */
-export function batchingAvailable(): boolean {
-  return DEFAULT_BATCHER !== undefined;
-}
-
 /**
  * The predictor for `glue` under `options`. `batcher` replaces lib/batch's `glueBatcher` (tests
  * pass a fake one to drive the queue by hand).
@@ -99,9 +94,6 @@ export function createPredictor(glue: HDGlue, options: PredictorOptions, batcher
   const o = { ...PREDICTOR_DEFAULTS, ...definedOnly(options) };
   if (!o.batch) return new DirectPredictor(glue, o.maxQueue);
   const make = batcher ?? DEFAULT_BATCHER;
-  if (make === undefined) {
-    throw new Error('batching needs lib/batch (glueBatcher), which this build does not have yet: use --batch off');
-  }
   return new BatchedPredictor(
     make(glue, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue }),
     o.maxBatch,
