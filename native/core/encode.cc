@@ -79,9 +79,10 @@ hdg_status_t encode(const hdg_kernels_t* kt, const T* x, size_t n, size_t featur
   // The whole batch is checked before anything is written: an error leaves `out` untouched.
   if (first_nonfinite(x, n * features, bad)) return 1;
   Binning* binning;
-  try {
+  HDG_TRY {
     binning = new Binning(lo, hi, features, bins);
-  } catch (...) {
+  }
+  HDG_CATCH_ALL {
     return -1;
   }
   std::unique_ptr<Binning> own(binning);
@@ -92,10 +93,11 @@ hdg_status_t encode(const hdg_kernels_t* kt, const T* x, size_t n, size_t featur
   hdg::split(n, t, [&](size_t r0, size_t r1) {
     std::vector<uint16_t> b;
     std::vector<double> wide;
-    try {
+    HDG_TRY {
       b.resize(kBlock * features);
       if (sizeof(T) != sizeof(double)) wide.resize(kBlock * features);
-    } catch (...) {
+    }
+    HDG_CATCH_ALL {
       oom = true;
       return;
     }
@@ -118,10 +120,11 @@ hdg_status_t project(const hdg_kernels_t* kt, const T* x, size_t n, size_t featu
   std::atomic<bool> oom{false};
   hdg::split(n, t, [&](size_t r0, size_t r1) {
     std::vector<int32_t> counters, q;
-    try {
+    HDG_TRY {
       counters.resize(dim);
       q.resize(features);
-    } catch (...) {
+    }
+    HDG_CATCH_ALL {
       oom = true;
       return;
     }

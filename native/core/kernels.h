@@ -52,6 +52,9 @@ HDG_DECLARE_KERNELS(avx512)
 #if defined(__aarch64__) || defined(_M_ARM64)
 HDG_DECLARE_KERNELS(neon)
 #endif
+#if defined(__wasm_simd128__)
+HDG_DECLARE_KERNELS(simd128)
+#endif
 
 }  // namespace hdg
 

@@ -4,7 +4,6 @@
 // milliseconds, thread start-up tens of microseconds, and no pool outlives the call.
 #include <stdlib.h>
 
-#include <thread>
 #include <vector>
 
 #include "../include/hdglue.h"
@@ -17,6 +16,9 @@ using hdg::threads_for;
 extern "C" {
 
 unsigned hdg_default_threads(void) {
+#if HDG_NO_THREADS
+  return 1;
+#else
   // Only a plain integer in [1, 64] counts; anything else is reported by the JavaScript loader
   // (ERR_HDGLUE_INVALID_ENV) before this is reached, so here it simply means "default".
   const char* env = getenv("HDGLUE_THREADS");
@@ -28,6 +30,7 @@ unsigned hdg_default_threads(void) {
   unsigned hw = std::thread::hardware_concurrency();
   if (hw == 0) hw = 1;
   return hw > 16 ? 16 : hw;
+#endif
 }
 
 void hdg_hamming_1xn_mt(const hdg_kernels_t* kt, const uint64_t* q, const uint64_t* batch, size_t n, size_t words,
@@ -70,11 +73,12 @@ void hdg_topk_mt(const hdg_kernels_t* kt, const uint64_t* queries, size_t m, con
   std::vector<uint32_t> idx, dist;
   std::vector<size_t> pos;
   if (parts > 1) {
-    try {
+    HDG_TRY {
       idx.resize(parts * m * k);
       dist.resize(parts * m * k);
       pos.resize(parts);
-    } catch (...) {
+    }
+    HDG_CATCH_ALL {
       parts = 1;
     }
   }

@@ -4,8 +4,26 @@
 
 #include <stddef.h>
 
+// The WebAssembly build has no threads (its module is single-threaded; the JavaScript side runs
+// async calls in workers, each with its own instance) and no exceptions.
+#if defined(__wasm__)
+#define HDG_NO_THREADS 1
+#endif
+
+#if !HDG_NO_THREADS
 #include <thread>
 #include <vector>
+#endif
+
+// try/catch around allocations that may fail; without exceptions (wasm) a failed allocation
+// traps instead, which the JavaScript side reports and recovers from with a fresh instance.
+#if defined(__cpp_exceptions)
+#define HDG_TRY try
+#define HDG_CATCH_ALL catch (...)
+#else
+#define HDG_TRY if (true)
+#define HDG_CATCH_ALL else
+#endif
 
 namespace hdg {
 
@@ -21,6 +39,10 @@ const size_t kMinWordsPerThread = HDG_MIN_WORDS_PER_THREAD;
 // thread cannot be started, its chunk runs here instead, so the result never depends on it.
 template <typename Fn>
 void split(size_t n, unsigned parts, Fn fn) {
+#if HDG_NO_THREADS
+  (void)parts;
+  fn((size_t)0, n);
+#else
   if (parts <= 1 || n < 2) {
     fn((size_t)0, n);
     return;
@@ -31,15 +53,17 @@ void split(size_t n, unsigned parts, Fn fn) {
   size_t chunk = (n + parts - 1) / parts;
   for (size_t start = chunk; start < n; start += chunk) {
     size_t end = start + chunk < n ? start + chunk : n;
-    try {
+    HDG_TRY {
       pool.emplace_back(fn, start, end);
-    } catch (...) {
+    }
+    HDG_CATCH_ALL {
       inline_chunks.push_back(start);
     }
   }
   fn((size_t)0, chunk < n ? chunk : n);
   for (size_t start : inline_chunks) fn(start, start + chunk < n ? start + chunk : n);
   for (auto& t : pool) t.join();
+#endif
 }
 
 // Threads worth starting for `total_words` of work, at most `threads`.

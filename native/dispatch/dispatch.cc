@@ -13,6 +13,10 @@
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
 #define HDG_ARM64 1
+#elif defined(__wasm__)
+// WebAssembly: the level is fixed when the module is built (an engine without SIMD refuses to
+// compile a module that uses it, so the JavaScript loader picks the module, not this code).
+#define HDG_WASM 1
 #endif
 
 namespace {
@@ -30,6 +34,9 @@ uint64_t xgetbv0() {
 #endif
 #if HDG_ARM64
 const hdg_kernels_t kNeon = HDG_KERNEL_TABLE(neon);
+#endif
+#if defined(__wasm_simd128__)
+const hdg_kernels_t kSimd128 = HDG_KERNEL_TABLE(simd128);
 #endif
 
 hdg_isa_t detect() {
@@ -55,6 +62,8 @@ hdg_isa_t detect() {
 #define HWCAP_ASIMD (1 << 1)
 #endif
   return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? HDG_ISA_NEON : HDG_ISA_SCALAR;
+#elif defined(__wasm_simd128__)
+  return HDG_ISA_SIMD128;
 #else
   return HDG_ISA_SCALAR;
 #endif
@@ -68,6 +77,10 @@ struct State {
 State compute_state() {
   State st{detect(), HDG_ISA_SCALAR};
   st.active = st.detected;
+#if HDG_WASM
+  // No environment inside the module (it imports nothing); the loader chooses the module.
+  return st;
+#endif
   const char* cap = getenv("HDGLUE_MAX_ISA");
   if (cap && *cap) {
     int lvl = hdg_isa_parse(cap);
@@ -97,6 +110,7 @@ hdg_isa_t hdg_active_isa(void) { return state().active; }
 
 const hdg_kernels_t* hdg_kernels_for(hdg_isa_t isa) {
   hdg_isa_t det = state().detected;
+  (void)det;  // unused on targets with no level to check (wasm)
   switch (isa) {
     case HDG_ISA_SCALAR:
       return &kScalar;
@@ -109,6 +123,10 @@ const hdg_kernels_t* hdg_kernels_for(hdg_isa_t isa) {
 #if HDG_ARM64
     case HDG_ISA_NEON:
       return det == HDG_ISA_NEON ? &kNeon : nullptr;
+#endif
+#if defined(__wasm_simd128__)
+    case HDG_ISA_SIMD128:
+      return &kSimd128;
 #endif
     default:
       return nullptr;
@@ -126,6 +144,7 @@ const char* hdg_isa_name(hdg_isa_t isa) {
     case HDG_ISA_NEON: return "neon";
     case HDG_ISA_AVX2: return "avx2";
     case HDG_ISA_AVX512: return "avx512";
+    case HDG_ISA_SIMD128: return "simd128";
   }
   return "unknown";
 }
@@ -136,6 +155,7 @@ int hdg_isa_parse(const char* name) {
   if (strcmp(name, "neon") == 0) return HDG_ISA_NEON;
   if (strcmp(name, "avx2") == 0) return HDG_ISA_AVX2;
   if (strcmp(name, "avx512") == 0) return HDG_ISA_AVX512;
+  if (strcmp(name, "simd128") == 0) return HDG_ISA_SIMD128;
   return -1;
 }
 

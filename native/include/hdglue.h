@@ -44,7 +44,8 @@ typedef enum hdg_isa_t {
   HDG_ISA_SCALAR = 0,
   HDG_ISA_NEON = 1,
   HDG_ISA_AVX2 = 2,
-  HDG_ISA_AVX512 = 3
+  HDG_ISA_AVX512 = 3,
+  HDG_ISA_SIMD128 = 4 /* WebAssembly 128-bit SIMD (the wasm32 build only) */
 } hdg_isa_t;
 
 /* ---- random hypervectors (rng.cc) ---- */
@@ -131,7 +132,7 @@ const hdg_kernels_t* hdg_kernels_for(hdg_isa_t isa);
 /* Kernel table for the active level (never NULL). */
 const hdg_kernels_t* hdg_kernels(void);
 
-/* Name of a level: "scalar", "neon", "avx2", "avx512". */
+/* Name of a level: "scalar", "neon", "avx2", "avx512", "simd128". */
 const char* hdg_isa_name(hdg_isa_t isa);
 
 /* Parse a level name; returns -1 for an unknown name. */
