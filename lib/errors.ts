@@ -45,6 +45,8 @@ export const ErrorCode = {
   OUT_OF_MEMORY: 'ERR_HDGLUE_OUT_OF_MEMORY',
   /** HDGLUE_BACKEND=native was asked for and no binary loads (HdglueError). */
   NATIVE_UNAVAILABLE: 'ERR_HDGLUE_NATIVE_UNAVAILABLE',
+  /** HDGLUE_BACKEND=wasm was asked for and no WebAssembly module loads (HdglueError). */
+  WASM_UNAVAILABLE: 'ERR_HDGLUE_WASM_UNAVAILABLE',
   /** An environment variable hdglue reads has an unknown value (HdglueError). */
   INVALID_ENV: 'ERR_HDGLUE_INVALID_ENV',
   /** A `.npy` file is malformed, truncated, or of a dtype, order or rank hdglue does not read (HdglueError). */
@@ -67,8 +69,10 @@ export const ErrorCode = {
   BAD_REQUEST: 'ERR_HDGLUE_BAD_REQUEST',
   /** `hdglue serve` failed on a request for a reason that is not the request's (a bug; the server logs it and keeps serving). */
   INTERNAL: 'ERR_HDGLUE_INTERNAL',
-  /** Warning code: no native binary loaded, the TypeScript backend is in use. */
+  /** Warning code: neither a native binary nor the WebAssembly module loaded, the TypeScript backend is in use. */
   FALLBACK: 'HDGLUE_FALLBACK_TO_JS',
+  /** Warning code: no native binary loaded, the WebAssembly backend is in use. */
+  FALLBACK_WASM: 'HDGLUE_FALLBACK_TO_WASM',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

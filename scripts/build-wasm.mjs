@@ -71,14 +71,23 @@ function missing(what) {
 
 /** The first clang++ on PATH that targets wasm32-wasi with its libc++ headers, or undefined. */
 function findCompiler() {
-  const names = process.env.HDGLUE_WASM_CXX ? [process.env.HDGLUE_WASM_CXX] : ['clang++', 'clang++-19', 'clang++-16', 'clang++-14'];
+  const names = process.env.HDGLUE_WASM_CXX
+    ? [process.env.HDGLUE_WASM_CXX]
+    : ['clang++', 'clang++-19', 'clang++-16', 'clang++-14'];
   const probe = join(mkdtempSync(join(os.tmpdir(), 'hdglue-wasm-probe-')), 'p.cc');
-  writeFileSync(probe, '#include <vector>\n#include <wasm_simd128.h>\nint f(){std::vector<int> v(3);return (int)v.size();}\n');
+  writeFileSync(
+    probe,
+    '#include <vector>\n#include <wasm_simd128.h>\nint f(){std::vector<int> v(3);return (int)v.size();}\n',
+  );
   try {
     for (const cxx of names) {
-      const r = spawnSync(cxx, [...CXXFLAGS.filter((f) => f !== '-Werror'), '-msimd128', '-c', probe, '-o', `${probe}.o`], {
-        encoding: 'utf8',
-      });
+      const r = spawnSync(
+        cxx,
+        [...CXXFLAGS.filter((f) => f !== '-Werror'), '-msimd128', '-c', probe, '-o', `${probe}.o`],
+        {
+          encoding: 'utf8',
+        },
+      );
       if (r.status === 0) return cxx;
     }
   } finally {
@@ -91,7 +100,9 @@ function run(cmd, argv) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}`)),
+    );
   });
 }
 

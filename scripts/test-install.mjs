@@ -3,8 +3,9 @@
 // project directory with its own `npm install ./hdglue-<version>.tgz`:
 //   A. prebuilt binary, no compiler on PATH: backend native, the shipped file loads (also under
 //      PREBUILDS_ONLY=1), nothing is compiled; a musl process passes the glibc binary over;
-//   B. no prebuilds/ and no compiler: the install still succeeds, the TypeScript backend runs with
-//      exactly one coded warning and the same results as A; HDGLUE_BACKEND=native is a clear
+//   B. no prebuilds/ and no compiler: the install still succeeds, the WebAssembly backend runs with
+//      exactly one coded warning and the same results as A (TypeScript, also with one warning and
+//      the same results, under node --jitless, where WebAssembly is off); HDGLUE_BACKEND=native is a clear
 //      error naming the platform and the fix;
 //   C. from source: compiler present, install script approved in allowScripts (npm 11), the
 //      build forced with npm_config_build_from_source; and the same install under
@@ -162,6 +163,9 @@ group('prebuilds and npm pack', () => {
       files.includes(`prebuilds/linux-${a}/${pkg.name}.glibc.node`),
     );
   }
+  for (const f of ['wasm/hdglue-simd128.wasm', 'wasm/hdglue-scalar.wasm', 'native/wasm/exports.cc']) {
+    check(`the tarball ships ${f} (the WebAssembly tier, built at pack time)`, files.includes(f));
+  }
   check(
     'the tarball ships no build/ and no compiled objects',
     !files.some((f) => f.startsWith('build/') || f.endsWith('.o')),
@@ -207,14 +211,14 @@ group('A. prebuilt binary, no compiler on PATH', () => {
   // prebuild must be passed over, never loaded into a musl process.
   const musl = probe(dirA, { ...barePath, LIBC: 'musl' });
   check(
-    'LIBC=musl (as on Alpine): the glibc prebuild is not loaded; TypeScript, one warning, same results',
-    musl.info?.backend === 'js' && musl.warnings?.length === 1 && same(musl.results, reference),
+    'LIBC=musl (as on Alpine): the glibc prebuild is not loaded; WebAssembly, one warning, same results',
+    musl.info?.backend === 'wasm' && musl.warnings?.length === 1 && same(musl.results, reference),
     JSON.stringify(musl.info),
   );
 });
 
 // --- B: no binary fits, no compiler ----------------------------------------------------------
-group('B. no prebuilds/, no compiler: TypeScript fallback', () => {
+group('B. no prebuilds/, no compiler: WebAssembly fallback (TypeScript with WebAssembly off)', () => {
   const dir = project('fallback');
   const r = install(dir, tgzBare, barePath);
   check('npm install succeeds although no binary can be had', r.status === 0, r.out.slice(-3000));
@@ -233,16 +237,41 @@ group('B. no prebuilds/, no compiler: TypeScript fallback', () => {
     !run('sh', ['-c', `find ${join(dir, 'node_modules', pkg.name)} -name '*.node' | grep .`]).stdout,
   );
   const p = probe(dir, barePath);
-  check('backend js', p.info?.backend === 'js', JSON.stringify(p));
+  check('backend wasm, level simd128', p.info?.backend === 'wasm' && p.info?.isa === 'simd128', JSON.stringify(p));
   check(
-    'exactly one warning, with code HDGLUE_FALLBACK_TO_JS',
-    p.warnings?.length === 1 && p.warnings[0].code === 'HDGLUE_FALLBACK_TO_JS',
+    'the shipped module is the file that loaded',
+    p.info?.binary === join(dir, 'node_modules', pkg.name, 'wasm', 'hdglue-simd128.wasm'),
+    p.info?.binary,
+  );
+  check(
+    'exactly one warning, with code HDGLUE_FALLBACK_TO_WASM',
+    p.warnings?.length === 1 && p.warnings[0].code === 'HDGLUE_FALLBACK_TO_WASM',
     JSON.stringify(p.warnings),
   );
   check(
-    'results identical to the native ones',
+    'results identical to the native ones (async encoding in a worker included)',
     same(p.results, reference),
-    JSON.stringify({ js: p.results, native: reference }),
+    JSON.stringify({ wasm: p.results, native: reference }),
+  );
+  const scalar = probe(dir, { ...barePath, HDGLUE_MAX_ISA: 'scalar' });
+  check(
+    'HDGLUE_MAX_ISA=scalar: the scalar module, same results',
+    scalar.info?.isa === 'scalar' && same(scalar.results, reference),
+    JSON.stringify(scalar.info),
+  );
+  const jitless = probe(dir, barePath, [process.execPath, '--jitless']);
+  check('node --jitless (WebAssembly off): backend js', jitless.info?.backend === 'js', JSON.stringify(jitless));
+  check(
+    '... exactly one warning, with code HDGLUE_FALLBACK_TO_JS, saying why',
+    jitless.warnings?.length === 1 &&
+      jitless.warnings[0].code === 'HDGLUE_FALLBACK_TO_JS' &&
+      jitless.warnings[0].message.includes('--jitless'),
+    JSON.stringify(jitless.warnings),
+  );
+  check(
+    '... results identical to the native ones',
+    same(jitless.results, reference),
+    JSON.stringify({ js: jitless.results, native: reference }),
   );
   const forced = probe(dir, { ...barePath, HDGLUE_BACKEND: 'native' });
   const msg = forced.error?.message ?? '';

@@ -4,13 +4,18 @@
 //   1. C++ kernel tests (ctest): every ISA level this CPU has against a per-bit oracle.
 //   2. NEON kernels cross-compiled for aarch64 and run under qemu-user (skipped with a notice
 //      when the toolchain is missing, unless HDGLUE_REQUIRE_NEON=1, as CI sets).
-//   3. vitest on the native backend at its best level, then the parity and API files again at
-//      every lower level (HDGLUE_MAX_ISA), then the whole suite forced to the TS backend.
-//   4. Install paths: prebuilds built and checked, the tarball packed and installed in fresh
+//   3. The WebAssembly tier: both modules built twice (same bytes), and the C++ kernel tests
+//      compiled to wasm32 and run under node:wasi (skipped with a notice without clang, lld and
+//      wasi-libc, unless HDGLUE_REQUIRE_WASM=1, as CI sets).
+//   4. vitest on the native backend at its best level, then the parity and API files again at
+//      every lower level (HDGLUE_MAX_ISA), then the parity, property and model files on the
+//      WebAssembly backend (both modules), then the whole suite forced to the TS backend.
+//   5. Install paths: prebuilds built and checked, the tarball packed and installed in fresh
 //      projects with and without a compiler and prebuilds, and the arm64 prebuild under qemu.
-//   5. Sanitizers and fuzzing: C++ tests and the addon's tests under ASan + UBSan, libFuzzer.
+//   6. Sanitizers and fuzzing: C++ tests and the addon's tests under ASan + UBSan, libFuzzer.
 // The addon and dist/ are built by `pretest`.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +53,37 @@ if (!only || only === 'cpp') step('C++ kernel tests (ctest)', process.execPath, 
 if (!only || only === 'neon')
   step('NEON kernels under qemu-aarch64', 'bash', ['scripts/test-neon.sh'], {}, { skipCode: 77 });
 
+// The files run on the WebAssembly tier: every parity and property file, the API, and the model
+// files (golden bytes, HIL, glue training) whose results must not depend on the tier.
+const WASM_FILES = [
+  'test/parity.test.ts',
+  'test/refine-parity.test.ts',
+  'test/encoder-parity.test.ts',
+  'test/property.test.ts',
+  'test/api.test.ts',
+  'test/async-safety.test.ts',
+  'test/wasm.test.ts',
+  'test/model-golden.test.ts',
+  'test/hil.test.ts',
+  'test/glue-learn.test.ts',
+];
+if (!only || only === 'wasm' || only === 'js')
+  step(
+    'WebAssembly modules built twice, same bytes',
+    process.execPath,
+    ['scripts/build-wasm.mjs', '--check'],
+    {},
+    { skipCode: 77 },
+  );
+if (!only || only === 'wasm')
+  step(
+    'C++ kernel tests in WebAssembly (node:wasi)',
+    process.execPath,
+    ['scripts/test-wasm-cpp.mjs'],
+    {},
+    { skipCode: 77 },
+  );
+
 if (!only || only === 'js') {
   const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
   const raw = createRequire(import.meta.url)('node-gyp-build')(root);
@@ -78,6 +114,29 @@ if (!only || only === 'js') {
     process.arch === 'arm64' ? ['scalar', 'neon'] : process.arch === 'x64' ? ['scalar', 'avx2', 'avx512'] : ['scalar'];
   for (const isa of all.filter((l) => !available.includes(l))) {
     results.push({ name: `vitest parity at ${isa} (this CPU lacks it)`, status: 'skipped', secs: '0.0' });
+  }
+  if (existsSync(join(root, 'wasm', 'hdglue-simd128.wasm'))) {
+    step(
+      'vitest parity + property + models, WebAssembly backend (simd128)',
+      process.execPath,
+      [vitest, 'run', ...WASM_FILES],
+      {
+        HDGLUE_BACKEND: 'wasm',
+        HDGLUE_MAX_ISA: '',
+      },
+    );
+    step(
+      'vitest parity + API, WebAssembly backend (scalar module)',
+      process.execPath,
+      [vitest, 'run', ...WASM_FILES.slice(0, 3), 'test/api.test.ts'],
+      { HDGLUE_BACKEND: 'wasm', HDGLUE_MAX_ISA: 'scalar' },
+    );
+  } else {
+    results.push({
+      name: 'vitest on the WebAssembly backend (the modules are not built)',
+      status: 'skipped',
+      secs: '0.0',
+    });
   }
   step('vitest, TypeScript backend', process.execPath, [vitest, 'run'], { HDGLUE_BACKEND: 'js', HDGLUE_MAX_ISA: '' });
 }

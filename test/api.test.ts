@@ -40,8 +40,13 @@ function expectCode(fn: () => unknown, kind: ErrorConstructor | typeof HdglueErr
 describe(`API on the ${process.env.HDGLUE_BACKEND ?? 'default'} backend`, () => {
   it('reports the backend in use', () => {
     const info = backendInfo();
-    expect(info.backend).toBe(process.env.HDGLUE_BACKEND === 'js' ? 'js' : 'native');
+    expect(info.backend).toBe(
+      process.env.HDGLUE_BACKEND === 'js' || process.env.HDGLUE_BACKEND === 'wasm'
+        ? process.env.HDGLUE_BACKEND
+        : 'native',
+    );
     if (info.backend === 'js') expect(info.isa).toBe('js');
+    else if (info.backend === 'wasm') expect(['scalar', 'simd128']).toContain(info.isa);
     else expect(['scalar', 'avx2', 'avx512', 'neon']).toContain(info.isa);
     expect(info.platform).toContain(`${process.platform}-${process.arch}`);
   });

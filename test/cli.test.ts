@@ -286,7 +286,11 @@ describe('hdglue fit / eval / predict / info', () => {
     const r = run('info', '--json');
     expect(r.code).toBe(0);
     const info = JSON.parse(r.stdout);
-    expect(info.backend).toBe(process.env.HDGLUE_BACKEND === 'js' ? 'js' : 'native');
+    expect(info.backend).toBe(
+      process.env.HDGLUE_BACKEND === 'js' || process.env.HDGLUE_BACKEND === 'wasm'
+        ? process.env.HDGLUE_BACKEND
+        : 'native',
+    );
   });
 });
 

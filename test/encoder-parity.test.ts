@@ -3,21 +3,21 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { jsBackend } from '../lib/backend/index.js';
-import { loadNative } from '../lib/backend/native.js';
 import type { Backend } from '../lib/backend/types.js';
 import { type LevelKind, levelVectors, randomBatch, tieBreaker } from '../lib/index.js';
 import { prng } from './helpers.js';
+import { tierUnderTest } from './tier.js';
 
-const load = loadNative();
-if (!load.ok) throw new Error(`the native addon must load for the parity tests: ${String(load.error)}`);
-const native: Backend = load.backend;
+// The native addon, or the WebAssembly core under HDGLUE_BACKEND=wasm.
+const tier = tierUnderTest();
+const native: Backend = tier.backend;
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/digitize.json', import.meta.url), 'utf8')) as {
   numpy: string;
   cases: { lo: number; hi: number; bins: number; values: number[]; expected: number[] }[];
 };
 
-describe(`encoder parity native(${native.isa}) vs js`, () => {
+describe(`encoder parity ${tier.name}(${native.isa}) vs js`, () => {
   it(`bins every value exactly as numpy ${fixture.numpy} does, edges and neighbouring doubles included`, () => {
     let checked = 0;
     for (const c of fixture.cases) {

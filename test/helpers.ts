@@ -45,10 +45,10 @@ export function clearPadding(row: Uint32Array, dim: number): void {
 }
 
 /** Run a snippet in a fresh Node process (ESM), with extra environment variables. */
-export function runNode(code: string, env: Record<string, string | undefined>, cwd?: string) {
+export function runNode(code: string, env: Record<string, string | undefined>, cwd?: string, nodeArgs: string[] = []) {
   const merged: Record<string, string | undefined> = { ...process.env, ...env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete merged[k];
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+  const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
     env: merged as NodeJS.ProcessEnv,
     cwd,
     encoding: 'utf8',

@@ -1,7 +1,8 @@
 // Backend choice as a user meets it, each case in a fresh Node process: the default loads the
-// addon; HDGLUE_MAX_ISA caps the level; a copy of the package with no binary falls back to
-// TypeScript with exactly one coded warning, or fails loudly under HDGLUE_BACKEND=native.
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+// addon; HDGLUE_MAX_ISA caps the level; a copy of the package with no binary falls back to the
+// WebAssembly core, or to TypeScript when that is missing too or WebAssembly is off (--jitless),
+// with exactly one coded warning naming the tier, or fails loudly under HDGLUE_BACKEND=native|wasm.
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,15 +26,31 @@ try {
 }
 `;
 
+// Without the toolchain (clang, lld, wasi-libc) the modules are not built and the cases that need
+// them are skipped, as npm test skips the wasm steps with a notice; CI requires them.
+const haveWasm = existsSync(join(packageRoot, 'wasm', 'hdglue-simd128.wasm'));
+if (!haveWasm && process.env.HDGLUE_REQUIRE_WASM === '1') {
+  throw new Error('HDGLUE_REQUIRE_WASM=1 but the WebAssembly modules are not built: npm run build:wasm');
+}
+
 // A package copy with dist/ but neither build/ nor prebuilds/, resolvable as 'hdglue'.
 const tmp = mkdtempSync(join(tmpdir(), 'hdglue-loader-'));
 const pkg = join(tmp, 'node_modules', 'hdglue');
 cpSync(join(packageRoot, 'dist'), join(pkg, 'dist'), { recursive: true });
 cpSync(join(packageRoot, 'package.json'), join(pkg, 'package.json'));
 symlinkSync(join(packageRoot, 'node_modules', 'node-gyp-build'), join(tmp, 'node_modules', 'node-gyp-build'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+// The same with the WebAssembly modules (the package as shipped, minus every native binary).
+const tmpWasm = mkdtempSync(join(tmpdir(), 'hdglue-loader-wasm-'));
+const pkgWasm = join(tmpWasm, 'node_modules', 'hdglue');
+cpSync(pkg, pkgWasm, { recursive: true });
+if (haveWasm) cpSync(join(packageRoot, 'wasm'), join(pkgWasm, 'wasm'), { recursive: true });
+symlinkSync(join(packageRoot, 'node_modules', 'node-gyp-build'), join(tmpWasm, 'node_modules', 'node-gyp-build'));
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(tmpWasm, { recursive: true, force: true });
+});
 
-function report(env: Record<string, string | undefined>, cwd = packageRoot) {
+function report(env: Record<string, string | undefined>, cwd = packageRoot, nodeArgs: string[] = []) {
   // HDGLUE_PREBUILD (node-gyp-build's directory override, which the ASan run sets) would make the
   // copy without a binary find one.
   const clean = {
@@ -42,7 +59,7 @@ function report(env: Record<string, string | undefined>, cwd = packageRoot) {
     HDGLUE_THREADS: undefined,
     HDGLUE_PREBUILD: undefined,
   };
-  const r = runNode(REPORT, { ...clean, ...env }, cwd);
+  const r = runNode(REPORT, { ...clean, ...env }, cwd, nodeArgs);
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string);
 }
@@ -84,13 +101,59 @@ describe('backend loading', () => {
     expect(report({ HDGLUE_THREADS: '3' }).info.threads).toBe(3);
   });
 
-  it('with no binary: falls back to TypeScript with one coded warning and the same bits', () => {
+  it.skipIf(!haveWasm)(
+    'with no binary: falls back to WebAssembly with one coded warning naming it, and the same bits',
+    () => {
+      const native = report({});
+      const r = report({}, tmpWasm);
+      expect(r.info.backend).toBe('wasm');
+      expect(r.info.isa).toBe('simd128');
+      expect(r.info.availableIsas).toEqual(['scalar', 'simd128']);
+      expect(r.info.binary).toBe(join(pkgWasm, 'wasm', 'hdglue-simd128.wasm'));
+      expect(r.info.napiVersion).toBeUndefined();
+      expect(r.info.nativeError).toBeTruthy();
+      expect(r.info.wasmError).toBeUndefined();
+      expect(r.warnings).toHaveLength(1);
+      expect(r.warnings[0].code).toBe('HDGLUE_FALLBACK_TO_WASM');
+      expect(r.warnings[0].message).toContain('WebAssembly backend (simd128)');
+      expect(r.bits).toEqual(native.bits);
+      expect(report({ HDGLUE_MAX_ISA: 'scalar' }, tmpWasm).info.isa).toBe('scalar');
+    },
+  );
+
+  it.skipIf(!haveWasm)('HDGLUE_BACKEND=wasm loads the WebAssembly tier beside a working addon, with no warning', () => {
+    const r = report({ HDGLUE_BACKEND: 'wasm' });
+    expect(r.info.backend).toBe('wasm');
+    expect(r.info.isa).toBe('simd128');
+    expect(r.info.nativeError).toBeUndefined();
+    expect(r.warnings).toEqual([]);
+    expect(r.bits).toEqual(report({}).bits);
+    const scalar = report({ HDGLUE_BACKEND: 'wasm', HDGLUE_MAX_ISA: 'scalar' });
+    expect([scalar.info.isa, scalar.info.binary.endsWith('hdglue-scalar.wasm')]).toEqual(['scalar', true]);
+  });
+
+  it.skipIf(!haveWasm)(
+    'with WebAssembly off (node --jitless): falls back to TypeScript with one warning saying why',
+    () => {
+      const r = report({}, tmpWasm, ['--jitless']);
+      expect(r.info.backend).toBe('js');
+      expect(r.warnings).toHaveLength(1);
+      expect(r.warnings[0].code).toBe('HDGLUE_FALLBACK_TO_JS');
+      expect(r.warnings[0].message).toContain('--jitless');
+      expect(r.info.wasmError).toContain('WebAssembly is not available');
+      expect(r.bits).toEqual(report({}).bits);
+    },
+  );
+
+  it('with neither a binary nor the WebAssembly modules: falls back to TypeScript with one coded warning and the same bits', () => {
     const native = report({});
     const r = report({}, tmp);
     expect(r.info.backend).toBe('js');
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0].code).toBe('HDGLUE_FALLBACK_TO_JS');
+    expect(r.warnings[0].message).toContain('the WebAssembly backend does not load');
     expect(r.info.nativeError).toBeTruthy();
+    expect(r.info.wasmError).toBeTruthy();
     expect(r.info.availableIsas).toEqual(['js']);
     expect(r.info.binary).toBeUndefined();
     expect(r.info.napiVersion).toBeUndefined();
@@ -104,5 +167,12 @@ describe('backend loading', () => {
     expect(r.error.message).toContain(`${process.platform}-${process.arch}`);
     expect(r.error.message).toContain('--build-from-source');
     expect(r.error.cause).not.toBe('undefined');
+  });
+
+  it('with no WebAssembly modules and HDGLUE_BACKEND=wasm: a clear error with its code', () => {
+    const r = report({ HDGLUE_BACKEND: 'wasm' }, tmp);
+    expect(r.error.code).toBe('ERR_HDGLUE_WASM_UNAVAILABLE');
+    expect(r.error.message).toContain('hdglue-scalar.wasm');
+    expect(r.error.message).toContain('npm run build:wasm');
   });
 });

@@ -1,17 +1,18 @@
-// Native vs TypeScript, bit for bit, for every kernel (docs/ARCHITECTURE.md, invariant 3). The native side
-// runs at the level HDGLUE_MAX_ISA selects; `npm test` repeats this file at every level the CPU
-// has. Inputs: random rows and the edge cases that break bit-sliced and SIMD code.
+// Native (or WebAssembly, under HDGLUE_BACKEND=wasm) vs TypeScript, bit for bit, for every kernel
+// (docs/ARCHITECTURE.md, invariant 3). The compiled side runs at the level HDGLUE_MAX_ISA selects;
+// `npm test` repeats this file at every level the CPU has and on both wasm modules. Inputs: random
+// rows and the edge cases that break bit-sliced and SIMD code.
 
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { jsBackend } from '../lib/backend/index.js';
-import { loadNative, packageRoot } from '../lib/backend/native.js';
+import { packageRoot } from '../lib/backend/native.js';
 import type { Backend } from '../lib/backend/types.js';
 import { prng, randomRows, stride } from './helpers.js';
+import { tierUnderTest } from './tier.js';
 
-const load = loadNative();
-if (!load.ok) throw new Error(`the native addon must load for the parity tests: ${String(load.error)}`);
-const native: Backend = load.backend;
+const tier = tierUnderTest();
+const native: Backend = tier.backend;
 const js = jsBackend;
 
 const DIMS = [1, 2, 31, 32, 33, 63, 64, 65, 127, 128, 129, 500, 512, 1000, 1025, 10000];
@@ -26,8 +27,14 @@ function both<T extends ArrayLike<number>>(make: () => T, run: (be: Backend, out
   return [a, b];
 }
 
-describe(`parity native(${native.isa}) vs js`, () => {
+describe(`parity ${tier.name}(${native.isa}) vs js`, () => {
   it('reports the level HDGLUE_MAX_ISA asks for, capped by the CPU', () => {
+    if (tier.name === 'wasm') {
+      // Only scalar caps the wasm tier (it has one SIMD level); the engine here has SIMD.
+      expect(native.detectedIsa).toBe('simd128');
+      expect(native.isa).toBe(process.env.HDGLUE_MAX_ISA === 'scalar' ? 'scalar' : 'simd128');
+      return;
+    }
     const order = ['scalar', 'neon', 'avx2', 'avx512'];
     const cap = process.env.HDGLUE_MAX_ISA;
     let want = native.detectedIsa;

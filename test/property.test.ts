@@ -200,7 +200,7 @@ function rows(dim: number, n: number, seed: number, dirty = false): Uint32Array 
 
 // ---- part 1: native against TypeScript ---------------------------------------------------------
 
-async function load(name: 'native' | 'js'): Promise<Api> {
+async function load(name: 'native' | 'wasm' | 'js'): Promise<Api> {
   const saved = process.env.HDGLUE_BACKEND;
   process.env.HDGLUE_BACKEND = name;
   vi.resetModules();
@@ -253,9 +253,11 @@ describe.skipIf(process.env.HDGLUE_BACKEND === 'js')('native and TypeScript agre
     if (process.env.HDGLUE_PROPERTY_STATS) console.log(JSON.stringify(Object.fromEntries(tally), null, 1));
   });
   beforeAll(async () => {
-    native = await load('native');
+    // The compiled tier under test: native, or the WebAssembly core under HDGLUE_BACKEND=wasm.
+    const compiled = process.env.HDGLUE_BACKEND === 'wasm' ? 'wasm' : 'native';
+    native = await load(compiled);
     js = await load('js');
-    expect(native.backendInfo().backend).toBe('native');
+    expect(native.backendInfo().backend).toBe(compiled);
     expect(js.backendInfo().backend).toBe('js');
   });
 

@@ -3,28 +3,23 @@
 // and rowAdd. The native side runs at every level this CPU has, switched in-process; `npm test`
 // also repeats this file under each HDGLUE_MAX_ISA.
 
-import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsBackend } from '../lib/backend/index.js';
-import { loadNative, packageRoot } from '../lib/backend/native.js';
 import type { Backend } from '../lib/backend/types.js';
 import { prng, randomRows, stride } from './helpers.js';
+import { tierUnderTest } from './tier.js';
 
-const load = loadNative();
-if (!load.ok) throw new Error(`the native addon must load for the parity tests: ${String(load.error)}`);
-const native: Backend = load.backend;
+// The native addon, or the WebAssembly core under HDGLUE_BACKEND=wasm (its one level).
+const tier = tierUnderTest();
+const native: Backend = tier.backend;
 const js = jsBackend;
-const raw = createRequire(import.meta.url)('node-gyp-build')(packageRoot) as {
-  _useIsa(level: string): void;
-  info(): { isa: string; available: string[] };
-};
-const startIsa = raw.info().isa;
+const raw = { _useIsa: tier.use };
+const startIsa = tier.startIsa;
 afterAll(() => raw._useIsa(startIsa));
 
 /** The levels to compare: every one this CPU has, up to the HDGLUE_MAX_ISA cap the run asked for. */
 function levels(): string[] {
-  const order = ['scalar', 'neon', 'avx2', 'avx512'];
-  return raw.info().available.filter((l) => order.indexOf(l) <= order.indexOf(startIsa));
+  return tier.levels();
 }
 
 /** Rows near one of m class prototypes (each bit flipped with probability `noise`), so that some rows are
@@ -152,7 +147,7 @@ function check(c: Case): void {
   raw._useIsa(startIsa);
 }
 
-describe(`online refinement parity, native (${levels().join(', ')}) vs js`, () => {
+describe(`online refinement parity, ${tier.name} (${levels().join(', ')}) vs js`, () => {
   it('refineOnline: dims 1 to 10,000, 1 to 26 classes, margins, adapt on and off', () => {
     let seed = 100;
     for (const dim of [1, 63, 64, 65, 1000, 10000]) {

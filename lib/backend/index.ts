@@ -1,13 +1,15 @@
 /**
- * Backend choice. `HDGLUE_BACKEND=js|native` forces one (`native` fails loudly rather than
- * falling back); unset, the native addon is tried and, if it does not load, the TypeScript
- * backend is used with exactly one `process.emitWarning` carrying a code.
+ * Backend choice, in three tiers: the native addon, then the WebAssembly core, then the
+ * TypeScript kernels, all bit-identical. `HDGLUE_BACKEND=native|wasm|js` forces one (`native` and
+ * `wasm` fail loudly rather than falling back); unset, the first tier that loads is used, and
+ * landing below native emits exactly one `process.emitWarning` with a code naming the tier.
  * @internal
  */
 import { ErrorCode, HdglueError } from '../errors.js';
 import { jsBackend } from './js/backend.js';
 import { loadNative, platformTuple } from './native.js';
 import type { Backend } from './types.js';
+import { loadWasm } from './wasm/backend.js';
 
 // Re-exported so lib/core, the tests and the benchmarks keep taking them from the backend's entry.
 export { detachedError, RESIZABLE_MESSAGE } from './async-errors.js';
@@ -21,10 +23,21 @@ const ALLOW = 'on npm 11+, first allow its install script: npm install-scripts a
 
 let chosen: Backend | undefined;
 let loadError: unknown;
+let wasmError: unknown;
 
 /** Why the native backend is not in use, if it was tried and failed. @internal */
 export function nativeLoadError(): unknown {
   return loadError;
+}
+
+/** Why the WebAssembly backend is not in use, if it was tried and failed. @internal */
+export function wasmLoadError(): unknown {
+  return wasmError;
+}
+
+/** The first line of an error's message. */
+function firstLine(e: unknown): string {
+  return e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e);
 }
 
 /** The backend in use, chosen on first call. @internal */
@@ -46,10 +59,24 @@ export function backend(): Backend {
     chosen = jsBackend;
     return chosen;
   }
-  if (want !== '' && want !== 'native') {
+  if (want !== '' && want !== 'native' && want !== 'wasm') {
     throw new HdglueError(
       ErrorCode.INVALID_ENV,
-      `HDGLUE_BACKEND=${want} is not one of js, native; unset it to choose automatically`,
+      `HDGLUE_BACKEND=${want} is not one of native, wasm, js; unset it to choose automatically`,
+    );
+  }
+  if (want === 'wasm') {
+    const wasm = loadWasm(cap);
+    if (wasm.ok) {
+      chosen = wasm.backend;
+      return chosen;
+    }
+    wasmError = wasm.error;
+    throw new HdglueError(
+      ErrorCode.WASM_UNAVAILABLE,
+      `HDGLUE_BACKEND=wasm but the WebAssembly backend does not load: ${firstLine(wasm.error)}. ` +
+        'The package ships it in its wasm/ folder (a checkout builds it with npm run build:wasm); unset HDGLUE_BACKEND to choose automatically.',
+      { cause: wasm.error },
     );
   }
   const load = loadNative();
@@ -58,7 +85,7 @@ export function backend(): Backend {
     return chosen;
   }
   loadError = load.error;
-  const reason = load.error instanceof Error ? load.error.message.split('\n')[0] : String(load.error);
+  const reason = firstLine(load.error);
   if (want === 'native') {
     throw new HdglueError(
       ErrorCode.NATIVE_UNAVAILABLE,
@@ -67,9 +94,19 @@ export function backend(): Backend {
       { cause: load.error },
     );
   }
+  const compile = `To compile a native one: with a C++ compiler, make and python3 installed, npm rebuild hdglue --build-from-source (${ALLOW}).`;
+  const wasm = loadWasm(cap);
+  if (wasm.ok) {
+    process.emitWarning(
+      `hdglue: no native binary loads for ${platformTuple()} (${reason}); using the WebAssembly backend (${wasm.backend.isa}), which gives the same results more slowly. ${compile}`,
+      { code: ErrorCode.FALLBACK_WASM },
+    );
+    chosen = wasm.backend;
+    return chosen;
+  }
+  wasmError = wasm.error;
   process.emitWarning(
-    `hdglue: no native binary loads for ${platformTuple()} (${reason}); using the TypeScript backend, which gives the same results more slowly. ` +
-      `To compile one: with a C++ compiler, make and python3 installed, npm rebuild hdglue --build-from-source (${ALLOW}).`,
+    `hdglue: no native binary loads for ${platformTuple()} (${reason}) and the WebAssembly backend does not load (${firstLine(wasm.error)}); using the TypeScript backend, which gives the same results more slowly. ${compile}`,
     { code: ErrorCode.FALLBACK },
   );
   chosen = jsBackend;

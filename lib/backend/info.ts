@@ -4,41 +4,53 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backend, nativeLoadError } from './index.js';
+import { backend, nativeLoadError, wasmLoadError } from './index.js';
 import { packageRoot, platformTuple } from './native.js';
 
 /** What {@link backendInfo} reports. */
 export interface BackendInfo {
-  /** `'native'` (the compiled addon) or `'js'` (the TypeScript backend). */
-  backend: 'native' | 'js';
-  /** Instruction-set level of the kernels in use: `'avx512' | 'avx2' | 'neon' | 'scalar'`, or `'js'`. */
+  /**
+   * The tier in use: `'native'` (the compiled addon), `'wasm'` (the same C++ core compiled to
+   * WebAssembly, shipped in the package) or `'js'` (the TypeScript backend).
+   */
+  backend: 'native' | 'wasm' | 'js';
+  /**
+   * Instruction-set level of the kernels in use: `'avx512' | 'avx2' | 'neon' | 'scalar'` (native),
+   * `'simd128' | 'scalar'` (wasm), or `'js'`.
+   */
   isa: string;
-  /** Best level this CPU supports (native), or `'js'`. */
+  /** Best level this CPU (native) or JavaScript engine (wasm) supports, or `'js'`. */
   detectedIsa: string;
   /**
    * Every level this CPU and binary can run, lowest first, e.g. `['scalar', 'avx2', 'avx512']`:
-   * the values `HDGLUE_MAX_ISA` may usefully take. `['js']` on the TypeScript backend.
+   * the values `HDGLUE_MAX_ISA` may usefully take (on wasm, `['scalar', 'simd128']`, and only
+   * `scalar` caps it). `['js']` on the TypeScript backend.
    */
   availableIsas: string[];
-  /** Threads the large native scans (Hamming, top-k) may use; set with HDGLUE_THREADS. 1 on the js backend. */
+  /**
+   * Threads one large native scan (Hamming, top-k) may use; set with HDGLUE_THREADS. 1 on the wasm
+   * backend (HDGLUE_THREADS sizes its pool of async workers instead) and on js.
+   */
   threads: number;
   /** Platform tuple, e.g. `linux-x64-glibc (node 20.20.2, napi 10)`. */
   platform: string;
   /** Version of the hdglue package in use, from its package.json. */
   version: string;
   /**
-   * Absolute path of the `.node` file that loaded: a shipped prebuild
-   * (`.../prebuilds/linux-x64/hdglue.glibc.node`) or a local compile (`.../build/Release/hdglue.node`).
-   * Absent on the js backend.
+   * Absolute path of the file that loaded: on native a shipped prebuild
+   * (`.../prebuilds/linux-x64/hdglue.glibc.node`) or a local compile (`.../build/Release/hdglue.node`);
+   * on wasm the module (`.../wasm/hdglue-simd128.wasm`). Absent on the js backend.
    */
   binary?: string;
   /**
    * N-API version the loaded binary was built against (the runtime's own is in `platform`).
-   * Absent on the js backend.
+   * Native only.
    */
   napiVersion?: number;
   /** Why the native backend is not in use, when it was tried and failed. */
   nativeError?: string;
+  /** Why the WebAssembly backend is not in use, when it was tried and failed. */
+  wasmError?: string;
 }
 
 let version: string | undefined;
@@ -65,5 +77,7 @@ export function backendInfo(): BackendInfo {
   if (be.napiVersion !== undefined) info.napiVersion = be.napiVersion;
   const err = nativeLoadError();
   if (err !== undefined) info.nativeError = err instanceof Error ? err.message : String(err);
+  const werr = wasmLoadError();
+  if (werr !== undefined) info.wasmError = werr instanceof Error ? werr.message : String(werr);
   return info;
 }

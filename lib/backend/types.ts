@@ -186,16 +186,22 @@ export type AsyncKernels = {
 
 /** A loaded backend: kernels plus what it reports about itself. */
 export interface Backend extends Kernels, AsyncKernels {
-  readonly name: 'native' | 'js';
-  /** Instruction-set level in use: 'scalar' | 'avx2' | 'avx512' | 'neon' for native, 'js' for TypeScript. */
+  readonly name: 'native' | 'wasm' | 'js';
+  /**
+   * Instruction-set level in use: 'scalar' | 'avx2' | 'avx512' | 'neon' for native, 'simd128' |
+   * 'scalar' for wasm, 'js' for TypeScript.
+   */
   readonly isa: string;
-  /** Best level this CPU supports (native), or 'js'. */
+  /** Best level this CPU (native) or engine (wasm) supports, or 'js'. */
   readonly detectedIsa: string;
-  /** Threads the large scans (Hamming, top-k) may use: HDGLUE_THREADS or the core count (native), 1 (js). */
+  /**
+   * Threads one large scan (Hamming, top-k) may use: HDGLUE_THREADS or the core count (native);
+   * 1 for wasm (its async calls run in parallel workers instead) and js.
+   */
   readonly threads: number;
-  /** Levels this CPU and binary can run, lowest first (native), or ['js']. */
+  /** Levels this CPU and binary (native) or engine (wasm) can run, lowest first, or ['js']. */
   readonly availableIsas: readonly string[];
-  /** Absolute path of the .node file that loaded (native only). */
+  /** Absolute path of the .node (native) or .wasm (wasm) file that loaded. */
   readonly binary?: string;
   /** N-API version the binary was built against (native only). */
   readonly napiVersion?: number;

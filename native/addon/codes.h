@@ -64,6 +64,9 @@ inline constexpr const char kOutOfMemory[] = "ERR_HDGLUE_OUT_OF_MEMORY";
 // HDGLUE_BACKEND=native was asked for and no binary loads (HdglueError).
 inline constexpr const char kNativeUnavailable[] = "ERR_HDGLUE_NATIVE_UNAVAILABLE";
 
+// HDGLUE_BACKEND=wasm was asked for and no WebAssembly module loads (HdglueError).
+inline constexpr const char kWasmUnavailable[] = "ERR_HDGLUE_WASM_UNAVAILABLE";
+
 // An environment variable hdglue reads has an unknown value (HdglueError).
 inline constexpr const char kInvalidEnv[] = "ERR_HDGLUE_INVALID_ENV";
 
@@ -97,8 +100,11 @@ inline constexpr const char kBadRequest[] = "ERR_HDGLUE_BAD_REQUEST";
 // `hdglue serve` failed on a request for a reason that is not the request's (a bug; the server logs it and keeps serving).
 inline constexpr const char kInternal[] = "ERR_HDGLUE_INTERNAL";
 
-// Warning code: no native binary loaded, the TypeScript backend is in use.
+// Warning code: neither a native binary nor the WebAssembly module loaded, the TypeScript backend is in use.
 inline constexpr const char kFallback[] = "HDGLUE_FALLBACK_TO_JS";
+
+// Warning code: no native binary loaded, the WebAssembly backend is in use.
+inline constexpr const char kFallbackWasm[] = "HDGLUE_FALLBACK_TO_WASM";
 
 }  // namespace code
 }  // namespace hdg_addon
