@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// hdglue benchmarks: native kernels at every ISA level this CPU has, the TypeScript backend,
-// and a peer (simsimd's per-vector `hamming`) in the same process, with ratios.
+// hdglue benchmarks: native kernels at every ISA level this CPU has, the WebAssembly tier (both
+// modules), the TypeScript backend, and a peer (simsimd's per-vector `hamming`) in the same
+// process, with ratios (the glue ops' wasm and ts rows come from child processes).
 //   npm run bench [-- --filter NAME] [-- --json FILE]
 // Records: { op, impl, isa, dim, perSecond, unit }. Uses the compiled dist/ and the local addon.
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { glueWorkload } from './glue-workload.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -16,6 +18,7 @@ const Benchmark = require('benchmark');
 const raw = require('node-gyp-build')(root);
 const { jsBackend } = await import(join(root, 'dist/backend/index.js'));
 const { loadNative } = await import(join(root, 'dist/backend/native.js'));
+const { loadWasm } = await import(join(root, 'dist/backend/wasm/backend.js'));
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -28,6 +31,10 @@ const jsonFile = opt('--json');
 const load = loadNative();
 if (!load.ok) throw load.error;
 const native = load.backend; // shares the raw addon's per-environment level, switched below
+// The WebAssembly tier, both modules, in this process (their kernels are plain functions).
+const wasmLoads = [loadWasm(''), loadWasm('scalar')];
+for (const w of wasmLoads) if (!w.ok) throw w.error;
+const wasmTiers = wasmLoads.map((w) => w.backend);
 const levels = raw.info().available;
 let simsimd;
 try {
@@ -112,6 +119,17 @@ async function op(name, unit, perCall, impls) {
   }
 }
 
+/** The WebAssembly rows of an op: both modules, one thread (perCall: the scalar module's, if smaller). */
+function wasmImpls(run, scalarPerCall) {
+  return wasmTiers.map((be) => ({
+    impl: 'wasm',
+    isa: be.isa,
+    ...(be.isa === 'scalar' && scalarPerCall
+      ? { perCall: scalarPerCall.perCall, fn: scalarPerCall.run(be) }
+      : { fn: run(be) }),
+  }));
+}
+
 // Single-core figures for every level; the large scans are also measured with every core.
 const cores = raw.info().threads;
 function nativeImpls(fn, { multicore = false } = {}) {
@@ -145,6 +163,7 @@ function nativeImpls(fn, { multicore = false } = {}) {
   const q = randomRows(1, 2);
   const out = new Uint32Array(N);
   const impls = nativeImpls(() => native.hamming1xN(q, batch, N, W, out), { multicore: true });
+  impls.push(...wasmImpls((be) => () => be.hamming1xN(q, batch, N, W, out)));
   impls.push({ impl: 'ts', isa: 'ts', fn: () => jsBackend.hamming1xN(q, batch, N, W, out) });
   if (simsimd) {
     const bytes = new Uint8Array(batch.buffer);
@@ -169,6 +188,7 @@ function nativeImpls(fn, { multicore = false } = {}) {
   const out = new Uint32Array(S);
   await op('bundle_k128', 'input vectors/s', K, [
     ...nativeImpls(() => native.bundle(batch, K, W, tie, out)),
+    ...wasmImpls((be) => () => be.bundle(batch, K, W, tie, out)),
     { impl: 'ts', isa: 'ts', fn: () => jsBackend.bundle(batch, K, W, tie, out) },
   ]);
 }
@@ -181,6 +201,7 @@ function nativeImpls(fn, { multicore = false } = {}) {
   const out = new Uint32Array(N * S);
   await op('bind', 'vectors/s', N, [
     ...nativeImpls(() => native.bind(batch, key, 0, N, W, out)),
+    ...wasmImpls((be) => () => be.bind(batch, key, 0, N, W, out)),
     { impl: 'ts', isa: 'ts', fn: () => jsBackend.bind(batch, key, 0, N, W, out) },
   ]);
 }
@@ -205,6 +226,7 @@ function nativeImpls(fn, { multicore = false } = {}) {
   const tsOut = new Uint32Array(tsRows * S);
   await op('encode_128', 'embeddings/s', N, [
     ...nativeImpls(run(native), { multicore: true }),
+    ...wasmImpls(run),
     // The TypeScript backend on a smaller batch (it is far slower), in the same unit.
     {
       impl: 'ts',
@@ -215,66 +237,37 @@ function nativeImpls(fn, { multicore = false } = {}) {
   ]);
 }
 
-// Glue: 5 members of 128 features, 10 classes, 1,257 training and 540 query embeddings drawn
-// around random class centres (tanh-like values), as the digits demo's networks give.
+// Glue: the workload of bench/glue-workload.mjs. Native here; the WebAssembly and TypeScript
+// tiers in child processes (bench/glue-tier.mjs; a process holds one backend), whose rates are
+// recorded as measured there.
 if (!filter || 'glue_predict_5 fit_5'.includes(filter)) {
   const h = await import(join(root, 'dist/index.js'));
-  const F = 128;
-  let s = 12345;
-  const rand = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  const centres = Array.from({ length: 5 }, () =>
-    Array.from({ length: 10 }, () => Float64Array.from({ length: F }, () => rand() * 2 - 1)),
-  );
-  const sample = (n) => {
-    const y = Array.from({ length: n }, (_, i) => i % 10);
-    const x = centres.map((cs) => {
-      const out = new Float64Array(n * F);
-      for (let r = 0; r < n; r++)
-        for (let f = 0; f < F; f++) out[r * F + f] = Math.tanh(cs[y[r]][f] + (rand() - 0.5) * 6);
-      return out;
-    });
-    return { x, y };
-  };
-  const train = sample(1257);
-  const query = sample(540);
-  const names = ['n0', 'n1', 'n2', 'n3', 'n4'];
-  const build = () => {
-    const g = new h.HDGlue();
-    for (const [i, n] of names.entries())
-      g.addMember(n, {
-        encoder: new h.EmbeddingEncoder({ features: F, dim: DIM, bins: h.DEFAULT_RECIPE.bins, seed: i }),
-      });
-    return g;
-  };
-  const trainIn = Object.fromEntries(names.map((n, i) => [n, train.x[i]]));
-  const queryIn = Object.fromEntries(names.map((n, i) => [n, query.x[i]]));
-  const refine = { epochs: h.DEFAULT_RECIPE.epochs, margin: h.DEFAULT_RECIPE.margin };
-  const trained = build().fit(trainIn, train.y, { refine });
+  const w = glueWorkload(h, DIM);
   const setOne = () => {
     raw._useIsa(machine.detectedIsa);
     raw._setThreads(1);
   };
-  await op('glue_predict_5', 'samples/s', 540, [
-    { impl: 'native', isa: machine.detectedIsa, before: setOne, fn: () => trained.predict(queryIn) },
-    {
-      impl: 'native-hamming',
-      isa: machine.detectedIsa,
-      before: setOne,
-      fn: () => trained.predict(queryIn, { metric: 'hamming' }),
-    },
+  const tiers = ['wasm', 'js'].map((t) => {
+    const r = spawnSync(process.execPath, [join(root, 'bench', 'glue-tier.mjs')], {
+      encoding: 'utf8',
+      env: { ...process.env, HDGLUE_BACKEND: t, HDGLUE_MAX_ISA: '', HDGLUE_THREADS: '1' },
+    });
+    if (r.status !== 0) throw new Error(`bench/glue-tier.mjs on ${t} failed: ${r.stderr}`);
+    const got = JSON.parse(r.stdout.trim().split('\n').pop());
+    return { impl: t === 'js' ? 'ts' : 'wasm', isa: t === 'js' ? 'ts' : got.isa, rates: got.rates };
+  });
+  const child = (key) => tiers.map((t) => ({ impl: t.impl, isa: t.isa, rate: t.rates[key] }));
+  await op('glue_predict_5', 'samples/s', w.queries, [
+    { impl: 'native', isa: machine.detectedIsa, before: setOne, fn: w.predict },
+    ...child('glue_predict_5'),
   ]);
-  // One complete fit per call: encode 5 x 1,257 embeddings, fit 5 HILs, the default's correction
-  // epochs (40 at margin 0.1).
+  await op('glue_predict_5_hamming', 'samples/s', w.queries, [
+    { impl: 'native', isa: machine.detectedIsa, before: setOne, fn: w.predictHamming },
+    ...child('glue_predict_5_hamming'),
+  ]);
   await op('fit_5', 'fits/s', 1, [
-    {
-      impl: 'native',
-      isa: machine.detectedIsa,
-      before: setOne,
-      fn: () => build().fit(trainIn, train.y, { refine }),
-    },
+    { impl: 'native', isa: machine.detectedIsa, before: setOne, fn: w.fit },
+    ...child('fit_5'),
   ]);
 }
 
@@ -351,6 +344,7 @@ if (!filter || 'refine_online'.includes(filter)) {
     perCall: impl.isa === 'scalar' ? N / 10 : N,
     fn: epoch(native, impl.isa === 'scalar' ? N / 10 : N),
   }));
+  impls.push(...wasmImpls((be) => epoch(be, N), { perCall: N / 10, run: (be) => epoch(be, N / 10) }));
   // The TypeScript backend on the first 6,000 rows (same counters, same margin), in the same unit.
   impls.push({ impl: 'ts', isa: 'ts', perCall: N / 10, fn: epoch(jsBackend, N / 10) });
   const reference = runReference();
