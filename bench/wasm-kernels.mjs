@@ -6,8 +6,13 @@
 // to `npm run bench`. Both modules get the same inputs and must give the same bytes, checked
 // before timing. Build the modules first: node scripts/build-wasm.mjs.
 //
-//   node bench/wasm-kernels.mjs [--rounds N] [--ms MS] [--only op,op]
-// Rounds alternate the two modules; each figure is the median of its rounds.
+//   node bench/wasm-kernels.mjs [--rounds N] [--ms MS] [--only op,op] [--dir DIR]
+// DIR holds the two modules (default wasm/, where scripts/build-wasm.mjs puts them). With
+// --base FILE the simd128 module is compared with that module instead of the scalar one (another
+// build of a kernel, say), which must give the same bytes too.
+// Rounds alternate the two modules. Each figure is the median of its rounds and, after the slash,
+// the best round: on a machine shared with other work the best is the steadier of the two
+// (interference only ever slows a round down); the ratio is of the medians.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,8 +21,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-const rounds = Number(opt('--rounds', 5));
-const targetMs = Number(opt('--ms', 150));
+const rounds = Number(opt('--rounds', 9));
+const targetMs = Number(opt('--ms', 60));
+const dir = opt('--dir', join(root, 'wasm'));
+const base = opt('--base', '');
 const only = opt('--only', '')
   .split(',')
   .filter((s) => s);
@@ -27,7 +34,7 @@ const WORDS = Math.ceil(DIM / 64);
 
 /** A module instance with typed views that follow its memory's growth. */
 async function load(file) {
-  const { instance } = await WebAssembly.instantiate(readFileSync(join(root, 'wasm', file)), {});
+  const { instance } = await WebAssembly.instantiate(readFileSync(file), {});
   const x = instance.exports;
   x.__wasm_call_ctors();
   const alloc = (bytes) => {
@@ -243,11 +250,20 @@ function timeIt(run, iters) {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-const modules = [await load('hdglue-simd128.wasm'), await load('hdglue-scalar.wasm')];
+const modules = [await load(join(dir, 'hdglue-simd128.wasm')), await load(base || join(dir, 'hdglue-scalar.wasm'))];
 const isa = modules.map((m) => m.x.hdgw_isa());
-if (isa[0] !== 4 || isa[1] !== 0) throw new Error(`unexpected levels ${isa} (simd128 = 4, scalar = 0)`);
-console.log(`${os.cpus()[0].model} · Node ${process.version} · D ${DIM} · ${rounds} rounds, median`);
-console.log('op'.padEnd(26), 'unit'.padEnd(8), 'simd128/s'.padStart(14), 'scalar/s'.padStart(14), 'ratio'.padStart(7));
+if (isa[0] !== 4 || (!base && isa[1] !== 0)) throw new Error(`unexpected levels ${isa} (simd128 = 4, scalar = 0)`);
+const baseName = base ? 'base' : 'scalar';
+console.log(`${os.cpus()[0].model} · Node ${process.version} · D ${DIM} · ${rounds} rounds`);
+console.log(
+  'op'.padEnd(26),
+  'unit'.padEnd(8),
+  'simd128/s median / best'.padStart(25),
+  `${baseName}/s median / best`.padStart(25),
+  'ratio'.padStart(7),
+);
+const fmt = (xs) =>
+  `${Math.round(median(xs)).toLocaleString('en-US')} / ${Math.round(Math.max(...xs)).toLocaleString('en-US')}`;
 
 for (const c of CASES) {
   if (only.length && !only.some((o) => c.op.startsWith(o))) continue;
@@ -255,7 +271,7 @@ for (const c of CASES) {
   // One call each, then the outputs must agree byte for byte.
   for (const x of s) x.run();
   const outs = s.map((x, i) => modules[i].u8(x.out[0], x.out[1]).slice());
-  if (!outs[0].every((v, i) => v === outs[1][i])) throw new Error(`${c.op}: simd128 and scalar outputs differ`);
+  if (!outs[0].every((v, i) => v === outs[1][i])) throw new Error(`${c.op}: simd128 and ${baseName} outputs differ`);
   // Iterations per round so that a round takes about targetMs on each module.
   const iters = s.map((x) => {
     let n = 1;
@@ -269,8 +285,8 @@ for (const c of CASES) {
   console.log(
     c.op.padEnd(26),
     c.unit.padEnd(8),
-    Math.round(a).toLocaleString('en-US').padStart(14),
-    Math.round(b).toLocaleString('en-US').padStart(14),
+    fmt(rates[0]).padStart(25),
+    fmt(rates[1]).padStart(25),
     `${(a / b).toFixed(2)}x`.padStart(7),
   );
 }

@@ -37,6 +37,17 @@ inline void csa(v128_t& hi, v128_t& lo, v128_t a, v128_t b, v128_t c) {
   lo = wasm_v128_xor(u, c);
 }
 
+// csa() whose low output is complete before any later load. Clang emits a whole carry-save
+// tree's loads first, and V8 (which schedules pure operations as late as it can) keeps them
+// there, so 32 live vectors spill on x86's 16 registers. A store is ordered with the loads in
+// V8 and, with the empty asm's memory clobber, in clang too: storing each sum of two fresh
+// vectors before the next two load keeps a handful live. The store is to a dead stack slot.
+inline void csa_ordered(v128_t& hi, v128_t& lo, v128_t a, v128_t b, v128_t c) {
+  csa(hi, lo, a, b, c);
+  __asm__ volatile("" : "+r"(lo) : : "memory");
+  [[maybe_unused]] volatile v128_t sink = lo;
+}
+
 // Adds x (worth 2^0 of p[0]) into bit-sliced planes p[0..np), carrying upwards.
 inline void ripple(v128_t* p, unsigned np, v128_t x) {
   for (unsigned i = 0; i < np; i++) {
@@ -109,57 +120,79 @@ void bind_simd128(const uint64_t* a, const uint64_t* b, int b_stride, size_t n, 
 
 namespace {
 
-// Byte lanes of i8x16.popcnt hold at most 8; four vectors per step and 7 steps keep a u8 lane at
-// <= 224 before it is widened, and each widening goes straight to u32.
-constexpr size_t kPopSteps = 7;
+// V8 lowers i8x16.popcnt to a nibble lookup of about eleven x86 instructions (two of them
+// constant loads), so counting each xor vector would cost more than the rest of the loop put
+// together. Harley-Seal instead: 16 vectors pass through a carry-save tree (15 CSAs of 5 logic
+// ops each) into ones, twos, fours and eights, and only the carry worth 16 is counted.
+// Byte lanes of a popcount hold at most 8, so 31 steps can add up in u8 lanes before widening.
+constexpr int kSixteensPerWiden = 31;
 
 inline v128_t widen_u8(v128_t acc32, v128_t acc8) {
   return wasm_i32x4_add(acc32, wasm_u32x4_extadd_pairwise_u16x8(wasm_u16x8_extadd_pairwise_u8x16(acc8)));
 }
 
-inline v128_t popxor(const uint64_t* a, const uint64_t* b) {
-  return wasm_i8x16_popcnt(wasm_v128_xor(ldq(a), ldq(b)));
-}
+inline v128_t dbl(v128_t x) { return wasm_i8x16_add(x, x); }
 
-// Distances of G rows (words apart) to q; the rows share each load of q.
-template <int G>
-inline void hamming_rows(const uint64_t* q, const uint64_t* rows, size_t words, uint32_t* out) {
-  v128_t acc32[G];
-  for (int g = 0; g < G; g++) acc32[g] = zero();
+inline uint32_t hamming_row(const uint64_t* q, const uint64_t* row, size_t words) {
+  v128_t ones = zero(), twos = zero(), fours = zero(), eights = zero();
+  v128_t acc8 = zero(), acc32 = zero();
+  int steps = 0;
   size_t j = 0;
-  while (j + 8 <= words) {
-    v128_t acc8[G];
-    for (int g = 0; g < G; g++) acc8[g] = zero();
-    for (size_t s = 0; s < kPopSteps && j + 8 <= words; s++, j += 8) {
-      v128_t q0 = ldq(q + j), q1 = ldq(q + j + 2), q2 = ldq(q + j + 4), q3 = ldq(q + j + 6);
-      for (int g = 0; g < G; g++) {
-        const uint64_t* r = rows + g * words + j;
-        v128_t c0 = wasm_i8x16_popcnt(wasm_v128_xor(q0, ldq(r)));
-        v128_t c1 = wasm_i8x16_popcnt(wasm_v128_xor(q1, ldq(r + 2)));
-        v128_t c2 = wasm_i8x16_popcnt(wasm_v128_xor(q2, ldq(r + 4)));
-        v128_t c3 = wasm_i8x16_popcnt(wasm_v128_xor(q3, ldq(r + 6)));
-        acc8[g] = wasm_i8x16_add(acc8[g], wasm_i8x16_add(wasm_i8x16_add(c0, c1), wasm_i8x16_add(c2, c3)));
-      }
+  auto x = [&](size_t i) { return wasm_v128_xor(ldq(q + j + 2 * i), ldq(row + j + 2 * i)); };
+  for (; j + 32 <= words; j += 32) {
+    v128_t twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+    csa_ordered(twosA, ones, ones, x(0), x(1));
+    csa_ordered(twosB, ones, ones, x(2), x(3));
+    csa_ordered(foursA, twos, twos, twosA, twosB);
+    csa_ordered(twosA, ones, ones, x(4), x(5));
+    csa_ordered(twosB, ones, ones, x(6), x(7));
+    csa_ordered(foursB, twos, twos, twosA, twosB);
+    csa_ordered(eightsA, fours, fours, foursA, foursB);
+    csa_ordered(twosA, ones, ones, x(8), x(9));
+    csa_ordered(twosB, ones, ones, x(10), x(11));
+    csa_ordered(foursA, twos, twos, twosA, twosB);
+    csa_ordered(twosA, ones, ones, x(12), x(13));
+    csa_ordered(twosB, ones, ones, x(14), x(15));
+    csa_ordered(foursB, twos, twos, twosA, twosB);
+    csa_ordered(eightsB, fours, fours, foursA, foursB);
+    csa_ordered(sixteens, eights, eights, eightsA, eightsB);
+    acc8 = wasm_i8x16_add(acc8, wasm_i8x16_popcnt(sixteens));
+    if (++steps == kSixteensPerWiden) {
+      acc32 = widen_u8(acc32, acc8);
+      acc8 = zero();
+      steps = 0;
     }
-    for (int g = 0; g < G; g++) acc32[g] = widen_u8(acc32[g], acc8[g]);
   }
-  // At most 3 vectors and a word remain: their counts fit in one u8 lane (<= 32).
-  v128_t acc8[G];
-  for (int g = 0; g < G; g++) acc8[g] = zero();
-  for (; j + 2 <= words; j += 2)
-    for (int g = 0; g < G; g++) acc8[g] = wasm_i8x16_add(acc8[g], popxor(q + j, rows + g * words + j));
-  if (j < words)
-    for (int g = 0; g < G; g++)
-      acc8[g] = wasm_i8x16_add(acc8[g], wasm_i8x16_popcnt(wasm_v128_xor(ld_half(q + j), ld_half(rows + g * words + j))));
-  for (int g = 0; g < G; g++) out[g] = hsum_u32(widen_u8(acc32[g], acc8[g]));
+  if (j + 16 <= words) {
+    // Eight more vectors through the first half of the tree; their carry worth 8 is half-added
+    // into eights, whose own carry is a sixteen.
+    v128_t twosA, twosB, foursA, foursB, eightsA;
+    csa_ordered(twosA, ones, ones, x(0), x(1));
+    csa_ordered(twosB, ones, ones, x(2), x(3));
+    csa_ordered(foursA, twos, twos, twosA, twosB);
+    csa_ordered(twosA, ones, ones, x(4), x(5));
+    csa_ordered(twosB, ones, ones, x(6), x(7));
+    csa_ordered(foursB, twos, twos, twosA, twosB);
+    csa_ordered(eightsA, fours, fours, foursA, foursB);
+    acc8 = wasm_i8x16_add(acc8, wasm_i8x16_popcnt(wasm_v128_and(eights, eightsA)));
+    eights = wasm_v128_xor(eights, eightsA);
+    j += 16;
+  }
+  acc32 = wasm_i32x4_shl(widen_u8(acc32, acc8), 4);
+  // The planes by weight, then at most 7 vectors and a word: at most 120 + 64 per u8 lane.
+  v128_t rest = dbl(dbl(dbl(wasm_i8x16_popcnt(eights))));
+  rest = wasm_i8x16_add(rest, dbl(dbl(wasm_i8x16_popcnt(fours))));
+  rest = wasm_i8x16_add(rest, dbl(wasm_i8x16_popcnt(twos)));
+  rest = wasm_i8x16_add(rest, wasm_i8x16_popcnt(ones));
+  for (; j + 2 <= words; j += 2) rest = wasm_i8x16_add(rest, wasm_i8x16_popcnt(x(0)));
+  if (j < words) rest = wasm_i8x16_add(rest, wasm_i8x16_popcnt(wasm_v128_xor(ld_half(q + j), ld_half(row + j))));
+  return hsum_u32(widen_u8(acc32, rest));
 }
 
 }  // namespace
 
 void hamming_1xn_simd128(const uint64_t* q, const uint64_t* batch, size_t n, size_t words, uint32_t* out) {
-  size_t r = 0;
-  for (; r + 2 <= n; r += 2) hamming_rows<2>(q, batch + r * words, words, out + r);
-  for (; r < n; r++) hamming_rows<1>(q, batch + r * words, words, out + r);
+  for (size_t r = 0; r < n; r++) out[r] = hamming_row(q, batch + r * words, words);
 }
 
 void hamming_mxn_simd128(const uint64_t* a, size_t m, const uint64_t* b, size_t n, size_t words, uint32_t* out) {
@@ -176,91 +209,103 @@ void hamming_mxn_simd128(const uint64_t* a, size_t m, const uint64_t* b, size_t 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bundle (majority)
+// Bit-sliced majority of a column of rows, shared by the bundle and the level encoder. A source
+// gives row f of the column as a vector (src.row(f)); 16 rows at a time go through a Harley-Seal
+// tree into planes 0..3 (ones, twos, fours, eights) and only its carry, worth 16, ripples into
+// the planes above. The planes are a binary count per bit, compared with k / 2 at the end.
 
 namespace {
 
-// One column of W vectors (2 words each; with HALF the last vector holds one word, the odd
-// tail). The Harley-Seal ones, twos, fours and eights stay in locals; planes 4.. count the
-// sixteens, live in memory and take one ripple per 16 rows.
-template <int W, bool HALF>
-inline void bundle_cols(const uint64_t* batch, size_t k, size_t words, size_t j0, unsigned nplanes,
-                        const uint64_t* tie, uint64_t* out) {
-  auto load = [&](size_t r, int v) -> v128_t {
-    const uint64_t* p = batch + r * words + j0 + 2 * v;
-    return (HALF && v == W - 1) ? ld_half(p) : ldq(p);
-  };
-  v128_t ones[W], twos[W], fours[W], eights[W];
-  v128_t hi[64 - 4][W];
-  unsigned nhi = nplanes > 4 ? nplanes - 4 : 0;
-  for (int v = 0; v < W; v++) ones[v] = twos[v] = fours[v] = eights[v] = zero();
-  for (unsigned i = 0; i < nhi; i++)
-    for (int v = 0; v < W; v++) hi[i][v] = zero();
-  size_t r = 0;
-  for (; r + 16 <= k; r += 16) {
-    for (int v = 0; v < W; v++) {
-      v128_t twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
-      csa(twosA, ones[v], ones[v], load(r + 0, v), load(r + 1, v));
-      csa(twosB, ones[v], ones[v], load(r + 2, v), load(r + 3, v));
-      csa(foursA, twos[v], twos[v], twosA, twosB);
-      csa(twosA, ones[v], ones[v], load(r + 4, v), load(r + 5, v));
-      csa(twosB, ones[v], ones[v], load(r + 6, v), load(r + 7, v));
-      csa(foursB, twos[v], twos[v], twosA, twosB);
-      csa(eightsA, fours[v], fours[v], foursA, foursB);
-      csa(twosA, ones[v], ones[v], load(r + 8, v), load(r + 9, v));
-      csa(twosB, ones[v], ones[v], load(r + 10, v), load(r + 11, v));
-      csa(foursA, twos[v], twos[v], twosA, twosB);
-      csa(twosA, ones[v], ones[v], load(r + 12, v), load(r + 13, v));
-      csa(twosB, ones[v], ones[v], load(r + 14, v), load(r + 15, v));
-      csa(foursB, twos[v], twos[v], twosA, twosB);
-      csa(eightsB, fours[v], fours[v], foursA, foursB);
-      csa(sixteens, eights[v], eights[v], eightsA, eightsB);
-      // The count never exceeds k < 2^nplanes, so the carry is spent within nhi planes.
-      v128_t x = sixteens;
-      for (unsigned i = 0; i < nhi; i++) {
-        v128_t c = wasm_v128_and(hi[i][v], x);
-        hi[i][v] = wasm_v128_xor(hi[i][v], x);
-        x = c;
-      }
-    }
+// 16 rows from f into planes s[0..3]; returns the carry, worth 16.
+template <class Src>
+__attribute__((always_inline)) inline v128_t add16(v128_t* s, const Src& src, size_t f) {
+  v128_t twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
+  csa_ordered(twosA, s[0], s[0], src.row(f), src.row(f + 1));
+  csa_ordered(twosB, s[0], s[0], src.row(f + 2), src.row(f + 3));
+  csa_ordered(foursA, s[1], s[1], twosA, twosB);
+  csa_ordered(twosA, s[0], s[0], src.row(f + 4), src.row(f + 5));
+  csa_ordered(twosB, s[0], s[0], src.row(f + 6), src.row(f + 7));
+  csa_ordered(foursB, s[1], s[1], twosA, twosB);
+  csa_ordered(eightsA, s[2], s[2], foursA, foursB);
+  csa_ordered(twosA, s[0], s[0], src.row(f + 8), src.row(f + 9));
+  csa_ordered(twosB, s[0], s[0], src.row(f + 10), src.row(f + 11));
+  csa_ordered(foursA, s[1], s[1], twosA, twosB);
+  csa_ordered(twosA, s[0], s[0], src.row(f + 12), src.row(f + 13));
+  csa_ordered(twosB, s[0], s[0], src.row(f + 14), src.row(f + 15));
+  csa_ordered(foursB, s[1], s[1], twosA, twosB);
+  csa_ordered(eightsB, s[2], s[2], foursA, foursB);
+  csa_ordered(sixteens, s[3], s[3], eightsA, eightsB);
+  return sixteens;
+}
+
+// Majority over k < 2^NP rows of one column (NP >= 4), the planes in locals. Planes above the
+// ones k needs stay zero, and so do the bits of k / 2 there: majority() reads them harmlessly.
+template <unsigned NP, class Src>
+__attribute__((always_inline)) inline v128_t column_majority(const Src& src, size_t k, v128_t tie) {
+  v128_t p[NP];
+  for (unsigned i = 0; i < NP; i++) p[i] = zero();
+  size_t f = 0;
+  for (; f + 16 <= k; f += 16) ripple(p + 4, NP - 4, add16(p, src, f));
+  for (; f < k; f++) ripple(p, NP, src.row(f));
+  return majority(p, NP, k, tie);
+}
+
+// Any row count: planes 4 and up in memory.
+template <class Src>
+inline v128_t column_majority_any(const Src& src, size_t k, unsigned np, v128_t tie) {
+  v128_t p[64], s[4];
+  for (unsigned i = 0; i < np; i++) p[i] = zero();
+  for (int i = 0; i < 4; i++) s[i] = zero();
+  size_t f = 0;
+  for (; f + 16 <= k; f += 16) ripple(p + 4, np - 4, add16(s, src, f));
+  for (int i = 0; i < 4; i++) p[i] = s[i];
+  for (; f < k; f++) ripple(p, np, src.row(f));
+  return majority(p, np, k, tie);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Bundle (majority), one column of 2 words (1 for an odd last word) at a time: the planes of a
+// 2-word column fit in registers, and the rows' 64-byte lines serve the next three columns from
+// L1.
+
+namespace {
+
+template <bool HALF>
+struct BundleSrc {
+  const uint64_t* col;
+  size_t words;
+  v128_t row(size_t r) const { return HALF ? ld_half(col + r * words) : ldq(col + r * words); }
+};
+
+template <bool HALF>
+inline void bundle_col(const uint64_t* batch, size_t k, size_t words, size_t j, const uint64_t* tie,
+                       uint64_t* out) {
+  BundleSrc<HALF> src{batch + j, words};
+  v128_t t = !tie ? zero() : HALF ? ld_half(tie + j) : ldq(tie + j);
+  v128_t v;
+  if (k < 16) {
+    v = column_majority<4>(src, k, t);
+  } else if (k < 256) {
+    v = column_majority<8>(src, k, t);
+  } else if (k < 65536) {
+    v = column_majority<16>(src, k, t);
+  } else {
+    unsigned np = 4;
+    while (np < 64 && (k >> np) != 0) np++;
+    v = column_majority_any(src, k, np, t);
   }
-  for (; r < k; r++) {
-    for (int v = 0; v < W; v++) {
-      v128_t x = load(r, v), c;
-      c = wasm_v128_and(ones[v], x), ones[v] = wasm_v128_xor(ones[v], x), x = c;
-      c = wasm_v128_and(twos[v], x), twos[v] = wasm_v128_xor(twos[v], x), x = c;
-      c = wasm_v128_and(fours[v], x), fours[v] = wasm_v128_xor(fours[v], x), x = c;
-      c = wasm_v128_and(eights[v], x), eights[v] = wasm_v128_xor(eights[v], x), x = c;
-      for (unsigned i = 0; i < nhi; i++) {
-        c = wasm_v128_and(hi[i][v], x);
-        hi[i][v] = wasm_v128_xor(hi[i][v], x);
-        x = c;
-      }
-    }
-  }
-  for (int v = 0; v < W; v++) {
-    v128_t planes[64];
-    planes[0] = ones[v], planes[1] = twos[v], planes[2] = fours[v], planes[3] = eights[v];
-    for (unsigned i = 0; i < nhi; i++) planes[4 + i] = hi[i][v];
-    bool half = HALF && v == W - 1;
-    const uint64_t* tp = tie + j0 + 2 * v;
-    v128_t tb = !tie ? zero() : half ? ld_half(tp) : ldq(tp);
-    v128_t res = majority(planes, nplanes, k, tb);
-    uint64_t* o = out + j0 + 2 * v;
-    if (half) st_half(o, res);
-    else stq(o, res);
-  }
+  if (HALF) st_half(out + j, v);
+  else stq(out + j, v);
 }
 
 }  // namespace
 
 void bundle_simd128(const uint64_t* batch, size_t k, size_t words, const uint64_t* tie, uint64_t* out) {
-  unsigned nplanes = 0;
-  while (nplanes < 64 && (k >> nplanes) != 0) nplanes++;
   size_t j = 0;
-  for (; j + 4 <= words; j += 4) bundle_cols<2, false>(batch, k, words, j, nplanes, tie, out);
-  for (; j + 2 <= words; j += 2) bundle_cols<1, false>(batch, k, words, j, nplanes, tie, out);
-  if (j < words) bundle_cols<1, true>(batch, k, words, j, nplanes, tie, out);
+  for (; j + 2 <= words; j += 2) bundle_col<false>(batch, k, words, j, tie, out);
+  if (j < words) bundle_col<true>(batch, k, words, j, tie, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,52 +518,6 @@ struct EncDirect {
   v128_t row(size_t f) const { return wasm_v128_xor(load(lv + (size_t)b[f] * words), load(pos + f * words)); }
 };
 
-// 16 feature rows from f into planes s[0..3]; returns the carry, worth 16.
-template <class Src>
-__attribute__((always_inline)) inline v128_t enc_add16(v128_t* s, const Src& src, size_t f) {
-  v128_t twosA, twosB, foursA, foursB, eightsA, eightsB, sixteens;
-  csa(twosA, s[0], s[0], src.row(f), src.row(f + 1));
-  csa(twosB, s[0], s[0], src.row(f + 2), src.row(f + 3));
-  csa(foursA, s[1], s[1], twosA, twosB);
-  csa(twosA, s[0], s[0], src.row(f + 4), src.row(f + 5));
-  csa(twosB, s[0], s[0], src.row(f + 6), src.row(f + 7));
-  csa(foursB, s[1], s[1], twosA, twosB);
-  csa(eightsA, s[2], s[2], foursA, foursB);
-  csa(twosA, s[0], s[0], src.row(f + 8), src.row(f + 9));
-  csa(twosB, s[0], s[0], src.row(f + 10), src.row(f + 11));
-  csa(foursA, s[1], s[1], twosA, twosB);
-  csa(twosA, s[0], s[0], src.row(f + 12), src.row(f + 13));
-  csa(twosB, s[0], s[0], src.row(f + 14), src.row(f + 15));
-  csa(foursB, s[1], s[1], twosA, twosB);
-  csa(eightsB, s[2], s[2], foursA, foursB);
-  csa(sixteens, s[3], s[3], eightsA, eightsB);
-  return sixteens;
-}
-
-// Majority over features < 2^NP rows of one column (NP >= 4).
-template <unsigned NP, class Src>
-__attribute__((always_inline)) inline v128_t enc_column(const Src& src, size_t features, v128_t tie) {
-  v128_t p[NP];
-  for (unsigned i = 0; i < NP; i++) p[i] = zero();
-  size_t f = 0;
-  for (; f + 16 <= features; f += 16) ripple(p + 4, NP - 4, enc_add16(p, src, f));
-  for (; f < features; f++) ripple(p, NP, src.row(f));
-  return majority(p, NP, features, tie);
-}
-
-// Any feature count: planes 4 and up in memory.
-template <class Src>
-inline v128_t enc_column_any(const Src& src, size_t features, unsigned np, v128_t tie) {
-  v128_t p[64], s[4];
-  for (unsigned i = 0; i < np; i++) p[i] = zero();
-  for (int i = 0; i < 4; i++) s[i] = zero();
-  size_t f = 0;
-  for (; f + 16 <= features; f += 16) ripple(p + 4, np - 4, enc_add16(s, src, f));
-  for (int i = 0; i < 4; i++) p[i] = s[i];
-  for (; f < features; f++) ripple(p, np, src.row(f));
-  return majority(p, np, features, tie);
-}
-
 inline v128_t enc_load(const uint64_t* p, bool half) { return half ? ld_half(p) : ldq(p); }
 
 inline void enc_store(uint64_t* o, bool half, v128_t v) {
@@ -538,7 +537,7 @@ void enc_block_scratch(const uint16_t* bins, size_t n, size_t features, const ui
     for (size_t l = 0; l < nl; l++) lv[l] = enc_load(levels + l * words + j, half);
     v128_t t = tie ? enc_load(tie + j, half) : zero();
     for (size_t r = 0; r < n; r++)
-      enc_store(out + r * words + j, half, enc_column<NP>(EncScratch{lv, pos, bins + r * features}, features, t));
+      enc_store(out + r * words + j, half, column_majority<NP>(EncScratch{lv, pos, bins + r * features}, features, t));
   }
 }
 
@@ -548,7 +547,7 @@ void enc_cols_direct(const uint16_t* bins, size_t n, size_t features, const uint
   v128_t t = tie ? enc_load(tie + j, HALF) : zero();
   for (size_t r = 0; r < n; r++) {
     EncDirect<HALF> src{levels + j, positions + j, bins + r * features, words};
-    enc_store(out + r * words + j, HALF, enc_column<NP>(src, features, t));
+    enc_store(out + r * words + j, HALF, column_majority<NP>(src, features, t));
   }
 }
 
@@ -574,7 +573,7 @@ void enc_cols_any(const uint16_t* bins, size_t n, size_t features, const uint64_
   v128_t t = tie ? enc_load(tie + j, HALF) : zero();
   for (size_t r = 0; r < n; r++) {
     EncDirect<HALF> src{levels + j, positions + j, bins + r * features, words};
-    enc_store(out + r * words + j, HALF, enc_column_any(src, features, np, t));
+    enc_store(out + r * words + j, HALF, column_majority_any(src, features, np, t));
   }
 }
 
