@@ -309,35 +309,49 @@ void bundle_simd128(const uint64_t* batch, size_t k, size_t words, const uint64_
 }
 
 // ---------------------------------------------------------------------------------------------
-// Counters. A 32-bit half of an HV word, splatted, against the lane selectors of group g (bits
-// 4g .. 4g + 3 of the half) gives four all-ones / all-zeros int32 lane masks.
+// Counters. The bits of an HV word become int32 lane masks four counters at a time. Lane i of
+// stagger(h) is the 32-bit half h shifted left by 3 - i, which puts bit 4g + i of h at bit
+// 4g + 3 of lane i for every g; a shift left by 28 - 4g then moves the bits of counters
+// 4g .. 4g + 3 to the lanes' sign bits and an arithmetic shift right by 31 spreads each over its
+// lane: two one-instruction shifts per four counters, with no constant (V8 materializes every
+// v128 constant anew, and an and-compare against per-group selectors needs eight of them).
 
 namespace {
 
-inline v128_t sel32(int g) {
-  return wasm_i32x4_shl(wasm_i32x4_const(1, 2, 4, 8), (uint32_t)(4 * (g & 7)));
+// Clang sees through both steps and "improves" them: the multiply by powers of two into per-lane
+// shifts, which wasm lacks and it scalarizes into four shifts and lane inserts, and each shift
+// pair into an and-compare-select against a constant. An empty asm statement makes a value
+// opaque to it; it emits nothing.
+inline v128_t opaque(v128_t v) {
+  __asm__("" : "+r"(v));
+  return v;
 }
 
-// Masks of counters 4g .. 4g + 3 of the 64 that word x covers (lo, hi: its halves, splatted).
-inline v128_t lanes32(v128_t lo, v128_t hi, int g) {
-  v128_t s = sel32(g);
-  return wasm_i32x4_eq(wasm_v128_and(g < 8 ? lo : hi, s), s);
+inline v128_t stagger(uint32_t h) {
+  return wasm_i32x4_mul(wasm_i32x4_splat((int32_t)h), opaque(wasm_i32x4_const(8, 4, 2, 1)));
 }
 
-// One word position's 64 counters for G rows: each group of 4 counters is loaded and stored once
-// per G rows. Every row adds +w, then rows with a 1 subtract 2w (-w = w - 2w modulo 2^32).
+// Masks of counters 4g .. 4g + 3 (g < 8) of a staggered half; g must fold to a constant (the
+// loops over it are fully unrolled), or V8 shifts by a register count in three instructions.
+__attribute__((always_inline)) inline v128_t mask4(v128_t y, int g) {
+  return wasm_i32x4_shr(opaque(wasm_i32x4_shl(y, (uint32_t)(28 - 4 * g))), 31);
+}
+
+// One word position's 64 counters for G rows, a half word at a time: each group of 4 counters is
+// loaded and stored once per G rows. Every row adds +w, then rows with a 1 subtract 2w
+// (-w = w - 2w modulo 2^32).
 template <int G>
 inline void acc_word(int32_t* c, const uint64_t* const* rows, size_t j, v128_t sum_w, const v128_t* w2) {
-  v128_t lo[G], hi[G];
-  for (int g = 0; g < G; g++) {
-    uint64_t x = ld64(rows[g] + j);
-    lo[g] = wasm_i32x4_splat((int32_t)(uint32_t)x);
-    hi[g] = wasm_i32x4_splat((int32_t)(uint32_t)(x >> 32));
-  }
-  for (int q = 0; q < 16; q++) {
-    v128_t v = wasm_i32x4_add(ldq(c + 4 * q), sum_w);
-    for (int g = 0; g < G; g++) v = wasm_i32x4_sub(v, wasm_v128_and(lanes32(lo[g], hi[g], q), w2[g]));
-    stq(c + 4 * q, v);
+  for (int h = 0; h < 2; h++) {
+    v128_t y[G];
+    for (int g = 0; g < G; g++) y[g] = stagger((uint32_t)(ld64(rows[g] + j) >> (32 * h)));
+    int32_t* ch = c + 32 * h;
+#pragma clang loop unroll(full)
+    for (int q = 0; q < 8; q++) {
+      v128_t v = wasm_i32x4_add(ldq(ch + 4 * q), sum_w);
+      for (int g = 0; g < G; g++) v = wasm_i32x4_sub(v, wasm_v128_and(mask4(y[g], q), w2[g]));
+      stq(ch + 4 * q, v);
+    }
   }
 }
 
@@ -422,15 +436,15 @@ namespace {
 // lanes: any two int32 counters may already overflow an int32 sum). Counters load once for R rows.
 template <int R>
 inline void dot_word(const int32_t* c, const uint64_t* const* rows, size_t j, v128_t* acc) {
-  v128_t lo[R], hi[R];
-  for (int r = 0; r < R; r++) {
-    uint64_t x = ld64(rows[r] + j);
-    lo[r] = wasm_i32x4_splat((int32_t)(uint32_t)x);
-    hi[r] = wasm_i32x4_splat((int32_t)(uint32_t)(x >> 32));
-  }
-  for (int g = 0; g < 16; g++) {
-    v128_t v = ldq(c + 4 * g);
-    for (int r = 0; r < R; r++) acc[r] = add_wide(acc[r], wasm_v128_and(v, lanes32(lo[r], hi[r], g)));
+  for (int h = 0; h < 2; h++) {
+    v128_t y[R];
+    for (int r = 0; r < R; r++) y[r] = stagger((uint32_t)(ld64(rows[r] + j) >> (32 * h)));
+    const int32_t* ch = c + 32 * h;
+#pragma clang loop unroll(full)
+    for (int q = 0; q < 8; q++) {
+      v128_t v = ldq(ch + 4 * q);
+      for (int r = 0; r < R; r++) acc[r] = add_wide(acc[r], wasm_v128_and(v, mask4(y[r], q)));
+    }
   }
 }
 
@@ -620,7 +634,7 @@ const size_t kDotsGroup = 4;
 const size_t kI16BlockWords = 2048;
 
 // Words per int32 block of dots_one: |counter| < 2^24 and 16 additions per lane per word, so 7
-// words add at most 112 counters to a lane, below 2^31.
+// words add at most 112 counters (and 112 mask lanes of -1) to a lane, below 2^31.
 const size_t kI32BlockWords = 7;
 
 // Eight int16 lanes of -1 where bit i of byte q of the word (splatted in every i64 lane) is set
@@ -655,9 +669,10 @@ inline void dots_i16_group(const uint64_t* hv, const int16_t* rows, size_t strid
   for (int g = 0; g < G; g++) out[g] = hsum_i64(sum[g]);
 }
 
-// Dots of G int32 rows (dim apart), |counter| < 2^24: counters under set bits negated (exact in
-// that range), summed in int32 lanes for kI32BlockWords words, then widened. The last, partial
-// word goes one counter at a time, so nothing at or above dim is read.
+// Dots of G int32 rows (dim apart), |counter| < 2^24. Under a set bit the counter is negated:
+// (v ^ m) - m with m the lane mask, and since m is the same for every row, the rows add v ^ m
+// while `ones` adds m once for all of them. Lanes sum kI32BlockWords words in int32, then widen.
+// The last, partial word goes one counter at a time, so nothing at or above dim is read.
 template <int G>
 inline void dots_one_group(const uint64_t* hv, const int32_t* rows, uint32_t dim, int64_t* out) {
   v128_t sum[G];
@@ -665,20 +680,22 @@ inline void dots_one_group(const uint64_t* hv, const int32_t* rows, uint32_t dim
   const size_t full = dim >> 6;
   for (size_t j0 = 0; j0 < full; j0 += kI32BlockWords) {
     size_t j1 = full - j0 < kI32BlockWords ? full : j0 + kI32BlockWords;
-    v128_t acc[G];
+    v128_t acc[G], ones = zero();
     for (int g = 0; g < G; g++) acc[g] = zero();
     for (size_t j = j0; j < j1; j++) {
-      uint64_t w = ld64(hv + j);
-      v128_t lo = wasm_i32x4_splat((int32_t)(uint32_t)w), hi = wasm_i32x4_splat((int32_t)(uint32_t)(w >> 32));
-      for (int q = 0; q < 16; q++) {
-        v128_t m = lanes32(lo, hi, q);
-        for (int g = 0; g < G; g++) {
-          v128_t v = ldq(rows + g * (size_t)dim + (j << 6) + 4 * q);
-          acc[g] = wasm_i32x4_add(acc[g], wasm_i32x4_sub(wasm_v128_xor(v, m), m));
+      for (int h = 0; h < 2; h++) {
+        v128_t y = stagger((uint32_t)(ld64(hv + j) >> (32 * h)));
+        size_t base = (j << 6) + 32 * h;
+#pragma clang loop unroll(full)
+        for (int q = 0; q < 8; q++) {
+          v128_t m = mask4(y, q);
+          ones = wasm_i32x4_add(ones, m);
+          for (int g = 0; g < G; g++)
+            acc[g] = wasm_i32x4_add(acc[g], wasm_v128_xor(ldq(rows + g * (size_t)dim + base + 4 * q), m));
         }
       }
     }
-    for (int g = 0; g < G; g++) sum[g] = add_wide(sum[g], acc[g]);
+    for (int g = 0; g < G; g++) sum[g] = add_wide(sum[g], wasm_i32x4_sub(acc[g], ones));
   }
   for (int g = 0; g < G; g++) {
     int64_t s = hsum_i64(sum[g]);
