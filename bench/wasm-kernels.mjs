@@ -237,6 +237,29 @@ const CASES = [
       return { run, out: [counters, DIM * 4], per: 1 };
     },
   },
+  {
+    // One epoch of online refinement on small counters: the int16 path (dots_i16, row_add_i16).
+    op: 'refine_online m=10',
+    unit: 'rows',
+    setup(m) {
+      const n = 256;
+      const classes = 10;
+      const hvs = put(m, randomRows(n, 21));
+      const truth = put(m, new Uint8Array(Int32Array.from({ length: n }, (_, i) => (i * 7) % classes).buffer));
+      const order = put(m, new Uint8Array(Uint32Array.from({ length: n }, (_, i) => i).buffer));
+      const counters = m.alloc(classes * DIM * 4);
+      const norms = m.alloc(classes * 8);
+      const stats = m.alloc(16);
+      // Each run starts from the same zero state, so every call does the same work.
+      const run = () => {
+        m.u8(counters, classes * DIM * 4).fill(0);
+        m.u8(norms, classes * 8).fill(0);
+        if (m.x.hdgw_refine_online(hvs, n, DIM, truth, order, n, counters, classes, norms, 0.1, 1, stats) !== 0)
+          throw new Error('refine_online failed');
+      };
+      return { run, out: [counters, classes * DIM * 4], per: n };
+    },
+  },
 ];
 
 function median(xs) {

@@ -637,14 +637,17 @@ const size_t kI16BlockWords = 2048;
 // words add at most 112 counters (and 112 mask lanes of -1) to a lane, below 2^31.
 const size_t kI32BlockWords = 7;
 
-// Eight int16 lanes of -1 where bit i of byte q of the word (splatted in every i64 lane) is set
-// and +1 where it is clear.
-inline v128_t signs16(v128_t x, int q) {
-  const v128_t sel = wasm_i16x8_const(1, 2, 4, 8, 16, 32, 64, 128);
-  v128_t b = wasm_i8x16_swizzle(x, wasm_i16x8_splat((int16_t)q));
-  v128_t m = wasm_i16x8_eq(wasm_v128_and(b, sel), sel);
-  return wasm_v128_or(m, wasm_i16x8_const_splat(1));
+// The int16 form of stagger(): lane i of stagger16(c) is the 16-bit chunk c shifted left by 7 - i,
+// bit i of its low byte at bit 7 and bit i of its high byte at bit 15, so two immediate shifts
+// (or one) make the masks of the chunk's 16 counters.
+inline v128_t stagger16(uint64_t chunk) {
+  return wasm_i16x8_mul(wasm_i16x8_splat((int16_t)(uint16_t)chunk),
+                        opaque(wasm_i16x8_const(128, 64, 32, 16, 8, 4, 2, 1)));
 }
+
+// Masks of the 8 counters of the low / high byte of a staggered chunk.
+inline v128_t mask8_lo(v128_t y) { return wasm_i16x8_shr(opaque(wasm_i16x8_shl(y, 8)), 15); }
+inline v128_t mask8_hi(v128_t y) { return wasm_i16x8_shr(y, 15); }
 
 // Dots of G int16 rows (stride apart): i32x4.dot_i16x8_s of the counters with the +1 / -1 lanes.
 // Padding counters are zero: no tail to handle.
@@ -657,11 +660,17 @@ inline void dots_i16_group(const uint64_t* hv, const int16_t* rows, size_t strid
     v128_t acc[G];
     for (int g = 0; g < G; g++) acc[g] = zero();
     for (size_t j = j0; j < j1; j++) {
-      v128_t x = wasm_i64x2_splat((int64_t)ld64(hv + j));
-      for (int q = 0; q < 8; q++) {
-        v128_t s = signs16(x, q);
-        for (int g = 0; g < G; g++)
-          acc[g] = wasm_i32x4_add(acc[g], wasm_i32x4_dot_i16x8(ldq(rows + g * stride + (j << 6) + 8 * q), s));
+      uint64_t x = ld64(hv + j);
+      for (int c = 0; c < 4; c++) {
+        // +1 / -1 lanes: a mask or 1.
+        v128_t y = stagger16(x >> (16 * c)), one = wasm_i16x8_const_splat(1);
+        v128_t s0 = wasm_v128_or(mask8_lo(y), one), s1 = wasm_v128_or(mask8_hi(y), one);
+        const int16_t* base = rows + (j << 6) + 16 * c;
+        for (int g = 0; g < G; g++) {
+          v128_t d0 = wasm_i32x4_dot_i16x8(ldq(base + g * stride), s0);
+          v128_t d1 = wasm_i32x4_dot_i16x8(ldq(base + g * stride + 8), s1);
+          acc[g] = wasm_i32x4_add(acc[g], wasm_i32x4_add(d0, d1));
+        }
       }
     }
     for (int g = 0; g < G; g++) sum[g] = add_wide(sum[g], acc[g]);
@@ -756,15 +765,15 @@ void dots_one_simd128(const uint64_t* hv, const int32_t* counters, size_t m, uin
 void row_add_i16_simd128(int16_t* c16, uint32_t dim, const uint64_t* hv, int16_t w) {
   // c + w - (bit ? 2w : 0) modulo 2^16 is c + (bit ? -w : w).
   const v128_t pos = wasm_i16x8_splat(w), w2 = wasm_i16x8_splat((int16_t)(uint16_t)(2u * (uint16_t)w));
-  const v128_t sel = wasm_i16x8_const(1, 2, 4, 8, 16, 32, 64, 128);
   const size_t full = dim >> 6;
   for (size_t j = 0; j < full; j++) {
-    v128_t x = wasm_i64x2_splat((int64_t)ld64(hv + j));
+    uint64_t x = ld64(hv + j);
     int16_t* c = c16 + (j << 6);
-    for (int q = 0; q < 8; q++) {
-      v128_t b = wasm_i8x16_swizzle(x, wasm_i16x8_splat((int16_t)q));
-      v128_t m = wasm_i16x8_eq(wasm_v128_and(b, sel), sel);
-      stq(c + 8 * q, wasm_i16x8_sub(wasm_i16x8_add(ldq(c + 8 * q), pos), wasm_v128_and(m, w2)));
+    for (int q = 0; q < 4; q++) {
+      v128_t y = stagger16(x >> (16 * q));
+      int16_t* p = c + 16 * q;
+      stq(p, wasm_i16x8_sub(wasm_i16x8_add(ldq(p), pos), wasm_v128_and(mask8_lo(y), w2)));
+      stq(p + 8, wasm_i16x8_sub(wasm_i16x8_add(ldq(p + 8), pos), wasm_v128_and(mask8_hi(y), w2)));
     }
   }
   // The last, partial word one counter at a time, keeping the padding above dim zero.
