@@ -15,7 +15,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WASI } from 'node:wasi';
 import { APT, CXXFLAGS, MODULES, probeToolchain } from './build-wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,6 +49,8 @@ async function buildTest(cxx, flags, dir) {
 
 /** Runs the test module with `level` under WASI; returns its exit status. */
 async function runTest(file, level) {
+  // Imported here: node:wasi warns that it is experimental as soon as it loads.
+  const { WASI } = await import('node:wasi');
   const wasi = new WASI({ version: 'preview1', args: ['test_kernels', level], env: {}, returnOnExit: true });
   const module = await WebAssembly.compile(readFileSync(file));
   const instance = await WebAssembly.instantiate(module, wasi.getImportObject());

@@ -1,8 +1,10 @@
 // Kernel tests run by ctest: every level's kernel table against a naive per-bit oracle (which
 // shares no code with the kernels), on random inputs and the edge cases that break bit-sliced
 // and SIMD code: D not a multiple of 64 or below 64, counts of 0, 1, 2, even and odd, all ties,
-// unaligned pointers. Usage: hdglue_kernel_tests <scalar|avx2|avx512|neon>; exits 77 (skipped)
-// when this CPU lacks the level, unless HDGLUE_REQUIRE_ISA lists it.
+// unaligned pointers. Usage: hdglue_kernel_tests <scalar|avx2|avx512|neon|simd128>; exits 77
+// (skipped) when this CPU lacks the level, unless HDGLUE_REQUIRE_ISA lists it. The wasm32 build
+// (scripts/test-wasm-cpp.mjs) runs it under WASI for simd128 and scalar; there the threaded
+// drivers run on the calling thread (HDG_NO_THREADS), which their tests still compare.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -778,7 +780,7 @@ void test_rng() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s <scalar|avx2|avx512|neon>\n", argv[0]);
+    fprintf(stderr, "usage: %s <scalar|avx2|avx512|neon|simd128>\n", argv[0]);
     return 2;
   }
   int lvl = hdg_isa_parse(argv[1]);
