@@ -193,14 +193,19 @@ const CASES = [
       };
     },
   },
-  {
-    op: 'dot_counters n=64 m=10',
+  ...[
+    ['dot_counters n=64 m=10', (c) => c.map((x) => (x % 2001) - 1000)],
+    ['dot_counters int32 range', (c) => c],
+  ].map(([op, shape]) => ({
+    op,
     unit: 'rows',
     setup(m) {
       const n = 64;
       const classes = 10;
       const hvs = put(m, randomRows(n, 16));
-      const counters = put(m, randomBytes(classes * DIM * 4, 17));
+      // Counters of class sums (small), or anywhere in int32, which takes the widening path.
+      const raw = new Int32Array(randomBytes(classes * DIM * 4, 17).buffer);
+      const counters = put(m, new Uint8Array(Int32Array.from(shape(raw)).buffer));
       const out = m.alloc(n * classes * 8);
       return {
         run: () => m.x.hdgw_dot_counters(hvs, n, counters, classes, DIM, out),
@@ -208,7 +213,7 @@ const CASES = [
         per: n,
       };
     },
-  },
+  })),
   {
     op: 'dots_one m=10',
     unit: 'calls',

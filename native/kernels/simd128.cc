@@ -432,9 +432,19 @@ void threshold_simd128(const int32_t* counters, size_t m, uint32_t dim, const ui
 
 namespace {
 
-// Sum of the counters of 64 positions under the set bits of each of R rows, into acc[r] (int64
-// lanes: any two int32 counters may already overflow an int32 sum). Counters load once for R rows.
-template <int R>
+// Counter magnitude below which dot_counters sums in int32 lanes: a chunk of kChunkWords words adds
+// 16 counters per word to each lane, 1,024 of them, each below 2^21 in magnitude: under 2^31.
+const int32_t kDotSmall = 1 << 21;
+
+// Words per chunk of dot_counters: the counters are 32x the size of the bits, and 4,096 of them
+// (16 KiB) stay in L1 while every row passes.
+const size_t kChunkWords = 64;
+
+// Sum of the counters of 64 positions under the set bits of each of R rows, into acc[r]. Counters
+// load once for R rows. Lanes are int64 in general (any two int32 counters may already overflow
+// an int32 sum), int32 when SMALL (every counter below kDotSmall in magnitude), which saves the
+// widening of every masked vector.
+template <int R, bool SMALL>
 inline void dot_word(const int32_t* c, const uint64_t* const* rows, size_t j, v128_t* acc) {
   for (int h = 0; h < 2; h++) {
     v128_t y[R];
@@ -443,13 +453,17 @@ inline void dot_word(const int32_t* c, const uint64_t* const* rows, size_t j, v1
 #pragma clang loop unroll(full)
     for (int q = 0; q < 8; q++) {
       v128_t v = ldq(ch + 4 * q);
-      for (int r = 0; r < R; r++) acc[r] = add_wide(acc[r], wasm_v128_and(v, mask4(y[r], q)));
+      for (int r = 0; r < R; r++) {
+        v128_t sel = wasm_v128_and(v, mask4(y[r], q));
+        acc[r] = SMALL ? wasm_i32x4_add(acc[r], sel) : add_wide(acc[r], sel);
+      }
     }
   }
 }
 
-// Rows [r0, r0 + R) over the words [j0, j1): out -= 2 * (sum of counters under set bits).
-template <int R>
+// Rows [r0, r0 + R) over the words [j0, j1), at most kChunkWords of them: out -= 2 * (sum of
+// counters under set bits).
+template <int R, bool SMALL>
 inline void dot_rows(const uint64_t* hvs, size_t words, size_t r0, const int32_t* cr, uint32_t dim, size_t j0,
                      size_t j1, int64_t* out, size_t m, size_t c) {
   const uint64_t* rows[R];
@@ -460,20 +474,31 @@ inline void dot_rows(const uint64_t* hvs, size_t words, size_t r0, const int32_t
   }
   size_t full = dim >> 6;
   size_t jf = j1 < full ? j1 : full;
-  for (size_t j = j0; j < jf; j++) dot_word<R>(cr + (j << 6), rows, j, acc);
+  for (size_t j = j0; j < jf; j++) dot_word<R, SMALL>(cr + (j << 6), rows, j, acc);
   if (jf < j1) {
     // Last, partial word: padding counters of 0 meet any bits above dim and add nothing.
     size_t lim = dim - (full << 6);
     int32_t tmp[64] = {0};
     memcpy(tmp, cr + (full << 6), lim * sizeof(int32_t));
-    dot_word<R>(tmp, rows, full, acc);
+    dot_word<R, SMALL>(tmp, rows, full, acc);
   }
   for (int r = 0; r < R; r++) {
     int64_t* o = out + (r0 + r) * m + c;
     int64_t cur;
     memcpy(&cur, o, sizeof cur);
-    cur -= 2 * hsum_i64(acc[r]);
+    cur -= 2 * hsum_i64(SMALL ? add_wide(zero(), acc[r]) : acc[r]);
     memcpy(o, &cur, sizeof cur);
+  }
+}
+
+template <bool SMALL>
+inline void dot_chunks(const uint64_t* hvs, size_t n, size_t words, const int32_t* cr, uint32_t dim, int64_t* out,
+                       size_t m, size_t c) {
+  for (size_t j0 = 0; j0 < words; j0 += kChunkWords) {
+    size_t j1 = words - j0 < kChunkWords ? words : j0 + kChunkWords;
+    size_t r = 0;
+    for (; r + 4 <= n; r += 4) dot_rows<4, SMALL>(hvs, words, r, cr, dim, j0, j1, out, m, c);
+    for (; r < n; r++) dot_rows<1, SMALL>(hvs, words, r, cr, dim, j0, j1, out, m, c);
   }
 }
 
@@ -482,22 +507,28 @@ inline void dot_rows(const uint64_t* hvs, size_t words, size_t r0, const int32_t
 void dot_counters_simd128(const uint64_t* hvs, size_t n, const int32_t* counters, size_t m, uint32_t dim,
                           int64_t* out) {
   size_t words = hdg_words(dim);
-  // Counters are 32x the size of the bits: a chunk of them stays in L1 while all rows pass.
-  const size_t kChunkWords = 64;  // 4096 counters, 16 KiB
   for (size_t c = 0; c < m; c++) {
     const int32_t* cr = counters + c * (size_t)dim;
-    v128_t t = zero();
+    // The row's total and its range, in one pass.
+    v128_t t = zero(), lo = zero(), hi = zero();
     uint32_t i = 0;
-    for (; i + 4 <= dim; i += 4) t = add_wide(t, ldq(cr + i));
-    int64_t total = hsum_i64(t);
-    for (; i < dim; i++) total += ld32(cr + i);
-    for (size_t r = 0; r < n; r++) memcpy(out + r * m + c, &total, sizeof total);
-    for (size_t j0 = 0; j0 < words; j0 += kChunkWords) {
-      size_t j1 = words - j0 < kChunkWords ? words : j0 + kChunkWords;
-      size_t r = 0;
-      for (; r + 4 <= n; r += 4) dot_rows<4>(hvs, words, r, cr, dim, j0, j1, out, m, c);
-      for (; r < n; r++) dot_rows<1>(hvs, words, r, cr, dim, j0, j1, out, m, c);
+    for (; i + 4 <= dim; i += 4) {
+      v128_t v = ldq(cr + i);
+      t = add_wide(t, v);
+      lo = wasm_i32x4_min(lo, v);
+      hi = wasm_i32x4_max(hi, v);
     }
+    int64_t total = hsum_i64(t);
+    bool small = wasm_i32x4_all_true(wasm_i32x4_gt(lo, wasm_i32x4_splat(-kDotSmall))) &&
+                 wasm_i32x4_all_true(wasm_i32x4_lt(hi, wasm_i32x4_splat(kDotSmall)));
+    for (; i < dim; i++) {
+      int32_t v = ld32(cr + i);
+      total += v;
+      small = small && v > -kDotSmall && v < kDotSmall;
+    }
+    for (size_t r = 0; r < n; r++) memcpy(out + r * m + c, &total, sizeof total);
+    if (small) dot_chunks<true>(hvs, n, words, cr, dim, out, m, c);
+    else dot_chunks<false>(hvs, n, words, cr, dim, out, m, c);
   }
 }
 
