@@ -2,13 +2,15 @@
 // Bit-identical to kernels_scalar.cc: scripts/test-wasm-cpp.mjs runs native/tests/test_kernels.cc
 // against its per-bit oracle inside wasm.
 //
-// What the engine makes of these instructions decides the shapes here, not the wasm text alone:
-// V8 on x86 lowers i8x16.popcnt to a nibble lookup (about seven SSE/AVX instructions), has no
-// cheap bit-select (v128.bitselect is and/andnot/or), and only 16 xmm registers, one of them a
-// scratch; its bit masks, compares, narrows, extadd_pairwise and i32x4.dot_i16x8_s are one or
-// two instructions each. Wasm memory accesses need no alignment, so every load is a plain
-// v128.load of any address (JavaScript views are only 4-byte aligned) and never faults inside
-// the bounds of the module's memory, but a kernel must still not *write* past its outputs.
+// What the engine and the compiler make of the code decides its shapes, not the wasm text alone.
+// V8 on x86 lowers i8x16.popcnt to a nibble lookup (about eleven instructions, two of them loads
+// of constants), has no cheap bit-select (v128.bitselect is and/andnot/or) and 15 usable xmm
+// registers; its shifts by an immediate, compares, narrows, bit masks, extadd_pairwise and
+// i32x4.dot_i16x8_s are one or two instructions each. Clang 14 orders a block's loads first and
+// rewrites some vector idioms into worse ones; csa_ordered() and opaque() below keep it from
+// doing so where it mattered. Wasm memory accesses need no alignment: every load is a plain
+// v128.load of any address (JavaScript views are only 4-byte aligned), and the odd word at a
+// row's end is loaded alone, never past the input.
 #include "../core/kernels.h"
 
 #if defined(__wasm_simd128__)
@@ -313,8 +315,8 @@ void bundle_simd128(const uint64_t* batch, size_t k, size_t words, const uint64_
 // stagger(h) is the 32-bit half h shifted left by 3 - i, which puts bit 4g + i of h at bit
 // 4g + 3 of lane i for every g; a shift left by 28 - 4g then moves the bits of counters
 // 4g .. 4g + 3 to the lanes' sign bits and an arithmetic shift right by 31 spreads each over its
-// lane: two one-instruction shifts per four counters, with no constant (V8 materializes every
-// v128 constant anew, and an and-compare against per-group selectors needs eight of them).
+// lane: two one-instruction shifts per four counters and no constant, where an and-compare against
+// per-group selectors needs three instructions and eight constants, too many for the registers.
 
 namespace {
 
