@@ -174,5 +174,13 @@ async function main() {
   }
 }
 
-// Only when run as a script: importing this file must not start a build.
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) await main();
+/** Whether this file is the script node was started with (importing it must not start a build). */
+function isMain() {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) await main();
