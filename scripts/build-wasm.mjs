@@ -10,9 +10,11 @@
 //   node scripts/build-wasm.mjs [--out DIR] [--check]
 // Exit codes: 0 built; 1 a compile, link or reproducibility failure; 77 the toolchain is missing
 // (a skip with a notice), unless HDGLUE_REQUIRE_WASM=1 (CI), where that is a failure.
+// Imported as a module (scripts/test-wasm-cpp.mjs) it builds nothing: it lends its flags and its
+// toolchain probe, so the C++ tests compile exactly as the shipped modules do.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +23,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(root, 'wasm');
 const check = args.includes('--check');
-const APT = 'apt-get install clang lld wasi-libc libc++-dev-wasm32 libclang-rt-dev-wasm32';
+/** The Debian/Ubuntu packages of the toolchain, for the notice when it is missing. */
+export const APT = 'apt-get install clang lld wasi-libc libc++-dev-wasm32 libclang-rt-dev-wasm32';
 
 /** The modules: file name and the flags that differ. */
 export const MODULES = [
@@ -32,8 +35,9 @@ export const MODULES = [
 // -ffp-contract=off: the encoders' float arithmetic must round as JavaScript's does (wasm has no
 // FMA without relaxed-simd, which is never enabled; the flag keeps that true whatever clang does).
 // No exceptions and no threads in the module (native/core/parallel.h). -ffile-prefix-map keeps
-// the checkout's path out of the bytes; --strip-all drops the names section.
-const CXXFLAGS = [
+// the checkout's path out of the bytes; --strip-all drops the names section. Paths are relative
+// to the repository root, the compiler's working directory.
+export const CXXFLAGS = [
   '--target=wasm32-wasi',
   '-O3',
   '-std=c++17',
@@ -70,7 +74,7 @@ function missing(what) {
 }
 
 /** The first clang++ on PATH that targets wasm32-wasi with its libc++ headers, or undefined. */
-function findCompiler() {
+export function findCompiler() {
   const names = process.env.HDGLUE_WASM_CXX
     ? [process.env.HDGLUE_WASM_CXX]
     : ['clang++', 'clang++-19', 'clang++-16', 'clang++-14'];
@@ -131,30 +135,52 @@ async function build(cxx, dir) {
   return hashes;
 }
 
-const cxx = findCompiler();
-if (!cxx) missing('no clang++ here compiles for wasm32-wasi with libc++ headers and wasm_simd128.h');
-if (spawnSync('wasm-ld', ['--version']).status !== 0) missing('wasm-ld (lld) is not on PATH');
-const version = spawnSync(cxx, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
-
-mkdirSync(outDir, { recursive: true });
-try {
-  const hashes = await build(cxx, outDir);
-  if (check) {
-    const again = mkdtempSync(join(os.tmpdir(), 'hdglue-wasm-again-'));
-    try {
-      const second = await build(cxx, again);
-      for (const [file, h] of Object.entries(hashes))
-        if (second[file] !== h) fail(`not reproducible: ${file} built twice gave ${h} and ${second[file]}`);
-      console.log('build-wasm: reproducible: a second build gave the same bytes');
-    } finally {
-      rmSync(again, { recursive: true, force: true });
-    }
-  }
-  for (const [file, h] of Object.entries(hashes)) {
-    const size = readFileSync(join(outDir, file)).length;
-    console.log(`build-wasm: ${file} ${size} bytes sha256 ${h}`);
-  }
-  console.log(`build-wasm: ${version}`);
-} catch (e) {
-  fail(e instanceof Error ? e.message : String(e));
+/**
+ * The wasm toolchain: `{ cxx, version }`, or `{ missing }` saying what is absent (a compiler
+ * for wasm32-wasi with libc++ headers and wasm_simd128.h, or wasm-ld).
+ */
+export function probeToolchain() {
+  const cxx = findCompiler();
+  if (!cxx) return { missing: 'no clang++ here compiles for wasm32-wasi with libc++ headers and wasm_simd128.h' };
+  if (spawnSync('wasm-ld', ['--version']).status !== 0) return { missing: 'wasm-ld (lld) is not on PATH' };
+  return { cxx, version: spawnSync(cxx, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] };
 }
+
+async function main() {
+  const tc = probeToolchain();
+  if (tc.missing) missing(tc.missing);
+  const { cxx, version } = tc;
+  mkdirSync(outDir, { recursive: true });
+  try {
+    const hashes = await build(cxx, outDir);
+    if (check) {
+      const again = mkdtempSync(join(os.tmpdir(), 'hdglue-wasm-again-'));
+      try {
+        const second = await build(cxx, again);
+        for (const [file, h] of Object.entries(hashes))
+          if (second[file] !== h) fail(`not reproducible: ${file} built twice gave ${h} and ${second[file]}`);
+        console.log('build-wasm: reproducible: a second build gave the same bytes');
+      } finally {
+        rmSync(again, { recursive: true, force: true });
+      }
+    }
+    for (const [file, h] of Object.entries(hashes)) {
+      const size = readFileSync(join(outDir, file)).length;
+      console.log(`build-wasm: ${file} ${size} bytes sha256 ${h}`);
+    }
+    console.log(`build-wasm: ${version}`);
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** Whether this file is the script node was started with (importing it must not start a build). */
+function isMain() {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) await main();

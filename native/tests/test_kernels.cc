@@ -1,8 +1,10 @@
 // Kernel tests run by ctest: every level's kernel table against a naive per-bit oracle (which
 // shares no code with the kernels), on random inputs and the edge cases that break bit-sliced
 // and SIMD code: D not a multiple of 64 or below 64, counts of 0, 1, 2, even and odd, all ties,
-// unaligned pointers. Usage: hdglue_kernel_tests <scalar|avx2|avx512|neon>; exits 77 (skipped)
-// when this CPU lacks the level, unless HDGLUE_REQUIRE_ISA lists it.
+// unaligned pointers. Usage: hdglue_kernel_tests <scalar|avx2|avx512|neon|simd128>; exits 77
+// (skipped) when this CPU lacks the level, unless HDGLUE_REQUIRE_ISA lists it. The wasm32 build
+// (scripts/test-wasm-cpp.mjs) runs it under WASI for simd128 and scalar; there the threaded
+// drivers run on the calling thread (HDG_NO_THREADS), which their tests still compare.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,8 @@
 namespace {
 
 int g_failed = 0, g_passed = 0;
+
+int64_t naive_dot(const uint64_t* hv, const int32_t* row, uint32_t dim);
 
 #define CHECK(cond, ...)                                   \
   do {                                                     \
@@ -276,6 +280,33 @@ void test_counters(const hdg_kernels_t* kt, Rng& r) {
         CHECK(equal_words(wb.p, wexp.p, words), "bundle_weighted dim=%u n=%zu", dim, n);
       }
     }
+  }
+}
+
+// dot_counters over counter magnitudes where a kernel may sum in narrower lanes while a row's
+// counters stay small (simd128 does below 2^21): rows of one value each, just below and above
+// such bounds, against HVs of all ones (the largest lane sums), all zeros and random bits, over
+// dims that span several chunks of the kernels' loops; and a row of small counters but one.
+void test_dot_counters_ranges(const hdg_kernels_t* kt, Rng& r) {
+  const int32_t values[] = {(1 << 21) - 1, 1 << 21, (1 << 22) - 1, (1 << 24) - 1, 1 << 26, 2147483647};
+  const size_t m = 2 * (sizeof values / sizeof values[0]) + 1;
+  for (uint32_t dim : {65u, 1000u, 10000u, 70000u}) {
+    size_t words = hdg_words(dim);
+    const size_t n = 3;
+    Buf hvs(n * words);
+    for (uint32_t i = 0; i < dim; i++) set_bit(hvs.p, i, 1);
+    fill_random(hvs.p + 2 * words, 1, dim, r, 0);
+    std::vector<int32_t> c(m * dim);
+    for (size_t k = 0; k + 1 < m; k++)
+      for (uint32_t i = 0; i < dim; i++) c[k * dim + i] = k % 2 ? -values[k / 2] : values[k / 2];
+    for (uint32_t i = 0; i < dim; i++) c[(m - 1) * dim + i] = (int32_t)(r.next() % 2001) - 1000;
+    c[(m - 1) * dim + dim / 2] = -(1 << 21);
+    std::vector<int64_t> got(n * m + 1, -99);
+    kt->dot_counters(hvs.p, n, c.data(), m, dim, got.data());
+    bool ok = got[n * m] == -99;
+    for (size_t row = 0; row < n; row++)
+      for (size_t k = 0; k < m; k++) ok &= got[row * m + k] == naive_dot(hvs.p + row * words, c.data() + k * dim, dim);
+    CHECK(ok, "dot_counters ranges dim=%u", dim);
   }
 }
 
@@ -778,7 +809,7 @@ void test_rng() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s <scalar|avx2|avx512|neon>\n", argv[0]);
+    fprintf(stderr, "usage: %s <scalar|avx2|avx512|neon|simd128>\n", argv[0]);
     return 2;
   }
   int lvl = hdg_isa_parse(argv[1]);
@@ -802,6 +833,7 @@ int main(int argc, char** argv) {
   test_bind_hamming(kt, r);
   test_bundle(kt, r);
   test_counters(kt, r);
+  test_dot_counters_ranges(kt, r);
   test_permute_topk(kt, r);
   test_parallel(kt, r);
   test_encode(kt, r);
