@@ -107,13 +107,13 @@ export function encodeLevels(
   if (bad >= 0) return bad;
   const len = 2 * Math.ceil(dim / 64);
   const binning = new Binning(lo, hi, features, bins);
-  const majority = new LevelMajority(levels, positions, features, len);
-  // Two embeddings at a time; the entries after each one's features stay 0, the level row of
+  const majority = new LevelMajority(levels, positions, features, len, Math.min(4, n));
+  // Four embeddings at a time; the entries after each one's features stay 0, the level row of
   // the padding features.
   const width = majority.width;
-  const offsets = new Int32Array(2 * width);
-  for (let r = 0; r < n; r += 2) {
-    const m = r + 1 < n ? 2 : 1;
+  const offsets = new Int32Array(4 * width);
+  for (let r = 0; r < n; r += 4) {
+    const m = Math.min(4, n - r);
     for (let k = 0; k < m; k++) binning.row(x, (r + k) * features, features, len, offsets, k * width);
     majority.rows(offsets, m, tie, out, r * len);
   }
