@@ -32,125 +32,144 @@ const BLOCK = 16;
  */
 const PAD_FROM = 6;
 
+/** Blocks of 16 features: the whole ones, and a padded last one if the remainder is worth it. */
+function blockCount(features: number): number {
+  return Math.floor(features / BLOCK) + (features % BLOCK >= PAD_FROM ? 1 : 0);
+}
+
+/** Planes a count up to `features` needs. */
+function planeCount(features: number): number {
+  let n = 0;
+  while (features >>> n !== 0) n++;
+  return n;
+}
+
 /**
- * The majority of bound rows for one encodeLevels call: the codebooks readied once, then up to
- * four embeddings at a time.
+ * Words of count planes per column: ones, twos, fours, eights, then bit 4 upwards. A count never
+ * exceeds `features`, so ripples stop below planeCount(features); the tree always writes four
+ * planes, even for fewer than 16 features.
  */
-export class LevelMajority {
-  private readonly levels: Int32Array;
-  private readonly positions: Int32Array;
-  /** Position rows of the padded last block, if any: its features', then copies of level row 0. */
-  private readonly tail: Int32Array;
-  /** Count planes of up to four embeddings, `stride` words per column: bit 0 (ones) upwards. */
-  private readonly planes: Int32Array;
-  private readonly stride: number;
-  /** Planes a count up to `features` needs. */
-  private readonly nplanes: number;
-  /** Blocks, the last one padded if the remainder is. */
-  private readonly blocks: number;
-  /** Entries of one embedding's offsets: its features, or its padded blocks if more. */
-  readonly width: number;
+export function planeStride(features: number): number {
+  return Math.max(4, planeCount(features));
+}
 
-  /**
-   * @param levels the level rows, `len` 32-bit words each
-   * @param positions `features` position rows of `len` words
-   * @param features features per embedding (>= 1)
-   * @param len 32-bit words per row (an even number)
-   * @param most the most embeddings {@link rows} will be given at once (1 to 4)
-   */
-  constructor(
-    levels: Uint32Array,
-    positions: Uint32Array,
-    private readonly features: number,
-    private readonly len: number,
-    most: number,
-  ) {
-    // Int32 views: every word is a small integer to V8, whatever its top bit.
-    this.levels = new Int32Array(levels.buffer, levels.byteOffset, levels.length);
-    this.positions = new Int32Array(positions.buffer, positions.byteOffset, positions.length);
-    this.blocks = Math.floor(features / BLOCK) + (features % BLOCK >= PAD_FROM ? 1 : 0);
-    this.width = Math.max(features, this.blocks * BLOCK);
-    const full = Math.floor(features / BLOCK);
-    this.tail = new Int32Array(this.blocks > full ? BLOCK * len : 0);
-    if (this.blocks > full) {
-      // A padding feature's position row is level row 0, the row its offset (0) selects.
-      this.tail.set(this.positions.subarray(full * BLOCK * len, features * len));
-      for (let f = features; f < this.blocks * BLOCK; f++)
-        this.tail.set(this.levels.subarray(0, len), (f % BLOCK) * len);
-    }
-    let nplanes = 0;
-    while (features >>> nplanes !== 0) nplanes++;
-    this.nplanes = nplanes;
-    // A count never exceeds `features`, so ripples stop below plane nplanes; the tree always
-    // writes four planes, even for fewer than 16 features.
-    this.stride = Math.max(4, nplanes);
-    this.planes = new Int32Array(most * this.stride * len);
+/** Entries of one embedding's level-row offsets: its features, or its padded blocks if more. */
+export function offsetWidth(features: number): number {
+  return Math.max(features, blockCount(features) * BLOCK);
+}
+
+/**
+ * Position rows of the padded last block, if there is one (else an empty array): those of its
+ * features, then for each padding feature level row 0, the row its offset (0) selects, so that
+ * its bound word is 0.
+ */
+export function paddedBlock(L: Int32Array, P: Int32Array, features: number, len: number): Int32Array {
+  const full = Math.floor(features / BLOCK);
+  const blocks = blockCount(features);
+  const tail = new Int32Array(blocks > full ? BLOCK * len : 0);
+  if (blocks > full) {
+    tail.set(P.subarray(full * BLOCK * len, features * len));
+    for (let f = features; f < blocks * BLOCK; f++) tail.set(L.subarray(0, len), (f % BLOCK) * len);
   }
+  return tail;
+}
 
-  /**
-   * Embeddings r < m (m from 1 to the constructor's `most`): out[at + r * len + j] for every
-   * column j, from the level-row offsets (bin * len) of embedding r's features in
-   * offsets[r * width + f], f < features; the entries after them up to (r + 1) * width must be 0
-   * (padding features).
-   */
-  rows(offsets: Int32Array, m: number, tie: Uint32Array | null, out: Uint32Array, at: number): void {
-    const { levels, positions, tail, planes, len, stride, width } = this;
-    const other = stride * len;
-    planes.fill(0, 0, m * other);
-    const full = Math.floor(this.features / BLOCK);
-    for (let b = 0; b < this.blocks; b++) {
-      const f = b * BLOCK;
-      // Whole blocks read the position rows in place; the padded one its copy.
-      const P = b < full ? positions : tail;
-      const p0 = b < full ? f * len : 0;
-      if (m === 4) sweepFour(levels, P, offsets, f, width, p0, len, planes, other, stride);
-      else {
-        if (m >= 2) sweepTwo(levels, P, offsets, f, width, p0, len, planes, other, stride);
-        if (m % 2 === 1) sweepOne(levels, P, offsets, (m - 1) * width + f, p0, len, planes, (m - 1) * other, stride);
-      }
-    }
-    for (let r = 0; r < m; r++) {
-      this.addSingles(offsets, r * width, r * other);
-      this.decide(r * other, tie, out, at + r * len);
+/**
+ * Embeddings r < m (1 to 4) into out[at + r * len + j] for every column j: L the level rows and
+ * P the position rows (`len` words each, as Int32 views: every word a small integer to V8), tail
+ * their paddedBlock(); offsets[r * width + f] the level-row offset (bin * len) of embedding r's
+ * feature f, width = offsetWidth(features), with zeros after its features (padding features);
+ * planes room for m embeddings' count planes (m * planeStride(features) * len words).
+ */
+export function majorityRows(
+  L: Int32Array,
+  P: Int32Array,
+  tail: Int32Array,
+  features: number,
+  len: number,
+  offsets: Int32Array,
+  m: number,
+  planes: Int32Array,
+  tie: Uint32Array | null,
+  out: Uint32Array,
+  at: number,
+): void {
+  const stride = planeStride(features);
+  const width = offsetWidth(features);
+  const blocks = blockCount(features);
+  const full = Math.floor(features / BLOCK);
+  const other = stride * len;
+  planes.fill(0, 0, m * other);
+  for (let b = 0; b < blocks; b++) {
+    const f = b * BLOCK;
+    // Whole blocks read the position rows in place; the padded one its copy.
+    const Q = b < full ? P : tail;
+    const p0 = b < full ? f * len : 0;
+    if (m === 4) sweepFour(L, Q, offsets, f, width, p0, len, planes, other, stride);
+    else {
+      if (m >= 2) sweepTwo(L, Q, offsets, f, width, p0, len, planes, other, stride);
+      if (m % 2 === 1) sweepOne(L, Q, offsets, (m - 1) * width + f, p0, len, planes, (m - 1) * other, stride);
     }
   }
-
-  // The features after the blocks, one at a time, straight from the position rows.
-  private addSingles(offsets: Int32Array, o: number, s0: number): void {
-    const { levels: L, positions: Q, planes: S, len, stride } = this;
-    for (let f = this.blocks * BLOCK; f < this.features; f++) {
-      const lb = offsets[o + f]!;
-      const pb = f * len;
-      for (let j = 0, s = s0; j < len; j++, s += stride) {
-        let carry = L[lb + j]! ^ Q[pb + j]!;
-        for (let k = s; carry !== 0; k++) {
-          const h = S[k]!;
-          S[k] = h ^ carry;
-          carry &= h;
-        }
-      }
-    }
+  for (let r = 0; r < m; r++) {
+    addSingles(L, P, offsets, r * width, blocks * BLOCK, features, len, planes, r * other, stride);
+    decide(planes, r * other, stride, features, len, tie, out, at + r * len);
   }
+}
 
-  // count > half per bit, most significant plane first; eq keeps the bits equal so far. An odd
-  // number of features has no ties.
-  private decide(s0: number, tie: Uint32Array | null, out: Uint32Array, at: number): void {
-    const { planes: S, len, stride } = this;
-    const half = this.features >>> 1;
-    const ties = this.features % 2 === 0 ? tie : null;
-    const top = this.nplanes - 1;
+// Features [from, features) one at a time, straight from the position rows.
+function addSingles(
+  L: Int32Array,
+  P: Int32Array,
+  offsets: Int32Array,
+  o: number,
+  from: number,
+  features: number,
+  len: number,
+  S: Int32Array,
+  s0: number,
+  stride: number,
+): void {
+  for (let f = from; f < features; f++) {
+    const lb = offsets[o + f]!;
+    const pb = f * len;
     for (let j = 0, s = s0; j < len; j++, s += stride) {
-      let gt = 0;
-      let eq = -1;
-      for (let p = top; p >= 0; p--) {
-        const c = S[s + p]!;
-        if ((half >>> p) & 1) eq &= c;
-        else {
-          gt |= eq & c;
-          eq &= ~c;
-        }
+      let carry = L[lb + j]! ^ P[pb + j]!;
+      for (let k = s; carry !== 0; k++) {
+        const h = S[k]!;
+        S[k] = h ^ carry;
+        carry &= h;
       }
-      out[at + j] = ties === null ? gt : gt | (eq & ties[j]!);
     }
+  }
+}
+
+// count > half per bit, most significant plane first; eq keeps the bits equal so far. An odd
+// number of features has no ties.
+function decide(
+  S: Int32Array,
+  s0: number,
+  stride: number,
+  features: number,
+  len: number,
+  tie: Uint32Array | null,
+  out: Uint32Array,
+  at: number,
+): void {
+  const half = features >>> 1;
+  const ties = features % 2 === 0 ? tie : null;
+  const top = planeCount(features) - 1;
+  for (let j = 0, s = s0; j < len; j++, s += stride) {
+    let gt = 0;
+    let eq = -1;
+    for (let p = top; p >= 0; p--) {
+      const c = S[s + p]!;
+      if ((half >>> p) & 1) eq &= c;
+      else {
+        gt |= eq & c;
+        eq &= ~c;
+      }
+    }
+    out[at + j] = ties === null ? gt : gt | (eq & ties[j]!);
   }
 }

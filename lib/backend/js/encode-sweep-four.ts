@@ -2,7 +2,7 @@
  * The level encoder's widest block sweep, unrolled: one pass over the columns adds 16 features of
  * four embeddings into their count planes, each position word loaded once for the four (faster
  * per embedding than one or two at a time in bench/js-encoders.mjs; six or eight per pass were
- * no faster, spilling more than they save). Used by LevelMajority (encode-levels.ts); the
+ * no faster, spilling more than they save). Used by majorityRows (encode-levels.ts); the
  * narrower sweeps and the reason they are unrolled are in encode-sweep.ts.
  * @internal
  */

@@ -1,7 +1,7 @@
 /**
  * The level encoder's block sweeps, unrolled: one pass over the columns adds 16 features of one
  * embedding ({@link sweepOne}) or of two ({@link sweepTwo}) into their count planes; four are
- * in encode-sweep-four.ts. Used by LevelMajority (encode-levels.ts), which describes the layouts.
+ * in encode-sweep-four.ts. Used by majorityRows (encode-levels.ts), which describes the layouts.
  *
  * Unrolled by hand: V8 keeps a block's level-row offsets out of the column loop only when they
  * are named locals; read from an array they cost one more bounds-checked load per bound word,

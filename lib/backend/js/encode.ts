@@ -6,7 +6,7 @@
  * @internal
  */
 import { accAdd, threshold } from './counters.js';
-import { LevelMajority } from './encode-levels.js';
+import { majorityRows, offsetWidth, paddedBlock, planeStride } from './encode-levels.js';
 
 /** numpy's clip(digitize(v, linspace(lo, hi, bins + 1)) - 1, 0, bins - 1) for a finite v (see hdg_bin). */
 export function bin(v: number, lo: number, hi: number, bins: number): number {
@@ -35,56 +35,58 @@ function firstNonFinite(x: Float32Array | Float64Array, count: number): number {
 }
 
 /**
- * bin() with its per-feature constants computed once per call, as the native Binning and bin_one
- * do. The first guess comes from a multiplication instead of a division; the same comparisons
- * with the same edges j * step + lo then move it to the one bin they allow (the edges only grow
- * with j), so every finite value gets bin()'s bin. Values below lo need no test of their own (the
- * guess is 0 and stays there); the top is decided against hi itself, as numpy's last edge.
+ * bin()'s per-feature constants, computed once per call as the native Binning does: step at f,
+ * its inverse at features + f, and at 2 * features + f 1 where the range has no width to step
+ * through (bin() itself decides those).
  */
-class Binning {
-  private readonly step: Float64Array;
-  private readonly inv: Float64Array;
-  private readonly flat: Uint8Array;
-
-  constructor(
-    private readonly lo: Float64Array,
-    private readonly hi: Float64Array,
-    features: number,
-    private readonly bins: number,
-  ) {
-    this.step = new Float64Array(features);
-    this.inv = new Float64Array(features);
-    this.flat = new Uint8Array(features);
-    for (let f = 0; f < features; f++) {
-      const l = lo[f]!;
-      const h = hi[f]!;
-      const step = (h - l) / bins;
-      this.step[f] = step;
-      this.inv[f] = bins / (h - l);
-      // Ranges with no width to step through are left to bin()'s own branches.
-      this.flat[f] = !(h > l) || !(step > 0) ? 1 : 0;
-    }
+function binConstants(lo: Float64Array, hi: Float64Array, features: number, bins: number): Float64Array {
+  const k = new Float64Array(3 * features);
+  for (let f = 0; f < features; f++) {
+    const l = lo[f]!;
+    const h = hi[f]!;
+    const step = (h - l) / bins;
+    k[f] = step;
+    k[features + f] = bins / (h - l);
+    k[2 * features + f] = !(h > l) || !(step > 0) ? 1 : 0;
   }
+  return k;
+}
 
-  /** The bins of x[base + f], f < features, times `scale`, into out[o + f]. */
-  row(x: Float32Array | Float64Array, base: number, features: number, scale: number, out: Int32Array, o: number): void {
-    const { lo, hi, step, inv, flat, bins } = this;
-    const top = bins - 1;
-    for (let f = 0; f < features; f++) {
-      const v = x[base + f]!;
-      const l = lo[f]!;
-      let j: number;
-      if (flat[f] === 1) j = bin(v, l, hi[f]!, bins);
-      else {
-        const s = step[f]!;
-        const c = (v - l) * inv[f]!;
-        j = !(c > 0) ? 0 : c >= top ? top : Math.floor(c);
-        while (j > 0 && v < j * s + l) j--;
-        while (j + 1 < bins && v >= (j + 1) * s + l) j++;
-        if (v >= hi[f]!) j = top;
-      }
-      out[o + f] = j * scale;
+/**
+ * The bins of x[base + f], f < features, times `scale`, into out[o + f]: bin() with the constants
+ * of binConstants(), as bin_one. The first guess comes from a multiplication instead of a
+ * division; the same comparisons with the same edges j * step + lo then move it to the one bin
+ * they allow (the edges only grow with j), so every finite value gets bin()'s bin. Values below
+ * lo need no test of their own (the guess is 0 and stays there); the top is decided against hi
+ * itself, as numpy's last edge (an edge j * step + lo with an infinite step is no guide).
+ */
+function binRow(
+  x: Float32Array | Float64Array,
+  base: number,
+  features: number,
+  lo: Float64Array,
+  hi: Float64Array,
+  bins: number,
+  k: Float64Array,
+  scale: number,
+  out: Int32Array,
+  o: number,
+): void {
+  const top = bins - 1;
+  for (let f = 0; f < features; f++) {
+    const v = x[base + f]!;
+    const l = lo[f]!;
+    let j: number;
+    if (k[2 * features + f] === 1) j = bin(v, l, hi[f]!, bins);
+    else {
+      const s = k[f]!;
+      const c = (v - l) * k[features + f]!;
+      j = !(c > 0) ? 0 : c >= top ? top : Math.floor(c);
+      while (j > 0 && v < j * s + l) j--;
+      while (j + 1 < bins && v >= (j + 1) * s + l) j++;
+      if (v >= hi[f]!) j = top;
     }
+    out[o + f] = j * scale;
   }
 }
 
@@ -106,16 +108,21 @@ export function encodeLevels(
   const bad = firstNonFinite(x, n * features);
   if (bad >= 0) return bad;
   const len = 2 * Math.ceil(dim / 64);
-  const binning = new Binning(lo, hi, features, bins);
-  const majority = new LevelMajority(levels, positions, features, len, Math.min(4, n));
+  const k = binConstants(lo, hi, features, bins);
+  // Plain typed arrays and functions, no per-call objects: optimized code that checks the map
+  // of an object made per call is thrown away whenever a full GC finds no such object alive.
+  const L = new Int32Array(levels.buffer, levels.byteOffset, levels.length);
+  const P = new Int32Array(positions.buffer, positions.byteOffset, positions.length);
+  const tail = paddedBlock(L, P, features, len);
+  const planes = new Int32Array(Math.min(4, n) * planeStride(features) * len);
   // Four embeddings at a time; the entries after each one's features stay 0, the level row of
   // the padding features.
-  const width = majority.width;
+  const width = offsetWidth(features);
   const offsets = new Int32Array(4 * width);
   for (let r = 0; r < n; r += 4) {
     const m = Math.min(4, n - r);
-    for (let k = 0; k < m; k++) binning.row(x, (r + k) * features, features, len, offsets, k * width);
-    majority.rows(offsets, m, tie, out, r * len);
+    for (let e = 0; e < m; e++) binRow(x, (r + e) * features, features, lo, hi, bins, k, len, offsets, e * width);
+    majorityRows(L, P, tail, features, len, offsets, m, planes, tie, out, r * len);
   }
   return -1;
 }
