@@ -11,6 +11,9 @@
 //   (e) sweep16        16-feature blocks swept across the columns, counts in per-column planes
 //   (f) sweepPair      (e) on two rows per pass sharing position loads
 //   (g) sweepQuad      (e) on four rows per pass
+// Every implementation runs in turn, in a rotating order, for a slice of >= 0.2 s of this
+// process's CPU time, N rounds per shape; speeds are embeddings per CPU-second (median and best
+// round), and the backend's ratio to the fastest strategy is given per round too.
 // Usage, after `npx tsc -p tsconfig.json`:
 //   node bench/js-encoders.mjs [--rounds N] [--only sweepQuad,sweep16] [--json FILE]
 import { writeFileSync } from 'node:fs';
