@@ -1,10 +1,12 @@
 /**
  * The encoders of the TypeScript backend, twins of native/core/encode.cc: the same binning and
  * quantizing arithmetic, operation for operation (JavaScript never fuses a multiply-add, and the
- * native build is compiled not to), then the same kernels as the rest of the backend.
+ * native build is compiled not to), then the same kernels as the rest of the backend; the level
+ * encoder's own kernel is in encode-levels.ts.
  * @internal
  */
 import { accAdd, threshold } from './counters.js';
+import { majorityRows, offsetWidth, paddedBlock, planeStride } from './encode-levels.js';
 
 /** numpy's clip(digitize(v, linspace(lo, hi, bins + 1)) - 1, 0, bins - 1) for a finite v (see hdg_bin). */
 export function bin(v: number, lo: number, hi: number, bins: number): number {
@@ -32,6 +34,62 @@ function firstNonFinite(x: Float32Array | Float64Array, count: number): number {
   return -1;
 }
 
+/**
+ * bin()'s per-feature constants, computed once per call as the native Binning does: step at f,
+ * its inverse at features + f, and at 2 * features + f 1 where the range has no width to step
+ * through (bin() itself decides those).
+ */
+function binConstants(lo: Float64Array, hi: Float64Array, features: number, bins: number): Float64Array {
+  const k = new Float64Array(3 * features);
+  for (let f = 0; f < features; f++) {
+    const l = lo[f]!;
+    const h = hi[f]!;
+    const step = (h - l) / bins;
+    k[f] = step;
+    k[features + f] = bins / (h - l);
+    k[2 * features + f] = !(h > l) || !(step > 0) ? 1 : 0;
+  }
+  return k;
+}
+
+/**
+ * The bins of x[base + f], f < features, times `scale`, into out[o + f]: bin() with the constants
+ * of binConstants(), as bin_one. The first guess comes from a multiplication instead of a
+ * division; the same comparisons with the same edges j * step + lo then move it to the one bin
+ * they allow (the edges only grow with j), so every finite value gets bin()'s bin. Values below
+ * lo need no test of their own (the guess is 0 and stays there); the top is decided against hi
+ * itself, as numpy's last edge (an edge j * step + lo with an infinite step is no guide).
+ */
+function binRow(
+  x: Float32Array | Float64Array,
+  base: number,
+  features: number,
+  lo: Float64Array,
+  hi: Float64Array,
+  bins: number,
+  k: Float64Array,
+  scale: number,
+  out: Int32Array,
+  o: number,
+): void {
+  const top = bins - 1;
+  for (let f = 0; f < features; f++) {
+    const v = x[base + f]!;
+    const l = lo[f]!;
+    let j: number;
+    if (k[2 * features + f] === 1) j = bin(v, l, hi[f]!, bins);
+    else {
+      const s = k[f]!;
+      const c = (v - l) * k[features + f]!;
+      j = !(c > 0) ? 0 : c >= top ? top : Math.floor(c);
+      while (j > 0 && v < j * s + l) j--;
+      while (j + 1 < bins && v >= (j + 1) * s + l) j++;
+      if (v >= hi[f]!) j = top;
+    }
+    out[o + f] = j * scale;
+  }
+}
+
 /** Level encoder (see hdg_encode_f64): -1 when done, else the index of the first non-finite value. */
 export function encodeLevels(
   x: Float32Array | Float64Array,
@@ -50,126 +108,23 @@ export function encodeLevels(
   const bad = firstNonFinite(x, n * features);
   if (bad >= 0) return bad;
   const len = 2 * Math.ceil(dim / 64);
-  const offsets = new Int32Array(features);
-  const high = new Int32Array(32);
-  for (let r = 0; r < n; r++) {
-    for (let f = 0; f < features; f++) {
-      offsets[f] = bin(x[r * features + f] as number, lo[f] as number, hi[f] as number, bins) * len;
-    }
-    majorityOfBound(levels, positions, offsets, features, len, tie, out, r * len, high);
+  const k = binConstants(lo, hi, features, bins);
+  // Plain typed arrays and functions, no per-call objects: optimized code that checks the map
+  // of an object made per call is thrown away whenever a full GC finds no such object alive.
+  const L = new Int32Array(levels.buffer, levels.byteOffset, levels.length);
+  const P = new Int32Array(positions.buffer, positions.byteOffset, positions.length);
+  const tail = paddedBlock(L, P, features, len);
+  const planes = new Int32Array(Math.min(4, n) * planeStride(features) * len);
+  // Four embeddings at a time; the entries after each one's features stay 0, the level row of
+  // the padding features.
+  const width = offsetWidth(features);
+  const offsets = new Int32Array(4 * width);
+  for (let r = 0; r < n; r += 4) {
+    const m = Math.min(4, n - r);
+    for (let e = 0; e < m; e++) binRow(x, (r + e) * features, features, lo, hi, bins, k, len, offsets, e * width);
+    majorityRows(L, P, tail, features, len, offsets, m, planes, tie, out, r * len);
   }
   return -1;
-}
-
-// The bundle over features of levels[offsets[f] + j] ^ positions[f * len + j], one 32-bit column
-// at a time, the bound rows formed as they are read (writing them out first doubled the time).
-// Eight rows go through a carry-save tree into ones/twos/fours; each group's eights ripple into
-// `high` (plane q is bit q + 3 of the count).
-function majorityOfBound(
-  levels: Uint32Array,
-  positions: Uint32Array,
-  offsets: Int32Array,
-  features: number,
-  len: number,
-  tie: Uint32Array | null,
-  out: Uint32Array,
-  at: number,
-  high: Int32Array,
-): void {
-  const half = Math.floor(features / 2);
-  const even = features % 2 === 0;
-  let nhigh = 0;
-  while (Math.floor(features / 8) >= 2 ** nhigh) nhigh++;
-  const f8 = features - (features % 8);
-  for (let j = 0; j < len; j++) {
-    let ones = 0;
-    let twos = 0;
-    let fours = 0;
-    for (let q = 0; q < nhigh; q++) high[q] = 0;
-    let f = 0;
-    for (; f < f8; f += 8) {
-      const p = f * len + j;
-      const x0 = levels[offsets[f]! + j]! ^ positions[p]!;
-      const x1 = levels[offsets[f + 1]! + j]! ^ positions[p + len]!;
-      const x2 = levels[offsets[f + 2]! + j]! ^ positions[p + 2 * len]!;
-      const x3 = levels[offsets[f + 3]! + j]! ^ positions[p + 3 * len]!;
-      const x4 = levels[offsets[f + 4]! + j]! ^ positions[p + 4 * len]!;
-      const x5 = levels[offsets[f + 5]! + j]! ^ positions[p + 5 * len]!;
-      const x6 = levels[offsets[f + 6]! + j]! ^ positions[p + 6 * len]!;
-      const x7 = levels[offsets[f + 7]! + j]! ^ positions[p + 7 * len]!;
-      let u = ones ^ x0;
-      const twosA = (ones & x0) | (u & x1);
-      ones = u ^ x1;
-      u = ones ^ x2;
-      const twosB = (ones & x2) | (u & x3);
-      ones = u ^ x3;
-      u = twos ^ twosA;
-      const foursA = (twos & twosA) | (u & twosB);
-      twos = u ^ twosB;
-      u = ones ^ x4;
-      const twosC = (ones & x4) | (u & x5);
-      ones = u ^ x5;
-      u = ones ^ x6;
-      const twosD = (ones & x6) | (u & x7);
-      ones = u ^ x7;
-      u = twos ^ twosC;
-      const foursB = (twos & twosC) | (u & twosD);
-      twos = u ^ twosD;
-      u = fours ^ foursA;
-      let carry = (fours & foursA) | (u & foursB);
-      fours = u ^ foursB;
-      for (let q = 0; carry !== 0; q++) {
-        const h = high[q]!;
-        high[q] = h ^ carry;
-        carry &= h;
-      }
-    }
-    for (; f < features; f++) {
-      let carry = levels[offsets[f]! + j]! ^ positions[f * len + j]!;
-      let c = ones & carry;
-      ones ^= carry;
-      carry = c;
-      c = twos & carry;
-      twos ^= carry;
-      carry = c;
-      c = fours & carry;
-      fours ^= carry;
-      carry = c;
-      for (let q = 0; carry !== 0; q++) {
-        const h = high[q]!;
-        high[q] = h ^ carry;
-        carry &= h;
-      }
-    }
-    // count > half, most significant plane first; eq keeps the bits equal so far.
-    let gt = 0;
-    let eq = -1;
-    for (let q = nhigh - 1; q >= 0; q--) {
-      const c = high[q]!;
-      if ((half >>> (q + 3)) & 1) eq &= c;
-      else {
-        gt |= eq & c;
-        eq &= ~c;
-      }
-    }
-    if (half & 4) eq &= fours;
-    else {
-      gt |= eq & fours;
-      eq &= ~fours;
-    }
-    if (half & 2) eq &= twos;
-    else {
-      gt |= eq & twos;
-      eq &= ~twos;
-    }
-    if (half & 1) eq &= ones;
-    else {
-      gt |= eq & ones;
-      eq &= ~ones;
-    }
-    const t = even && tie ? eq & tie[j]! : 0;
-    out[at + j] = gt | t;
-  }
 }
 
 /** Projection encoder (see hdg_project_f64): -1 when done, else the index of the first non-finite value. */
