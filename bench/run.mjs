@@ -11,6 +11,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { glueWorkload } from './glue-workload.mjs';
+import { sweepQuad } from './js-encoders.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -227,6 +228,14 @@ function nativeImpls(fn, { multicore = false } = {}) {
   await op('encode_128', 'embeddings/s', N, [
     ...nativeImpls(run(native), { multicore: true }),
     ...wasmImpls(run),
+    // The fastest pure-JavaScript encoder of bench/js-encoders.mjs (independent code), the peer
+    // the TypeScript backend is held to, on the same smaller batch.
+    {
+      impl: 'js-peer',
+      isa: 'sweepQuad',
+      perCall: tsRows,
+      fn: () => sweepQuad(x, tsRows, F, lo, hi, 100, L, 100, P, DIM, tie, tsOut),
+    },
     // The TypeScript backend on a smaller batch (it is far slower), in the same unit.
     {
       impl: 'ts',
