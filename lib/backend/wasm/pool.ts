@@ -120,7 +120,14 @@ export class WasmPool {
       transfer.push(copy.buffer as ArrayBuffer);
     }
     const id = this.#next++;
-    const slot = this.#pick();
+    let slot: Slot;
+    try {
+      slot = this.#pick();
+    } catch (e) {
+      return Promise.reject(
+        new HdglueError(ErrorCode.INTERNAL, `could not start an hdglue WebAssembly worker: ${String(e)}`, { cause: e }),
+      );
+    }
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, views, sizes, name });
       if (slot.pending.size === 1) slot.worker.ref();
@@ -143,10 +150,10 @@ export class WasmPool {
   }
 
   #spawn(): Slot {
-    // The process's own flags, less those that only make sense for its entry script (a worker
-    // started under `node --input-type=module -e ...` would otherwise refuse to start).
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(workerScript(), { workerData: { module: this.#module }, execArgv });
+    // No flags of the process: the worker runs only this package's own script, and inherited
+    // flags can stop it from starting (`--input-type` of `node -e`, per-process ones such as
+    // `--expose-gc`), while V8's flags apply to every thread anyway.
+    const worker = new Worker(workerScript(), { workerData: { module: this.#module }, execArgv: [] });
     const slot: Slot = { worker, pending: new Map() };
     worker.unref();
     worker.on('message', (reply: Reply) => this.#settle(slot, reply));
