@@ -159,16 +159,16 @@ async function main() {
         const second = await build(cxx, again);
         for (const [file, h] of Object.entries(hashes))
           if (second[file] !== h) fail(`not reproducible: ${file} built twice gave ${h} and ${second[file]}`);
-        console.log('build-wasm: reproducible: a second build gave the same bytes');
+        console.error('build-wasm: reproducible: a second build gave the same bytes');
       } finally {
         rmSync(again, { recursive: true, force: true });
       }
     }
     for (const [file, h] of Object.entries(hashes)) {
       const size = readFileSync(join(outDir, file)).length;
-      console.log(`build-wasm: ${file} ${size} bytes sha256 ${h}`);
+      console.error(`build-wasm: ${file} ${size} bytes sha256 ${h}`);
     }
-    console.log(`build-wasm: ${version}`);
+    console.error(`build-wasm: ${version}`);
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }

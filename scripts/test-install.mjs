@@ -152,8 +152,11 @@ group('prebuilds and npm pack', () => {
     throw new Error('no prebuilds');
 
   const packed = run(npmCli, ['pack', '--json', '--pack-destination', work], { cwd: root, env: fullPath });
-  // stdout holds the JSON alone: the prepare script (tsc) writes to stderr.
-  const [info] = JSON.parse(packed.stdout);
+  // The lifecycle scripts (prepack: build-wasm, prepare: tsc) log to stderr, so stdout should hold the JSON
+  // alone; parse from its first '[' line so a stray line from a future script fails a check, not the run.
+  const jsonStart = packed.stdout.search(/^\[/m);
+  check('npm pack --json prints only JSON on stdout', jsonStart === 0, packed.stdout.slice(0, 500));
+  const [info] = JSON.parse(jsonStart >= 0 ? packed.stdout.slice(jsonStart) : '[{}]');
   const files = info.files.map((f) => f.path);
   tgz = join(work, info.filename);
   check('npm pack made the tarball', packed.status === 0 && existsSync(tgz), packed.out);
