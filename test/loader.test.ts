@@ -2,7 +2,7 @@
 // addon; HDGLUE_MAX_ISA caps the level; a copy of the package with no binary falls back to the
 // WebAssembly core, or to TypeScript when that is missing too or WebAssembly is off (--jitless),
 // with exactly one coded warning naming the tier, or fails loudly under HDGLUE_BACKEND=native|wasm.
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -130,6 +130,12 @@ describe('backend loading', () => {
     expect(r.bits).toEqual(report({}).bits);
     const scalar = report({ HDGLUE_BACKEND: 'wasm', HDGLUE_MAX_ISA: 'scalar' });
     expect([scalar.info.isa, scalar.info.binary.endsWith('hdglue-scalar.wasm')]).toEqual(['scalar', true]);
+    // Every level it lists is a value HDGLUE_MAX_ISA takes, and runs when capped to it.
+    expect(r.info.availableIsas).toEqual(['scalar', 'simd128']);
+    for (const isa of r.info.availableIsas)
+      expect(report({ HDGLUE_BACKEND: 'wasm', HDGLUE_MAX_ISA: isa }).info.isa).toBe(isa);
+    // The WebAssembly level as a cap on native names no CPU level: it caps nothing.
+    expect(report({ HDGLUE_MAX_ISA: 'simd128' }).info.isa).toBe(report({}).info.isa);
   });
 
   it.skipIf(!haveWasm)(
@@ -172,7 +178,26 @@ describe('backend loading', () => {
   it('with no WebAssembly modules and HDGLUE_BACKEND=wasm: a clear error with its code', () => {
     const r = report({ HDGLUE_BACKEND: 'wasm' }, tmp);
     expect(r.error.code).toBe('ERR_HDGLUE_WASM_UNAVAILABLE');
-    expect(r.error.message).toContain('hdglue-scalar.wasm');
+    expect(r.error.message).toContain('hdglue-simd128.wasm');
     expect(r.error.message).toContain('npm run build:wasm');
+  });
+
+  it.skipIf(!haveWasm)('a corrupt SIMD module is an error, not a quiet fall to the scalar module', () => {
+    const bad = mkdtempSync(join(tmpdir(), 'hdglue-loader-bad-'));
+    try {
+      cpSync(tmpWasm, bad, { recursive: true, verbatimSymlinks: true });
+      const file = join(bad, 'node_modules', 'hdglue', 'wasm', 'hdglue-simd128.wasm');
+      writeFileSync(file, readFileSync(file).subarray(0, 1000));
+      const r = report({ HDGLUE_BACKEND: 'wasm' }, bad);
+      expect(r.error.code).toBe('ERR_HDGLUE_WASM_UNAVAILABLE');
+      expect(r.error.message).toContain('hdglue-simd128.wasm does not load');
+      // Unforced, the loader says why in its one warning and lands on TypeScript.
+      const d = report({}, bad);
+      expect(d.info.backend).toBe('js');
+      expect(d.warnings).toHaveLength(1);
+      expect(d.warnings[0].message).toContain('hdglue-simd128.wasm does not load');
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,7 @@
 // into coded errors with a fresh instance, and async calls that run in workers, off the event loop.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { jsBackend } from '../lib/backend/index.js';
 import { packageRoot } from '../lib/backend/native.js';
 import type { Backend, Kernels } from '../lib/backend/types.js';
@@ -13,6 +13,7 @@ import { wasmEngine } from '../lib/backend/wasm/engine.js';
 import { wasmKernels } from '../lib/backend/wasm/kernels.js';
 import { CHUNK_BYTES } from '../lib/backend/wasm/marshal.js';
 import { compileWasm, WASM_FILES } from '../lib/backend/wasm/module.js';
+import { WasmPool } from '../lib/backend/wasm/pool.js';
 import { prng, randomRows, runNode, stride } from './helpers.js';
 
 const built = existsSync(join(packageRoot, 'wasm', WASM_FILES.simd128));
@@ -24,12 +25,18 @@ function floats(n: number, next: () => number): Float32Array {
 }
 
 describe.skipIf(!built)('the WebAssembly tier', () => {
-  const compiled = compileWasm(process.env.HDGLUE_MAX_ISA ?? '');
-  const core = new WasmCore(compiled.module);
-  const wasm: Kernels = wasmKernels(core);
-  const load = loadWasm(process.env.HDGLUE_MAX_ISA ?? '');
-  if (!load.ok) throw load.error;
-  const be: Backend = load.backend;
+  // Made in beforeAll: vitest runs the body of a skipped describe too, and without wasm/ built
+  // compiling here would throw instead of skipping.
+  let core: WasmCore;
+  let wasm: Kernels;
+  let be: Backend;
+  beforeAll(() => {
+    core = new WasmCore(compileWasm(process.env.HDGLUE_MAX_ISA ?? '').module);
+    wasm = wasmKernels(core);
+    const load = loadWasm(process.env.HDGLUE_MAX_ISA ?? '');
+    if (!load.ok) throw load.error;
+    be = load.backend;
+  });
 
   it('ships two modules that import nothing from the host', () => {
     const engine = wasmEngine();
@@ -63,10 +70,12 @@ describe.skipIf(!built)('the WebAssembly tier', () => {
       () => new Uint32Array(n),
       (k, out) => k.hamming1xN(q, batch, n, w, out),
     );
-    // More queries than fit one chunk: both sides of hammingMxN are chunked.
+    // More rows on each side than fit one chunk (256 KiB / 1,256 bytes = 208 rows): both sides of
+    // hammingMxN are chunked, with a ragged last chunk on each.
+    const nb = 450;
     same(
-      () => new Uint32Array(300 * 40),
-      (k, out) => k.hammingMxN(q, 300, batch, 40, w, out),
+      () => new Uint32Array(300 * nb),
+      (k, out) => k.hammingMxN(q, 300, batch, nb, w, out),
     );
     same(
       () => new Uint32Array(n * s),
@@ -150,8 +159,32 @@ describe.skipIf(!built)('the WebAssembly tier', () => {
     expect(core.memoryBytes).toBe(high);
   });
 
+  it('short rows keep hammingMxN within a chunk of memory however many distances it returns', () => {
+    const fresh = new WasmCore(compileWasm(process.env.HDGLUE_MAX_ISA ?? '').module);
+    const k = wasmKernels(fresh);
+    const next = prng(39);
+    const m = 3000;
+    const a = randomRows(64, m, next);
+    const out = new Uint32Array(m * m);
+    k.hammingMxN(a, m, a, m, 1, out);
+    // 36 MB of distances; the instance holds a few chunks, not the whole block.
+    expect(fresh.memoryBytes).toBeLessThan(8 * 2 ** 20);
+    const row = new Uint32Array(m);
+    for (const i of [0, 1234, m - 1]) {
+      jsBackend.hamming1xN(a.subarray(i * 2), a, m, 1, row);
+      expect(out.subarray(i * m, (i + 1) * m)).toEqual(row);
+    }
+  });
+
   it('an allocation beyond 4 GiB and a trap are coded errors, and the next call works', () => {
     expect(() => core.arena(5 * 2 ** 30)).toThrow(expect.objectContaining({ code: 'ERR_HDGLUE_OUT_OF_MEMORY' }));
+    // A real trap: addresses past the end of linear memory. The trapped instance is replaced.
+    const before = core.x;
+    expect(() => core.call((x) => x.hdgw_hamming_1xn(0x7fff0000, 0x7ff00000, 1, 4, 16))).toThrow(
+      expect.objectContaining({ code: 'ERR_HDGLUE_INTERNAL' }),
+    );
+    expect(core.x).not.toBe(before);
+    // `unreachable` is where a failed allocation inside the module ends (operator new aborts).
     const engine = wasmEngine() as NonNullable<ReturnType<typeof wasmEngine>>;
     expect(() =>
       core.call(() => {
@@ -262,6 +295,24 @@ describe.skipIf(!built)('the WebAssembly tier', () => {
       name: 'RangeError',
       code: 'ERR_HDGLUE_SHAPE',
     });
+  });
+
+  it('an idle worker stops after the idle time (its memory with it), and the next call starts one', async () => {
+    const pool = new WasmPool(compileWasm('').module, 2, 100);
+    const q = randomRows(500, 3, prng(38));
+    const w = stride(500) / 2;
+    const want = new Uint32Array(3);
+    jsBackend.hamming1xN(q, q, 3, w, want);
+    const out = new Uint32Array(3);
+    await pool.run('hamming1xN', [q, q, 3, w, out]);
+    expect(out).toEqual(want);
+    expect(pool.workers).toBe(1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(pool.workers).toBe(0);
+    out.fill(0);
+    await pool.run('hamming1xN', [q, q, 3, w, out]);
+    expect(out).toEqual(want);
+    expect(pool.workers).toBe(1);
   });
 
   it('a process with idle workers exits on its own once its calls are done', () => {

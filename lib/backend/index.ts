@@ -15,7 +15,9 @@ import { loadWasm } from './wasm/backend.js';
 export { detachedError, RESIZABLE_MESSAGE } from './async-errors.js';
 export { jsBackend } from './js/backend.js';
 
-const ISA_NAMES = ['scalar', 'avx2', 'avx512', 'neon'];
+// simd128 is the WebAssembly module's level (backendInfo().availableIsas lists it there); as a cap
+// on native it sorts above every CPU level, so it caps nothing, as avx2 caps nothing on wasm.
+const ISA_NAMES = ['scalar', 'avx2', 'avx512', 'neon', 'simd128'];
 
 // npm 11 runs a dependency's install script only while its allowScripts policy lets it (with a
 // notice for unreviewed packages, not at all for denied ones or under strict-allow-scripts).

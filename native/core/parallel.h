@@ -15,9 +15,11 @@
 #include <vector>
 #endif
 
-// try/catch around allocations that may fail; without exceptions (wasm) a failed allocation
-// traps instead, which the JavaScript side reports and recovers from with a fresh instance.
-#if defined(__cpp_exceptions)
+// try/catch around allocations that may fail; without exceptions (the wasm build) a failed
+// allocation traps instead, which the JavaScript side reports and recovers from with a fresh
+// instance. Only wasm drops them: MSVC signals exceptions with _CPPUNWIND and may not define
+// __cpp_exceptions, and a native build without the catch would terminate on bad_alloc.
+#if !defined(__wasm__) || defined(__cpp_exceptions)
 #define HDG_TRY try
 #define HDG_CATCH_ALL catch (...)
 #else

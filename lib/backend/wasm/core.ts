@@ -102,6 +102,8 @@ export class WasmCore {
   #x!: WasmExports;
   #arena = 0;
   #capacity = 0;
+  /** Set after a trap until a fresh instance replaces the trapped one. */
+  #stale = false;
 
   constructor(module: WasmModule) {
     this.module = module;
@@ -127,6 +129,7 @@ export class WasmCore {
 
   /** The module's exports (valid until the next trap). */
   get x(): WasmExports {
+    if (this.#stale) this.#renew();
     return this.#x;
   }
 
@@ -145,6 +148,8 @@ export class WasmCore {
    * the memory) when needed; the old contents are not kept.
    */
   arena(bytes: number): number {
+    // Every kernel places its blocks first, so a trapped instance is replaced before any copy in.
+    if (this.#stale) this.#renew();
     if (this.#arena !== 0 && bytes <= this.#capacity) return this.#arena;
     if (this.#arena) this.#x.hdgw_free(this.#arena);
     this.#arena = 0;
@@ -181,18 +186,45 @@ export class WasmCore {
 
   /**
    * Runs `fn` (a call into the module), turning a trap into a coded error and replacing the
-   * instance, whose allocator a trap may have left mid-update.
+   * instance, whose allocator a trap may have left mid-update. `unreachable` is what a failed
+   * allocation inside the module ends in (operator new aborts: the build has no exceptions), so
+   * it is reported as out of memory; any other trap (an access out of bounds) is a bug of hdglue.
    */
   call<T>(fn: (x: WasmExports) => T): T {
+    // A previous trap whose fresh instance could not be made: try again before running anything.
+    if (this.#stale) this.#renew();
     try {
       return fn(this.#x);
     } catch (e) {
       const engine = wasmEngine();
       if (!engine || !(e instanceof engine.RuntimeError)) throw e;
+      this.#stale = true;
+      this.#renew();
+      const why = (e as Error).message;
+      if (/unreachable/i.test(why)) {
+        throw new HdglueError(
+          ErrorCode.OUT_OF_MEMORY,
+          `the WebAssembly backend stopped (${why}): most likely it ran out of memory; split the call into smaller batches`,
+          { cause: e },
+        );
+      }
+      throw new HdglueError(
+        ErrorCode.INTERNAL,
+        `the WebAssembly backend stopped (${why}); this is a bug in hdglue, please report it`,
+        { cause: e },
+      );
+    }
+  }
+
+  /** A fresh instance after a trap; if even that fails, a coded error, and the next call retries. */
+  #renew(): void {
+    try {
       this.#instantiate();
+      this.#stale = false;
+    } catch (e) {
       throw new HdglueError(
         ErrorCode.OUT_OF_MEMORY,
-        `the WebAssembly backend stopped (${(e as Error).message}): most likely it ran out of memory; split the call into smaller batches`,
+        `the WebAssembly backend could not start a fresh instance after a trap: ${String(e)}`,
         { cause: e },
       );
     }

@@ -20,6 +20,8 @@ export interface WasmEngine {
   Module: { new (bytes: Uint8Array): WasmModule; imports(m: WasmModule): { module: string; name: string }[] };
   Instance: new (m: WasmModule, imports: object) => { exports: Record<string, unknown> };
   RuntimeError: new (...a: unknown[]) => Error;
+  CompileError: new (...a: unknown[]) => Error;
+  validate(bytes: Uint8Array): boolean;
 }
 
 /** The engine's WebAssembly, or undefined where it is off. */

@@ -3,7 +3,7 @@
  * embeddings stream through the module in row chunks; the codebooks go in once per call.
  * @internal
  */
-import { ErrorCode, HdglueError } from '../../errors.js';
+import { ErrorCode, HdglueError, rangeError } from '../../errors.js';
 import type { Kernels } from '../types.js';
 import type { Typed, WasmCore } from './core.js';
 import { chunkRows, need, part, place } from './marshal.js';
@@ -61,6 +61,10 @@ export function encodeKernels(core: WasmCore): Pick<Kernels, 'bin' | 'encodeLeve
       need(x, n * features, 'x');
       need(lo, features, 'lo');
       need(hi, features, 'hi');
+      // As the addon checks them: a bin without its level row would read the arena's next block.
+      if (features < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'features must be at least 1');
+      if (bins < 1) throw rangeError(ErrorCode.OUT_OF_RANGE, 'bins must be at least 1');
+      if (levelCount < bins) throw rangeError(ErrorCode.SHAPE, 'the level codebook has fewer rows than bins');
       need(levels, levelCount * s, 'levels');
       need(positions, features * s, 'positions');
       need(out, n * s, 'out');

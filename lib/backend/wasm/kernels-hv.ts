@@ -4,7 +4,7 @@
  * chunks), calls the core and copies the outputs back; results are the core's, bit for bit.
  * @internal
  */
-import { ErrorCode, HdglueError } from '../../errors.js';
+import { ErrorCode, HdglueError, rangeError } from '../../errors.js';
 import type { Kernels } from '../types.js';
 import type { WasmCore } from './core.js';
 import { chunkRows, need, part, place } from './marshal.js';
@@ -66,9 +66,10 @@ export function hvKernels(
       need(b, n * s, 'b');
       need(out, m * n, 'out');
       // Both sides in chunks: each b chunk is copied once per a chunk, which is little beside the
-      // (a chunk x b chunk) distances computed from it.
-      const aRows = chunkRows(s * 4, m);
+      // (a chunk x b chunk) distances computed from it. The a chunk is also bounded by the
+      // distances block (a rows x b rows x 4 bytes), which short rows would otherwise make huge.
       const bRows = chunkRows(s * 4, n);
+      const aRows = Math.min(chunkRows(s * 4, m), chunkRows(bRows * 4, m));
       const [pa, pb, po] = place(core, [aRows * s * 4, bRows * s * 4, aRows * bRows * 4]) as [number, number, number];
       for (let i0 = 0; i0 < m; i0 += aRows) {
         const ma = Math.min(aRows, m - i0);
@@ -88,6 +89,8 @@ export function hvKernels(
       need(batch, n * s, 'batch');
       need(outIdx, m * k, 'outIdx');
       need(outDist, m * k, 'outDist');
+      // As the addon checks it: the heaps would otherwise hold rows past the batch.
+      if (k > n) throw rangeError(ErrorCode.OUT_OF_RANGE, 'k must not exceed the batch count');
       // The k best of the whole batch: it goes in whole (the heaps live in the outputs).
       const [pq, pb, pi, pd] = place(core, [m * s * 4, n * s * 4, m * k * 4, m * k * 4]) as [
         number,

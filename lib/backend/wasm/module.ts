@@ -25,6 +25,16 @@ export interface CompiledWasm {
   readonly path: string;
 }
 
+/** The smallest module with a SIMD instruction: `(func (result v128) i32.const 0 i8x16.splat)`. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
+]);
+
+/** Whether the engine accepts WebAssembly SIMD (Node 16.4+ does; an embedder may turn it off). */
+export function engineHasSimd(engine: WasmEngine): boolean {
+  return engine.validate(SIMD_PROBE);
+}
+
 function compile(engine: WasmEngine, path: string): WasmModule {
   return new engine.Module(readFileSync(path));
 }
@@ -32,7 +42,8 @@ function compile(engine: WasmEngine, path: string): WasmModule {
 /**
  * Compiles the best module this engine runs, or the scalar one when `cap` is 'scalar' (the
  * HDGLUE_MAX_ISA of the other tiers: any other level leaves the best). Throws when WebAssembly is
- * off (node --jitless) or the files are missing or unreadable.
+ * off (node --jitless) or a file is missing, unreadable or corrupt; only an engine without SIMD
+ * falls back to the scalar module.
  */
 export function compileWasm(cap: string): CompiledWasm {
   const engine = wasmEngine();
@@ -45,6 +56,11 @@ export function compileWasm(cap: string): CompiledWasm {
   try {
     simd = compile(engine, simdPath);
   } catch (e) {
+    // Only an engine without SIMD falls back to the scalar module; a missing, unreadable or
+    // corrupt file is a broken package, which must not pass for an engine without SIMD.
+    if (engineHasSimd(engine)) {
+      throw new Error(`${simdPath} does not load: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
     simdError = e;
   }
   const detectedIsa = simd ? 'simd128' : 'scalar';

@@ -3,8 +3,9 @@
  * instance of the compiled module, so the event loop stays free, as the addon's libuv workers
  * keep it. A call's arrays are copied (only their views' bytes) and sent; the worker runs the
  * sync kernel and sends its copies back; the outputs are then copied into the caller's arrays.
- * Workers start on first use, at most {@link poolSize}, and hold the process open only while
- * they have calls in flight.
+ * Workers start on first use, at most {@link poolSize}, hold the process open only while they
+ * have calls in flight, and stop after {@link IDLE_MS} without one, giving back their instance's
+ * memory (which never shrinks while it lives).
  * @internal
  */
 import { existsSync } from 'node:fs';
@@ -29,6 +30,9 @@ export const OUTPUTS: Record<AsyncKernelName, readonly number[]> = {
   encodeLevels: [11],
   project: [7],
 };
+
+/** A worker idle this long is stopped; the next call starts one again (a few milliseconds). */
+export const IDLE_MS = 10_000;
 
 /** A request to a worker. */
 export interface Job {
@@ -85,18 +89,22 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** The timer that stops the worker once idle (unref'd: it never holds the process open). */
+  idle?: ReturnType<typeof setTimeout>;
 }
 
 /** A pool of workers, each with its own instance of `module`. */
 export class WasmPool {
   readonly #module: WasmModule;
   readonly #size: number;
+  readonly #idleMs: number;
   readonly #slots: Slot[] = [];
   #next = 1;
 
-  constructor(module: WasmModule, size = poolSize()) {
+  constructor(module: WasmModule, size = poolSize(), idleMs = IDLE_MS) {
     this.#module = module;
     this.#size = size;
+    this.#idleMs = idleMs;
   }
 
   /** Runs kernel `name` on `args` in a worker; settles once every output is written back. */
@@ -130,15 +138,15 @@ export class WasmPool {
     }
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, views, sizes, name });
+      clearTimeout(slot.idle);
       if (slot.pending.size === 1) slot.worker.ref();
       slot.worker.postMessage({ id, name, args: sent } satisfies Job, transfer);
     });
   }
 
-  /** Stops every worker (their calls in flight reject). */
-  async close(): Promise<void> {
-    const slots = this.#slots.splice(0);
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+  /** Workers running now (started and not yet stopped). */
+  get workers(): number {
+    return this.#slots.length;
   }
 
   /** An idle worker, a new one while below the size, else the least busy. */
@@ -157,9 +165,13 @@ export class WasmPool {
     const slot: Slot = { worker, pending: new Map() };
     worker.unref();
     worker.on('message', (reply: Reply) => this.#settle(slot, reply));
+    // A worker that stopped, for whatever reason, leaves the pool at once (a message to it
+    // would never be answered) and takes its calls in flight with it as coded rejections.
     const fail = (why: unknown) => {
       const i = this.#slots.indexOf(slot);
       if (i >= 0) this.#slots.splice(i, 1);
+      clearTimeout(slot.idle);
+      if (slot.pending.size === 0) return;
       const err = new HdglueError(ErrorCode.INTERNAL, `an hdglue WebAssembly worker stopped: ${String(why)}`, {
         cause: why,
       });
@@ -167,18 +179,28 @@ export class WasmPool {
       slot.pending.clear();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => {
-      if (slot.pending.size) fail(`exit code ${code}`);
-    });
+    worker.on('exit', (code) => fail(`exit code ${code}`));
     this.#slots.push(slot);
     return slot;
+  }
+
+  /** Stops a worker that stayed idle: out of the pool first, so no call is sent to it meanwhile. */
+  #retire(slot: Slot): void {
+    if (slot.pending.size !== 0) return;
+    const i = this.#slots.indexOf(slot);
+    if (i >= 0) this.#slots.splice(i, 1);
+    void slot.worker.terminate();
   }
 
   #settle(slot: Slot, reply: Reply): void {
     const p = slot.pending.get(reply.id);
     if (!p) return;
     slot.pending.delete(reply.id);
-    if (slot.pending.size === 0) slot.worker.unref();
+    if (slot.pending.size === 0) {
+      slot.worker.unref();
+      slot.idle = setTimeout(() => this.#retire(slot), this.#idleMs);
+      slot.idle.unref();
+    }
     if (!reply.ok) {
       p.reject(rebuild(reply.error));
       return;
