@@ -249,7 +249,7 @@ function nativeImpls(fn, { multicore = false } = {}) {
 // Glue: the workload of bench/glue-workload.mjs. Native here; the WebAssembly and TypeScript
 // tiers in child processes (bench/glue-tier.mjs; a process holds one backend), whose rates are
 // recorded as measured there.
-if (!filter || 'glue_predict_5 fit_5'.includes(filter)) {
+if (!filter || ['glue_predict_5', 'glue_predict_5_hamming', 'fit_5'].some((op) => op.includes(filter))) {
   const h = await import(join(root, 'dist/index.js'));
   const w = glueWorkload(h, DIM);
   const setOne = () => {
