@@ -42,8 +42,17 @@ async function buildTest(cxx, flags, dir) {
   await Promise.all(files.map((f, i) => run(cxx, [...CXXFLAGS, ...flags, '-c', f, '-o', objects[i]])));
   const out = join(dir, 'test_kernels.wasm');
   // A command module: wasi-libc's start files call main and pass its status to proc_exit. The
-  // stack is the shipped modules' size, so a kernel's stack use is tested as it will run.
-  await run(cxx, ['--target=wasm32-wasi', '-Wl,-z,stack-size=1048576', ...flags, ...objects, '-o', out]);
+  // stack is the shipped modules' size and place (below the data: an overflow traps), so a
+  // kernel's stack use is tested as it will run.
+  await run(cxx, [
+    '--target=wasm32-wasi',
+    '-Wl,-z,stack-size=1048576',
+    '-Wl,--stack-first',
+    ...flags,
+    ...objects,
+    '-o',
+    out,
+  ]);
   return out;
 }
 
