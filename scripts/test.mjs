@@ -66,6 +66,7 @@ const WASM_FILES = [
   'test/model-golden.test.ts',
   'test/hil.test.ts',
   'test/glue-learn.test.ts',
+  'test/wasm-modules.test.ts',
 ];
 if (!only || only === 'wasm' || only === 'js')
   step(
