@@ -69,7 +69,7 @@ const WASM_FILES = [
   'test/glue-learn.test.ts',
 ];
 // test/wasm-modules.test.ts (both modules against TypeScript on random shapes) loads the modules
-// itself whatever the backend, so the plain vitest passes run it.
+// itself whatever the backend, so the native vitest pass runs it (the TypeScript pass skips it).
 if (!only || only === 'wasm' || only === 'js')
   step(
     'WebAssembly modules built twice, same bytes',
