@@ -68,14 +68,15 @@ export const CXXFLAGS = cxxflags(root);
 
 // --stack-first: wasm-ld (clang 14) otherwise places the stack above the static data, so a stack
 // overflow would silently overwrite it; below the data, an overflow runs past address 0 and traps.
-/** The link flags of the shipped modules (the stack flags are also the C++ tests'). */
+/** The stack's size and place, shared by the shipped modules and the C++ tests run in wasm. */
+export const STACK_FLAGS = ['-Wl,-z,stack-size=1048576', '-Wl,--stack-first'];
+/** The link flags of the shipped modules. */
 export const LDFLAGS = [
   '--target=wasm32-wasi',
   '-nostartfiles',
   '-Wl,--no-entry',
   '-Wl,--strip-all',
-  '-Wl,-z,stack-size=1048576',
-  '-Wl,--stack-first',
+  ...STACK_FLAGS,
   '-Wl,--export=__wasm_call_ctors',
 ];
 
@@ -170,6 +171,11 @@ function sourcesOf(srcRoot) {
   return files;
 }
 
+/** Hex sha256 of a module's bytes. */
+function sha256(bytes) {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /** An object file's name from its source's relative path, so two sources of one name do not collide. */
 function objectName(file) {
   return `${file.replaceAll('/', '__')}.o`;
@@ -200,7 +206,7 @@ async function build(cxx, srcRoot, dir) {
       const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes));
       if (imports.length)
         throw new BuildError(`${mod.file} imports ${imports.map((i) => `${i.module}.${i.name}`).join(', ')}`);
-      built[mod.file] = { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+      built[mod.file] = { size: bytes.length, sha256: sha256(bytes) };
     }
     for (const [m, mod] of MODULES.entries()) renameSync(tmps[m], join(dir, mod.file));
     return built;
@@ -229,10 +235,9 @@ async function checkReproducible(cxx, outDir) {
       if (a.equals(b)) continue;
       let at = 0;
       while (at < Math.min(a.length, b.length) && a[at] === b[at]) at++;
-      const sha = (x) => createHash('sha256').update(x).digest('hex');
       throw new BuildError(
-        `not reproducible: ${mod.file} from ${root} (${a.length} bytes, sha256 ${sha(a)}) and from a copy at ` +
-          `${copy} (${b.length} bytes, sha256 ${sha(b)}) first differ at byte ${at}`,
+        `not reproducible: ${mod.file} from ${root} (${a.length} bytes, sha256 ${sha256(a)}) and from a copy at ` +
+          `${copy} (${b.length} bytes, sha256 ${sha256(b)}) first differ at byte ${at}`,
       );
     }
     console.error(`build-wasm: reproducible: a second build from a copy at ${copy} gave the same bytes`);

@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APT, CXXFLAGS, MODULES, probeToolchain } from './build-wasm.mjs';
+import { APT, CXXFLAGS, MODULES, probeToolchain, STACK_FLAGS } from './build-wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -44,15 +44,7 @@ async function buildTest(cxx, flags, dir) {
   // A command module: wasi-libc's start files call main and pass its status to proc_exit. The
   // stack is the shipped modules' size and place (below the data: an overflow traps), so a
   // kernel's stack use is tested as it will run.
-  await run(cxx, [
-    '--target=wasm32-wasi',
-    '-Wl,-z,stack-size=1048576',
-    '-Wl,--stack-first',
-    ...flags,
-    ...objects,
-    '-o',
-    out,
-  ]);
+  await run(cxx, ['--target=wasm32-wasi', ...STACK_FLAGS, ...flags, ...objects, '-o', out]);
   return out;
 }
 

@@ -67,3 +67,33 @@ export function expectCode(fn: () => unknown, code: string): void {
   }
   expect((caught as { code?: string })?.code).toBe(code);
 }
+
+/**
+ * Sums of squares of each counter row, exact and rounded once (doubles while every square and
+ * partial sum is exact, else BigInt): the norms refineOnline takes, as the model computes them
+ * for counters in its range, and exact beyond it.
+ */
+export function exactSquaredNorms(counters: Int32Array, m: number, dim: number): Float64Array {
+  const out = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    let d = 0;
+    let small = true;
+    for (let i = 0; i < dim && small; i++) {
+      const v = counters[k * dim + i]!;
+      small = Math.abs(v) < 2 ** 26;
+      d += v * v;
+    }
+    // Below 2^53 every partial sum was exact too; otherwise round once from the exact BigInt sum.
+    if (small && d < 2 ** 53) {
+      out[k] = d;
+      continue;
+    }
+    let s = 0n;
+    for (let i = 0; i < dim; i++) {
+      const v = BigInt(counters[k * dim + i]!);
+      s += v * v;
+    }
+    out[k] = Number(s);
+  }
+  return out;
+}

@@ -2,12 +2,13 @@
 // addon; HDGLUE_MAX_ISA caps the level; a copy of the package with no binary falls back to the
 // WebAssembly core, or to TypeScript when that is missing too or WebAssembly is off (--jitless),
 // with exactly one coded warning naming the tier, or fails loudly under HDGLUE_BACKEND=native|wasm.
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/backend/native.js';
 import { runNode } from './helpers.js';
+import { wasmModulesBuilt } from './tier.js';
 
 const REPORT = `
 import { readFileSync } from 'node:fs';
@@ -26,12 +27,7 @@ try {
 }
 `;
 
-// Without the toolchain (clang, lld, wasi-libc) the modules are not built and the cases that need
-// them are skipped, as npm test skips the wasm steps with a notice; CI requires them.
-const haveWasm = existsSync(join(packageRoot, 'wasm', 'hdglue-simd128.wasm'));
-if (!haveWasm && process.env.HDGLUE_REQUIRE_WASM === '1') {
-  throw new Error('HDGLUE_REQUIRE_WASM=1 but the WebAssembly modules are not built: npm run build:wasm');
-}
+const haveWasm = wasmModulesBuilt();
 
 // A package copy with dist/ but neither build/ nor prebuilds/, resolvable as 'hdglue'.
 const tmp = mkdtempSync(join(tmpdir(), 'hdglue-loader-'));

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsBackend } from '../lib/backend/index.js';
 import type { Backend } from '../lib/backend/types.js';
-import { prng, randomRows, stride } from './helpers.js';
+import { exactSquaredNorms, prng, randomRows, stride } from './helpers.js';
 import { tierUnderTest } from './tier.js';
 
 // The native addon, or the WebAssembly core under HDGLUE_BACKEND=wasm (its one level).
@@ -67,32 +67,6 @@ function plainFit(be: Backend, rows: Uint32Array, truth: Int32Array, n: number, 
   return counters;
 }
 
-/** Sums of squares of each row, exact, rounded once (doubles while every square is exact, else BigInt). */
-function norms(counters: Int32Array, m: number, dim: number): Float64Array {
-  const out = new Float64Array(m);
-  for (let k = 0; k < m; k++) {
-    let d = 0;
-    let small = true;
-    for (let i = 0; i < dim && small; i++) {
-      const v = counters[k * dim + i]!;
-      small = Math.abs(v) < 2 ** 26;
-      d += v * v;
-    }
-    // Below 2^53 every partial sum was exact too; otherwise round once from the exact BigInt sum.
-    if (small && d < 2 ** 53) {
-      out[k] = d;
-      continue;
-    }
-    let s = 0n;
-    for (let i = 0; i < dim; i++) {
-      const v = BigInt(counters[k * dim + i]!);
-      s += v * v;
-    }
-    out[k] = Number(s);
-  }
-  return out;
-}
-
 /** Byte-for-byte equality of two typed arrays (toEqual walks large arrays element by element, slowly); on a
  * difference, the first differing entry is reported. */
 function expectSame(got: Int32Array | Float64Array, want: Int32Array | Float64Array, label: string): void {
@@ -123,7 +97,7 @@ function check(c: Case): void {
   const start = plainFit(js, rows, truth, c.n, c.m, c.dim, c.offset);
   // Random order with repeats (and rows never visited).
   const order = Uint32Array.from({ length: c.count }, () => next() % c.n);
-  const n2 = norms(start, c.m, c.dim);
+  const n2 = exactSquaredNorms(start, c.m, c.dim);
   const run = (be: Backend) => {
     const counters = start.slice();
     const norms2 = n2.slice();
@@ -134,7 +108,7 @@ function check(c: Case): void {
   const want = run(js);
   const label = JSON.stringify({ ...c, margin: String(c.margin) });
   // The norms stay the exact sums of squares while those stay below 2^53 (the inputs were exact).
-  const exact = norms(want.counters, c.m, c.dim);
+  const exact = exactSquaredNorms(want.counters, c.m, c.dim);
   if (exact.every((v) => v < 2 ** 53)) expectSame(want.norms2, exact, label);
   expect(want.stats[1]! - 7, label).toBeLessThanOrEqual(c.count);
   for (const isa of levels()) {
@@ -228,7 +202,7 @@ describe(`online refinement parity, ${tier.name} (${levels().join(', ')}) vs js`
         start[dim + i] = limit - 5;
         start[2 * dim + i] = limit - 30;
       }
-      const n2 = norms(start, m, dim);
+      const n2 = exactSquaredNorms(start, m, dim);
       const results = [js, ...levels()].map((be) => {
         if (typeof be === 'string') raw._useIsa(be);
         const b = typeof be === 'string' ? native : be;

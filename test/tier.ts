@@ -2,10 +2,13 @@
 // WebAssembly core when HDGLUE_BACKEND=wasm (npm test runs the parity files both ways). The
 // native tier switches levels in process (its raw `_useIsa`); the wasm tier runs the one level
 // its module has (HDGLUE_MAX_ISA=scalar picks the scalar module).
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { loadNative, packageRoot } from '../lib/backend/native.js';
 import type { Backend } from '../lib/backend/types.js';
 import { loadWasm } from '../lib/backend/wasm/backend.js';
+import { WASM_FILES } from '../lib/backend/wasm/module.js';
 
 /** A compiled backend, its levels under test and how to switch between them. */
 export interface Tier {
@@ -43,4 +46,17 @@ export function tierUnderTest(): Tier {
     use: (level) => raw._useIsa(level),
     startIsa,
   };
+}
+
+/**
+ * Whether both WebAssembly modules are built. Without the toolchain (clang, lld, wasi-libc) they
+ * are not, and the tests that need them skip, as npm test skips its wasm steps with a notice;
+ * under HDGLUE_REQUIRE_WASM=1 (CI) their absence is an error instead.
+ */
+export function wasmModulesBuilt(): boolean {
+  const built = Object.values(WASM_FILES).every((f) => existsSync(join(packageRoot, 'wasm', f)));
+  if (!built && process.env.HDGLUE_REQUIRE_WASM === '1') {
+    throw new Error('HDGLUE_REQUIRE_WASM=1 but the WebAssembly modules are not built: npm run build:wasm');
+  }
+  return built;
 }

@@ -5,22 +5,18 @@
 // Every array goes in at a random offset inside a guarded buffer, so a write outside a kernel's
 // view is caught too. A failure names the base seed (HDGLUE_DIFF_SEED reruns it), the kernel, the
 // case and its own seed; HDGLUE_DIFF_SCALE multiplies the case counts for a longer soak.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jsBackend } from '../lib/backend/js/backend.js';
-import { packageRoot } from '../lib/backend/native.js';
 import { KERNEL_NAMES, type KernelName, type Kernels } from '../lib/backend/types.js';
 import { WasmCore } from '../lib/backend/wasm/core.js';
 import { wasmEngine } from '../lib/backend/wasm/engine.js';
 import { wasmKernels } from '../lib/backend/wasm/kernels.js';
 import { CHUNK_BYTES } from '../lib/backend/wasm/marshal.js';
-import { compileWasm, WASM_FILES } from '../lib/backend/wasm/module.js';
-import { clearPadding, prng, randomRows, stride } from './helpers.js';
+import { compileWasm } from '../lib/backend/wasm/module.js';
+import { clearPadding, exactSquaredNorms, prng, randomRows, stride } from './helpers.js';
+import { wasmModulesBuilt } from './tier.js';
 
-const built =
-  existsSync(join(packageRoot, 'wasm', WASM_FILES.simd128)) && existsSync(join(packageRoot, 'wasm', WASM_FILES.scalar));
-if (!built && process.env.HDGLUE_REQUIRE_WASM === '1') throw new Error('HDGLUE_REQUIRE_WASM=1 but wasm/ is not built');
+const built = wasmModulesBuilt();
 
 const SEED = process.env.HDGLUE_DIFF_SEED ? Number(process.env.HDGLUE_DIFF_SEED) >>> 0 : 0x4d0d15ee;
 const SCALE = Math.max(1, Number(process.env.HDGLUE_DIFF_SCALE ?? 1) || 1);
@@ -194,31 +190,6 @@ function classRows(next: Next, dim: number, n: number, m: number) {
     }
   }
   return { hvs: out, truth };
-}
-
-/** Exact sums of squares of each counter row, rounded once. */
-function norms(counters: Int32Array, m: number, dim: number): Float64Array {
-  const out = new Float64Array(m);
-  for (let k = 0; k < m; k++) {
-    let d = 0;
-    let small = true;
-    for (let i = 0; i < dim && small; i++) {
-      const v = counters[k * dim + i]!;
-      small = Math.abs(v) < 2 ** 26;
-      d += v * v;
-    }
-    if (small && d < 2 ** 53) {
-      out[k] = d;
-      continue;
-    }
-    let s = 0n;
-    for (let i = 0; i < dim; i++) {
-      const v = BigInt(counters[k * dim + i]!);
-      s += v * v;
-    }
-    out[k] = Number(s);
-  }
-  return out;
 }
 
 /** Per kernel: the number of cases, how many of the first are big (past a chunk), the generator. */
@@ -475,7 +446,7 @@ const PLANS: Record<KernelName, { cases: number; big: number; gen: Gen }> = {
         jsBackend.rowAdd(counters.subarray(t * dim, (t + 1) * dim), dim, hvs.subarray(r * s, (r + 1) * s), 1);
       }
       if (offset !== 0) for (let q = 0; q < counters.length; q++) counters[q] = counters[q]! + offset;
-      const norms2 = norms(counters, m, dim);
+      const norms2 = exactSquaredNorms(counters, m, dim);
       if (coin(next, 0.1)) norms2[next() % m] = 0;
       const order = Uint32Array.from({ length: count }, () => next() % n);
       const margin = pick(next, [

@@ -1,23 +1,20 @@
 // The WebAssembly tier's own machinery, beyond the parity files (which run on it too): the module
 // it ships, row chunking across the arena, memory that stays bounded over a soak, traps turned
 // into coded errors with a fresh instance, and async calls that run in workers, off the event loop.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jsBackend } from '../lib/backend/index.js';
-import { packageRoot } from '../lib/backend/native.js';
 import type { Backend, Kernels } from '../lib/backend/types.js';
 import { loadWasm } from '../lib/backend/wasm/backend.js';
 import { WasmCore } from '../lib/backend/wasm/core.js';
 import { wasmEngine } from '../lib/backend/wasm/engine.js';
 import { wasmKernels } from '../lib/backend/wasm/kernels.js';
 import { CHUNK_BYTES } from '../lib/backend/wasm/marshal.js';
-import { compileWasm, WASM_FILES } from '../lib/backend/wasm/module.js';
+import { compileWasm } from '../lib/backend/wasm/module.js';
 import { WasmPool } from '../lib/backend/wasm/pool.js';
 import { prng, randomRows, runNode, stride } from './helpers.js';
+import { wasmModulesBuilt } from './tier.js';
 
-const built = existsSync(join(packageRoot, 'wasm', WASM_FILES.simd128));
-if (!built && process.env.HDGLUE_REQUIRE_WASM === '1') throw new Error('HDGLUE_REQUIRE_WASM=1 but wasm/ is not built');
+const built = wasmModulesBuilt();
 
 /** Random floats in [-1.2, 1.2). */
 function floats(n: number, next: () => number): Float32Array {

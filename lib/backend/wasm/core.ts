@@ -102,7 +102,7 @@ export class WasmCore {
   #x!: WasmExports;
   #arena = 0;
   #capacity = 0;
-  /** Set after a trap until a fresh instance replaces the trapped one. */
+  /** Set by a trap: the instance is replaced at the next use of {@link WasmCore.x}. */
   #stale = false;
 
   constructor(module: WasmModule) {
@@ -127,7 +127,10 @@ export class WasmCore {
     this.#capacity = 0;
   }
 
-  /** The module's exports (valid until the next trap). */
+  /**
+   * The module's exports. After a trap, a fresh instance first: every use of the instance goes
+   * through here, so nothing is copied into or read from the trapped one.
+   */
   get x(): WasmExports {
     if (this.#stale) this.#renew();
     return this.#x;
@@ -135,12 +138,12 @@ export class WasmCore {
 
   /** The level the module runs: 'simd128' or 'scalar'. */
   get isa(): string {
-    return ISA_OF[this.#x.hdgw_isa()] ?? 'unknown';
+    return ISA_OF[this.x.hdgw_isa()] ?? 'unknown';
   }
 
   /** Bytes of linear memory the instance holds now (it never shrinks). */
   get memoryBytes(): number {
-    return this.#x.memory.buffer.byteLength;
+    return this.x.memory.buffer.byteLength;
   }
 
   /**
@@ -148,15 +151,14 @@ export class WasmCore {
    * the memory) when needed; the old contents are not kept.
    */
   arena(bytes: number): number {
-    // Every kernel places its blocks first, so a trapped instance is replaced before any copy in.
-    if (this.#stale) this.#renew();
+    const x = this.x;
     if (this.#arena !== 0 && bytes <= this.#capacity) return this.#arena;
-    if (this.#arena) this.#x.hdgw_free(this.#arena);
+    if (this.#arena) x.hdgw_free(this.#arena);
     this.#arena = 0;
     this.#capacity = 0;
     // Room to spare (a quarter, at least 64 KiB) so a run of slowly growing calls reallocates rarely.
     const want = aligned(Math.max(bytes + (bytes >>> 2), 1 << 16));
-    const ptr = want <= 0xffff_0000 ? this.#x.hdgw_alloc(want) >>> 0 : 0;
+    const ptr = want <= 0xffff_0000 ? x.hdgw_alloc(want) >>> 0 : 0;
     if (ptr === 0) {
       throw new HdglueError(
         ErrorCode.OUT_OF_MEMORY,
@@ -170,7 +172,7 @@ export class WasmCore {
 
   /** A byte view of the current memory (a grow detaches earlier views: take a fresh one per copy). */
   bytes(): Uint8Array {
-    return new Uint8Array(this.#x.memory.buffer);
+    return new Uint8Array(this.x.memory.buffer);
   }
 
   /** Copies the first `count` elements of `a` to `addr`. */
@@ -185,21 +187,19 @@ export class WasmCore {
   }
 
   /**
-   * Runs `fn` (a call into the module), turning a trap into a coded error and replacing the
-   * instance, whose allocator a trap may have left mid-update. `unreachable` is what a failed
+   * Runs `fn` (a call into the module), turning a trap into a coded error and marking the
+   * instance, whose allocator a trap may have left mid-update, for replacement. `unreachable` is what a failed
    * allocation inside the module ends in (operator new aborts: the build has no exceptions), so
    * it is reported as out of memory; any other trap (an access out of bounds) is a bug of hdglue.
    */
   call<T>(fn: (x: WasmExports) => T): T {
-    // A previous trap whose fresh instance could not be made: try again before running anything.
-    if (this.#stale) this.#renew();
+    const x = this.x;
     try {
-      return fn(this.#x);
+      return fn(x);
     } catch (e) {
       const engine = wasmEngine();
       if (!engine || !(e instanceof engine.RuntimeError)) throw e;
       this.#stale = true;
-      this.#renew();
       const why = (e as Error).message;
       if (/unreachable/i.test(why)) {
         throw new HdglueError(
@@ -216,11 +216,10 @@ export class WasmCore {
     }
   }
 
-  /** A fresh instance after a trap; if even that fails, a coded error, and the next call retries. */
+  /** A fresh instance after a trap; if even that fails, a coded error, and the next use retries. */
   #renew(): void {
     try {
       this.#instantiate();
-      this.#stale = false;
     } catch (e) {
       throw new HdglueError(
         ErrorCode.OUT_OF_MEMORY,
@@ -228,5 +227,6 @@ export class WasmCore {
         { cause: e },
       );
     }
+    this.#stale = false;
   }
 }

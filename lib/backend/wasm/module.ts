@@ -31,7 +31,7 @@ const SIMD_PROBE = new Uint8Array([
 ]);
 
 /** Whether the engine accepts WebAssembly SIMD (Node 16.4+ does; an embedder may turn it off). */
-export function engineHasSimd(engine: WasmEngine): boolean {
+function engineHasSimd(engine: WasmEngine): boolean {
   return engine.validate(SIMD_PROBE);
 }
 

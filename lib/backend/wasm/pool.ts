@@ -184,9 +184,11 @@ export class WasmPool {
     return slot;
   }
 
-  /** Stops a worker that stayed idle: out of the pool first, so no call is sent to it meanwhile. */
+  /**
+   * Stops a worker that stayed idle (a call to it clears the timer): out of the pool first, so no
+   * call is sent to it meanwhile.
+   */
   #retire(slot: Slot): void {
-    if (slot.pending.size !== 0) return;
     const i = this.#slots.indexOf(slot);
     if (i >= 0) this.#slots.splice(i, 1);
     void slot.worker.terminate();
